@@ -1,0 +1,32 @@
+"""Play and seek local video files of any size in Jupyter.
+
+``import jupyter_rangevideo as rangevideo; rangevideo.show("earth.mp4")`` shows a
+player whose browser streams the file with HTTP Range requests from this package's
+jupyter_server extension: the bytes never pass through the kernel.
+"""
+
+__version__ = "0.1.0"
+
+from .signing import url_for
+
+
+def _jupyter_server_extension_points():
+    from .app import RangeVideoApp
+
+    return [{"module": "jupyter_rangevideo.app", "app": RangeVideoApp}]
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "jupyter-rangevideo"}]
+
+
+def __getattr__(name):
+    # The widget pulls in ipywidgets and anywidget: import it only when asked for.
+    if name in ("show", "Player"):
+        from . import widget
+
+        return getattr(widget, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Player", "show", "url_for", "__version__"]

@@ -1,0 +1,283 @@
+"""HTTP range and conditional-request logic (RFC 9110 sections 13 and 14), with no I/O.
+
+The handler gathers the request headers and the file's ``os.stat`` result, and
+:func:`plan_response` says what to send: a status, headers and the byte spans of
+the body. Keeping this pure lets every RFC case be a plain unit test.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import secrets
+from dataclasses import dataclass, field
+from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime, timezone
+
+# Python's own table lacks several media types, and some systems map them oddly.
+MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".ogv": "video/ogg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".vtt": "text/vtt",
+}
+
+# Above this many ranges after merging, the Range header is ignored and the whole
+# file is sent, as RFC 9110 section 14.2 allows against many-small-ranges abuse.
+MAX_RANGES = 16
+
+_BYTE_RANGE = re.compile(r"^([0-9]*)-([0-9]*)$")
+# Positions beyond this are past the end of any file; it also keeps int() away from
+# Python's limit on the digits of a numeral.
+_HUGE = 10**18
+_ETAG = re.compile(r'\s*(W/)?("[^"]*")\s*(,|$)')
+
+
+def content_type(path: str) -> str:
+    """The media type for a file name: our media table first, then the system's."""
+    dot = path.rfind(".")
+    suffix = path[dot:].lower() if dot >= 0 else ""
+    if suffix in MEDIA_TYPES:
+        return MEDIA_TYPES[suffix]
+    guessed, encoding = mimetypes.guess_type(path, strict=False)
+    # A ".gz" or ".br" file is sent as the bytes it is, never as a content encoding.
+    if guessed is None or encoding is not None:
+        return "application/octet-stream"
+    return guessed
+
+
+def strong_etag(size: int, mtime_ns: int, inode: int) -> str:
+    """A strong entity tag from ``os.stat`` alone: no read of the content."""
+    return f'"{inode:x}-{size:x}-{mtime_ns:x}"'
+
+
+def http_date(seconds: float) -> str:
+    return format_datetime(datetime.fromtimestamp(int(seconds), timezone.utc), usegmt=True)
+
+
+def parse_http_date(value: str | None) -> int | None:
+    """Seconds since the epoch, or None for a missing or invalid date."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        return int(parsed.timestamp())
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_etags(value: str) -> list[tuple[bool, str]] | None:
+    """Parse an If-Match / If-None-Match list into (weak, opaque-tag) pairs.
+
+    Returns None for ``*``, and an empty list when nothing parses.
+    """
+    value = value.strip()
+    if value == "*":
+        return None
+    tags = []
+    pos = 0
+    while pos < len(value):
+        match = _ETAG.match(value, pos)
+        if not match:
+            return tags
+        tags.append((bool(match.group(1)), match.group(2)))
+        pos = match.end()
+    return tags
+
+
+def parse_range(header: str | None, size: int) -> list[tuple[int, int]] | None:
+    """Parse a ``Range`` header into sorted, merged ``(start, stop)`` spans (stop exclusive).
+
+    Returns None when the header must be ignored (absent, malformed, another unit, or
+    too many ranges): the whole file is then sent with 200. Returns an empty list when
+    the syntax is valid but no range overlaps the file: that is a 416.
+    """
+    if header is None:
+        return None
+    unit, sep, spec = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None
+    if not spec.strip(" ,"):
+        return None
+    spans = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue  # RFC 9110 allows empty list elements
+        match = _BYTE_RANGE.match(part)
+        if not match:
+            return None
+        first, last = (_number(group) for group in match.groups())
+        if first is not None:
+            if last is not None and last < first:
+                return None  # an invalid range-spec makes the whole header invalid
+            start, stop = first, size if last is None else min(last + 1, size)
+        elif last is not None:
+            start, stop = max(size - last, 0), size if last > 0 else 0
+        else:
+            return None
+        if start < stop:
+            spans.append((start, stop))
+    spans = merge_spans(spans)
+    if len(spans) > MAX_RANGES:
+        return None
+    return spans
+
+
+def _number(digits: str) -> int | None:
+    if not digits:
+        return None
+    return _HUGE if len(digits) > 18 else int(digits)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort spans and merge those that overlap or touch."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+@dataclass
+class Validators:
+    etag: str
+    last_modified: int  # seconds since the epoch
+    now: int  # the time of the response, seconds since the epoch
+
+    def date_is_strong(self) -> bool:
+        # RFC 9110 section 8.8.2.2: a Last-Modified at least a second older than
+        # the response is strong enough to compare for If-Range.
+        return self.last_modified < self.now
+
+
+@dataclass
+class Plan:
+    """What to answer: a status, headers, and the file spans the body carries."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    boundary: str | None = None  # set for multipart/byteranges
+    parts: list[tuple[bytes, int, int]] = field(default_factory=list)  # (part header, start, stop)
+    epilogue: bytes = b""
+
+    @property
+    def content_length(self) -> int:
+        if self.boundary is not None:
+            return sum(len(head) + stop - start for head, start, stop in self.parts) + len(self.epilogue)
+        return sum(stop - start for start, stop in self.spans)
+
+
+def _matches(tags: list[tuple[bool, str]] | None, etag: str, weak: bool) -> bool:
+    if tags is None:  # "*"
+        return True
+    return any(tag == etag and (weak or not is_weak) for is_weak, tag in tags)
+
+
+def evaluate_preconditions(method: str, headers, v: Validators) -> int | None:
+    """RFC 9110 section 13.2.2, steps 1 to 4: a status to answer at once, or None."""
+    if_match = headers.get("If-Match")
+    if if_match is not None:
+        if not _matches(parse_etags(if_match), v.etag, weak=False):
+            return 412
+    else:
+        since = parse_http_date(headers.get("If-Unmodified-Since"))
+        if since is not None and v.last_modified > since:
+            return 412
+    if_none_match = headers.get("If-None-Match")
+    if if_none_match is not None:
+        if _matches(parse_etags(if_none_match), v.etag, weak=True):
+            return 304 if method in ("GET", "HEAD") else 412
+    elif method in ("GET", "HEAD"):
+        since = parse_http_date(headers.get("If-Modified-Since"))
+        if since is not None and v.last_modified <= since:
+            return 304
+    return None
+
+
+def if_range_holds(value: str | None, v: Validators) -> bool:
+    """Whether the Range header may be honoured (RFC 9110 section 13.1.5)."""
+    if value is None:
+        return True
+    value = value.strip()
+    if value.startswith('"') or value.startswith("W/"):
+        return value == v.etag  # strong comparison; a weak tag never matches
+    date = parse_http_date(value)
+    return date is not None and date == v.last_modified and v.date_is_strong()
+
+
+def plan_response(
+    method: str, headers, size: int, v: Validators, media_type: str
+) -> Plan:
+    """Decide the whole response for a GET or HEAD of a regular file of ``size`` bytes."""
+    common = {
+        "Accept-Ranges": "bytes",
+        "ETag": v.etag,
+        "Last-Modified": http_date(v.last_modified),
+    }
+    status = evaluate_preconditions(method, headers, v)
+    if status is not None:
+        return Plan(status, common)
+
+    spans = None
+    if if_range_holds(headers.get("If-Range"), v):
+        spans = parse_range(headers.get("Range"), size)
+
+    if spans is None:
+        full = [(0, size)] if size else []
+        plan = Plan(200, {**common, "Content-Type": media_type}, full)
+    elif not spans:
+        plan = Plan(416, {**common, "Content-Range": f"bytes */{size}"})
+    elif len(spans) == 1:
+        start, stop = spans[0]
+        plan = Plan(
+            206,
+            {**common, "Content-Type": media_type, "Content-Range": f"bytes {start}-{stop - 1}/{size}"},
+            spans,
+        )
+    else:
+        plan = multipart_plan(common, spans, size, media_type)
+    plan.headers["Content-Length"] = str(plan.content_length)
+    return plan
+
+
+def multipart_plan(common: dict, spans: list[tuple[int, int]], size: int, media_type: str) -> Plan:
+    """A ``multipart/byteranges`` body (RFC 9110 section 14.6)."""
+    boundary = secrets.token_hex(16)
+    parts = []
+    for start, stop in spans:
+        head = (
+            f"\r\n--{boundary}\r\n"
+            f"Content-Type: {media_type}\r\n"
+            f"Content-Range: bytes {start}-{stop - 1}/{size}\r\n\r\n"
+        ).encode("ascii")
+        parts.append((head, start, stop))
+    return Plan(
+        206,
+        {**common, "Content-Type": f"multipart/byteranges; boundary={boundary}"},
+        spans,
+        boundary=boundary,
+        parts=parts,
+        epilogue=f"\r\n--{boundary}--\r\n".encode("ascii"),
+    )

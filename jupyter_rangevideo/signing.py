@@ -1,0 +1,114 @@
+"""Which files may be streamed: URLs signed with a per-user secret.
+
+A URL names the file's resolved absolute path and carries an HMAC of it, keyed by a
+secret that only the user running Jupyter can read. Code running as that user (the
+kernel) signs a path to share it; the server checks the signature on every request.
+So any readable file can be shared, wherever it lies, but nobody can edit a URL to
+reach a file that was not shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+from pathlib import Path
+from urllib.parse import quote
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+ROUTE = "rangevideo/files"
+SECRET_FILE = "jupyter_rangevideo_secret"
+_SIGNATURE_HEX = 32  # 128 bits
+
+
+def secret_path() -> Path:
+    return Path(jupyter_runtime_dir()) / SECRET_FILE
+
+
+def load_secret(path: Path | None = None) -> bytes:
+    """Read the per-user secret, creating it (mode 0600) on first use.
+
+    It lives in the Jupyter runtime directory, so the kernel and the server of the
+    same user share it, and URLs survive restarts of both.
+    """
+    path = path or secret_path()
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, os.urandom(32).hex().encode("ascii"))
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # atomic, and never replaces a secret another process wrote first
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
+            raise PermissionError(
+                f"{path} must belong to you and be readable by you only (chmod 600 {path})"
+            )
+        secret = os.read(fd, 256).strip()
+    finally:
+        os.close(fd)
+    if len(secret) < 32:
+        raise PermissionError(f"{path} holds no usable secret; delete it to make a new one")
+    return secret
+
+
+def sign(path: str, secret: bytes) -> str:
+    message = b"jupyter_rangevideo/v1\0" + os.fsencode(path)
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:_SIGNATURE_HEX]
+
+
+def verify(path: str, signature: str, secret: bytes) -> bool:
+    return hmac.compare_digest(sign(path, secret), signature)
+
+
+def resolve_shareable(path: str | os.PathLike) -> str:
+    """The resolved absolute path of a regular file, or a clear exception.
+
+    Costs a ``stat``: never reads the content.
+    """
+    resolved = os.path.realpath(os.path.abspath(os.fspath(path)))
+    info = os.stat(resolved)  # FileNotFoundError, PermissionError: already clear
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(f"{os.fspath(path)!r} is a directory, not a video file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{os.fspath(path)!r} is not a regular file (a FIFO, device or socket cannot be streamed)")
+    if not os.access(resolved, os.R_OK):
+        raise PermissionError(f"{os.fspath(path)!r} is not readable by this user")
+    return resolved
+
+
+def url_path(resolved: str, secret: bytes) -> str:
+    """The URL, relative to the server's base_url, that serves a resolved path."""
+    quoted = quote(os.fsencode(resolved.replace(os.sep, "/")).lstrip(b"/"), safe="/")
+    return f"{ROUTE}/{sign(resolved, secret)}/{quoted}"
+
+
+def url_for(path: str | os.PathLike) -> str:
+    """The URL, relative to the Jupyter server's base_url and without a leading slash,
+    at which the server extension streams the local file ``path``.
+
+    Relative paths resolve against the current working directory. Raises
+    FileNotFoundError, IsADirectoryError, PermissionError, or ValueError for a file
+    that is not regular.
+    """
+    if isinstance(path, str) and "\0" in path:
+        raise ValueError("a path cannot contain a NUL character")
+    return url_path(resolve_shareable(path), load_secret())
