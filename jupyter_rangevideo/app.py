@@ -1,0 +1,54 @@
+"""The jupyter_server extension: its configuration and its one route."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Int, Unicode
+
+from .handlers import FileStreamHandler
+from .signing import ROUTE, load_secret
+
+
+class RangeVideoApp(ExtensionApp):
+    """Streams shared local files with HTTP Range requests, reading off the event loop."""
+
+    name = "jupyter_rangevideo"
+
+    chunk_size = Int(
+        1024 * 1024,
+        help="""Bytes read from disk and written to the socket at a time. Memory held per
+        connection is about two chunks, whatever the client's speed.""",
+    ).tag(config=True)
+
+    read_threads = Int(
+        8,
+        help="""Threads that read files, shared by all connections. Disk reads never run on
+        the server's event loop; this bounds how many run at once.""",
+    ).tag(config=True)
+
+    secret_file = Unicode(
+        "",
+        help="""File holding the secret that signs file URLs (created with mode 0600 if
+        missing). Empty means jupyter_rangevideo_secret in the Jupyter runtime directory,
+        where kernels of the same user find it too.""",
+    ).tag(config=True)
+
+    def initialize_settings(self):
+        from pathlib import Path
+
+        secret = load_secret(Path(self.secret_file) if self.secret_file else None)
+        self.read_pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="rangevideo-read")
+        self.settings.update(
+            rangevideo_secret=secret,
+            rangevideo_chunk_size=max(self.chunk_size, 4096),
+            rangevideo_read_pool=self.read_pool,
+        )
+
+    def initialize_handlers(self):
+        # ExtensionApp prefixes the server's base_url.
+        self.handlers.append((rf"/{ROUTE}/([0-9a-f]+)/(.+)", FileStreamHandler))
+
+    async def stop_extension(self):
+        self.read_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,171 @@
+"""The HTTP handler that streams a shared file. The HTTP decisions live in ranges.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import sys
+import time
+from urllib.parse import quote
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from . import ranges
+from .signing import verify
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_regular_file(path: str) -> tuple[int, os.stat_result]:
+    """Open ``path`` for reading and return (fd, stat), or raise ``web.HTTPError``.
+
+    Runs in the read pool: opening and stat-ing can block on slow or network disks.
+    O_NONBLOCK keeps a FIFO from hanging the open; only regular files pass.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise web.HTTPError(404, log_message=f"rangevideo: no such file {path!r}") from None
+    except PermissionError:
+        raise web.HTTPError(403, log_message=f"rangevideo: permission denied for {path!r}") from None
+    except (OSError, ValueError) as e:
+        raise web.HTTPError(404, log_message=f"rangevideo: cannot open {path!r}: {e}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise web.HTTPError(404, log_message=f"rangevideo: {path!r} is not a regular file")
+        if sys.platform == "linux":
+            # The signature names a resolved path: if a directory or the file was swapped
+            # for a symlink since it was shared, the descriptor points elsewhere.
+            opened = os.readlink(f"/proc/self/fd/{fd}")
+            if opened != path:
+                raise web.HTTPError(
+                    404, log_message=f"rangevideo: {path!r} now resolves to {opened!r}; not serving it"
+                )
+        return fd, info
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class FileStreamHandler(JupyterHandler):
+    """GET and HEAD of a file shared by a signed URL, with RFC 9110 range semantics."""
+
+    auth_resource = "contents"
+
+    def prepare(self):
+        # Media is sent as it is on disk: a gzip transform would break byte ranges.
+        self._transforms = []
+        return super().prepare()
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        # File names are bytes on POSIX; keep undecodable ones rather than refusing them.
+        return os.fsdecode(value)
+
+    @web.authenticated
+    @authorized
+    async def get(self, signature: str, path: str) -> None:
+        await self.serve(signature, path, include_body=True)
+
+    @web.authenticated
+    @authorized
+    async def head(self, signature: str, path: str) -> None:
+        await self.serve(signature, path, include_body=False)
+
+    async def serve(self, signature: str, path: str, include_body: bool) -> None:
+        path = "/" + path if os.sep == "/" else path
+        if "\0" in path or not verify(path, signature, self.settings["rangevideo_secret"]):
+            raise web.HTTPError(404, log_message=f"rangevideo: bad signature for {path!r}")
+        loop = asyncio.get_running_loop()
+        pool = self.settings["rangevideo_read_pool"]
+        fd, info = await loop.run_in_executor(pool, open_regular_file, path)
+        try:
+            plan = ranges.plan_response(
+                self.request.method,
+                self.request.headers,
+                info.st_size,
+                ranges.Validators(
+                    etag=ranges.strong_etag(info.st_size, info.st_mtime_ns, info.st_ino),
+                    last_modified=int(info.st_mtime),
+                    now=int(time.time()),
+                ),
+                ranges.content_type(path),
+            )
+            self.set_status(plan.status)
+            for name, value in plan.headers.items():
+                self.set_header(name, value)
+            self.set_header("Cache-Control", "private, no-cache")
+            self.set_header("Content-Disposition", _inline_disposition(path))
+            if not plan.headers.get("Content-Type", "").startswith(("video/", "audio/", "multipart/")):
+                # A shared HTML or SVG file must not run script in the server's origin.
+                self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+            if include_body and plan.status in (200, 206):
+                await self.stream_body(fd, plan)
+        finally:
+            os.close(fd)
+
+    async def stream_body(self, fd: int, plan: ranges.Plan) -> None:
+        if plan.boundary is None:
+            pieces = [(b"", start, stop) for start, stop in plan.spans]
+            epilogue = b""
+        else:
+            pieces, epilogue = plan.parts, plan.epilogue
+        try:
+            await self.flush()  # headers go out while the first chunk is read
+            for head, start, stop in pieces:
+                if head:
+                    self.write(head)
+                if not await self.send_span(fd, start, stop):
+                    return
+            if epilogue:
+                self.write(epilogue)
+                await self.flush()
+        except StreamClosedError:
+            self.log.debug("rangevideo: client closed the connection")
+
+    async def send_span(self, fd: int, start: int, stop: int) -> bool:
+        """Send bytes [start, stop) of ``fd``, reading the next chunk while one is written.
+
+        Returns False when the file shrank under us; the connection is then closed so
+        the client sees a short response rather than wrong bytes.
+        """
+        loop = asyncio.get_running_loop()
+        pool = self.settings["rangevideo_read_pool"]
+        chunk_size = self.settings["rangevideo_chunk_size"]
+
+        def read_at(position: int):
+            return loop.run_in_executor(pool, os.pread, fd, min(chunk_size, stop - position), position)
+
+        position = start
+        pending = read_at(position)
+        try:
+            while position < stop:
+                data = await pending
+                pending = None
+                if not data:
+                    self.log.warning("rangevideo: file shrank during a response; closing the connection")
+                    self.request.connection.close()
+                    return False
+                position += len(data)
+                if position < stop:
+                    pending = read_at(position)
+                self.write(data)
+                del data
+                await self.flush()
+        finally:
+            if pending is not None:
+                # Never let the caller close the descriptor under a read still in a thread.
+                await asyncio.wait([pending])
+        return True
+
+
+def _inline_disposition(path: str) -> str:
+    # RFC 6266 / 8187: an ASCII fallback plus the exact name, percent-encoded, so no
+    # quote, CR or LF from a file name ever reaches a header.
+    name = os.path.basename(path)
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\%' else "_" for c in name)
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(os.fsencode(name), safe='')}"

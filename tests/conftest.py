@@ -1,0 +1,49 @@
+import os
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def jp_server_config():
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        },
+        # Small chunks so that even test files span many reads.
+        "RangeVideoApp": {"chunk_size": 64 * 1024},
+    }
+
+
+@pytest.fixture
+def data_file(tmp_path):
+    """A deterministic 1 MiB + 7 bytes file outside the server's root, named like a video."""
+    path = tmp_path / "outside" / "clip.mp4"
+    path.parent.mkdir()
+    path.write_bytes(bytes(i * 7 % 251 for i in range(2**20 + 7)))
+    return path
+
+
+@pytest.fixture
+def fetch(jp_serverapp, http_server_client, jp_auth_header, jp_base_url):
+    """Fetch a URL path (already percent-encoded) under the base_url; never raises on 4xx."""
+
+    async def _fetch(path, method="GET", headers=None, auth=True, **kwargs):
+        all_headers = dict(jp_auth_header) if auth else {}
+        all_headers.update(headers or {})
+        return await http_server_client.fetch(
+            jp_base_url + path,
+            method=method,
+            headers=all_headers,
+            follow_redirects=False,
+            raise_error=False,
+            **kwargs,
+        )
+
+    return _fetch
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
