@@ -77,6 +77,9 @@ class FileStreamHandler(JupyterHandler):
         await self.serve(signature, path, include_body=False)
 
     async def serve(self, signature: str, path: str, include_body: bool) -> None:
+        # As for /files/: a cookie-authenticated GET must carry an XSRF token or a
+        # same-origin Referer, which a <video> element's request does.
+        self.check_xsrf_cookie()
         path = "/" + path if os.sep == "/" else path
         if "\0" in path or not verify(path, signature, self.settings["rangevideo_secret"]):
             raise web.HTTPError(404, log_message=f"rangevideo: bad signature for {path!r}")

@@ -1,0 +1,300 @@
+"""The file handler in a real in-process jupyter_server, over real HTTP, under a non-root base_url."""
+
+import asyncio
+import os
+import re
+import time
+
+import pytest
+from conftest import open_fds
+
+from jupyter_rangevideo import url_for
+from jupyter_rangevideo.ranges import http_date
+
+
+def body_of(path, start, stop):
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read(stop - start)
+
+
+RANGE_CASES = [
+    # (Range header, expected (start, stop) or None for the whole file)
+    ("bytes=0-1", (0, 2)),
+    ("bytes=0-0", (0, 1)),
+    ("bytes=100-65635", (100, 65636)),  # crosses a chunk boundary
+    ("bytes=1000000-", (1000000, 2**20 + 7)),
+    ("bytes=-7", (2**20, 2**20 + 7)),
+    ("bytes=-99999999", (0, 2**20 + 7)),
+    ("bytes=500-99999999999999999999999", (500, 2**20 + 7)),
+    ("bytes=0-1,0-5", (0, 6)),  # merged into one range
+    ("items=0-5", None),
+    ("bytes=garbage", None),
+    ("bytes=9-1", None),
+]
+
+
+@pytest.mark.parametrize("header, span", RANGE_CASES)
+async def test_range_matrix_is_byte_exact(fetch, data_file, header, span):
+    size = data_file.stat().st_size
+    r = await fetch(url_for(data_file), headers={"Range": header})
+    if span is None:
+        assert r.code == 200
+        assert r.body == data_file.read_bytes()
+        assert "Content-Range" not in r.headers
+    else:
+        start, stop = span
+        assert r.code == 206
+        assert r.headers["Content-Range"] == f"bytes {start}-{stop - 1}/{size}"
+        assert r.body == body_of(data_file, start, stop)
+    assert int(r.headers["Content-Length"]) == len(r.body)
+    assert r.headers["Content-Type"] == "video/mp4"
+    assert r.headers["Accept-Ranges"] == "bytes"
+
+
+@pytest.mark.parametrize("header", ["bytes=2000000-", "bytes=-0", "bytes=1048583-1048600"])
+async def test_unsatisfiable_is_416(fetch, data_file, header):
+    r = await fetch(url_for(data_file), headers={"Range": header})
+    assert r.code == 416
+    assert r.headers["Content-Range"] == f"bytes */{data_file.stat().st_size}"
+    assert r.body == b""
+
+
+async def test_multipart_byteranges(fetch, data_file):
+    r = await fetch(url_for(data_file), headers={"Range": "bytes=0-9,70000-70099,-5"})
+    assert r.code == 206
+    boundary = re.fullmatch(r"multipart/byteranges; boundary=(\w+)", r.headers["Content-Type"]).group(1)
+    assert int(r.headers["Content-Length"]) == len(r.body)
+    parts = r.body.split(f"--{boundary}".encode())
+    assert parts[0] == b"\r\n" and parts[-1] == b"--\r\n"
+    size = data_file.stat().st_size
+    expected = [(0, 10), (70000, 70100), (size - 5, size)]
+    for part, (start, stop) in zip(parts[1:-1], expected):
+        head, _, payload = part.partition(b"\r\n\r\n")
+        assert f"Content-Range: bytes {start}-{stop - 1}/{size}".encode() in head
+        assert b"Content-Type: video/mp4" in head
+        assert payload == body_of(data_file, start, stop) + b"\r\n"
+    assert len(parts) == len(expected) + 2
+
+
+async def test_head_has_the_headers_of_get_and_no_body(fetch, data_file):
+    url = url_for(data_file)
+    for headers in ({}, {"Range": "bytes=5-10"}, {"Range": "bytes=0-1,4-5"}):
+        get = await fetch(url, headers=headers)
+        head = await fetch(url, method="HEAD", headers=headers)
+        assert head.code == get.code
+        assert head.body == b""
+        for name in ("Content-Length", "Content-Range", "ETag", "Last-Modified", "Accept-Ranges"):
+            assert head.headers.get(name) == get.headers.get(name)
+        if "boundary" not in get.headers["Content-Type"]:  # each response draws a new boundary
+            assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+async def test_validators_and_conditional_requests(fetch, data_file):
+    url = url_for(data_file)
+    r = await fetch(url)
+    etag, last_modified = r.headers["ETag"], r.headers["Last-Modified"]
+    assert re.fullmatch(r'"[0-9a-f-]+"', etag)  # strong
+    assert last_modified == http_date(data_file.stat().st_mtime)
+
+    r = await fetch(url, headers={"If-None-Match": etag})
+    assert (r.code, r.body, r.headers["ETag"]) == (304, b"", etag)
+    r = await fetch(url, headers={"If-Modified-Since": last_modified})
+    assert r.code == 304
+
+    # If-Range with the current tag honours the range; a stale tag gets the whole file.
+    r = await fetch(url, headers={"Range": "bytes=0-1", "If-Range": etag})
+    assert (r.code, r.body) == (206, data_file.read_bytes()[:2])
+    r = await fetch(url, headers={"Range": "bytes=0-1", "If-Range": '"stale"'})
+    assert (r.code, r.body) == (200, data_file.read_bytes())
+
+    # Changing the file changes the validator.
+    os.utime(data_file, ns=(time.time_ns(), data_file.stat().st_mtime_ns + 5_000_000_000))
+    r = await fetch(url, headers={"If-None-Match": etag})
+    assert r.code == 200
+    assert r.headers["ETag"] != etag
+
+
+async def test_media_is_never_content_encoded(fetch, tmp_path):
+    captions = tmp_path / "subs.vtt"
+    captions.write_text("WEBVTT\n\n" + "00:00.000 --> 00:01.000\nhello\n\n" * 500)
+    r = await fetch(url_for(captions), headers={"Accept-Encoding": "gzip"}, decompress_response=False)
+    assert r.code == 200
+    assert "Content-Encoding" not in r.headers
+    assert r.body == captions.read_bytes()
+    assert r.headers["Content-Type"] == "text/vtt"
+
+
+async def test_empty_file(fetch, tmp_path):
+    empty = tmp_path / "empty.webm"
+    empty.write_bytes(b"")
+    r = await fetch(url_for(empty))
+    assert (r.code, r.body, r.headers["Content-Length"]) == (200, b"", "0")
+    r = await fetch(url_for(empty), headers={"Range": "bytes=0-"})
+    assert r.code == 416
+
+
+async def test_file_names_never_break_headers(fetch, tmp_path):
+    odd = tmp_path / 'we"ird\r\nX-Injected: 1 ñ 名.mp4'
+    odd.write_bytes(b"0123456789")
+    r = await fetch(url_for(odd))
+    assert r.code == 200 and r.body == b"0123456789"
+    assert "X-Injected" not in r.headers
+    disposition = r.headers["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition
+    assert disposition.endswith("filename*=UTF-8''we%22ird%0D%0AX-Injected%3A%201%20%C3%B1%20%E5%90%8D.mp4")
+
+
+async def test_hidden_folders_and_symlinked_datasets(fetch, tmp_path, data_file):
+    hidden = tmp_path / ".cache" / "run.mp4"
+    hidden.parent.mkdir()
+    hidden.write_bytes(b"hidden bytes")
+    link = tmp_path / "latest.mp4"
+    link.symlink_to(data_file)
+    assert (await fetch(url_for(hidden))).body == b"hidden bytes"
+    r = await fetch(url_for(link), headers={"Range": "bytes=0-3"})
+    assert r.body == data_file.read_bytes()[:4]
+
+
+# -- raw sockets: keep-alive framing, disconnects, truncation, load ---------------------------
+
+
+async def read_response(reader):
+    """Read one HTTP/1.1 response with a Content-Length; return (status, headers, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+    body = await reader.readexactly(int(headers.get("content-length", 0)))
+    return status, headers, body
+
+
+def request_bytes(path, method="GET", headers=()):
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]
+    return "\r\n".join(lines).encode()
+
+
+@pytest.fixture
+def raw(http_server_client, jp_base_url, jp_auth_header):
+    """Open a raw connection and build request bytes for a URL path under the base_url."""
+    port = http_server_client.get_http_port()
+    auth = [f"{k}: {v}" for k, v in jp_auth_header.items()]
+
+    async def connect():
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    def request(path, method="GET", headers=()):
+        return request_bytes(jp_base_url + path, method, [*auth, *headers])
+
+    connect.request = request
+    return connect
+
+
+async def test_keep_alive_framing_is_exact(raw, data_file):
+    reader, writer = await raw()
+    url = url_for(data_file)
+    data = data_file.read_bytes()
+    try:
+        for method, headers, expected in [
+            ("GET", ["Range: bytes=10-19"], data[10:20]),
+            ("HEAD", [], b""),
+            ("GET", ["Range: bytes=0-1,5-6"], None),
+            ("GET", ["Range: bytes=99999999-"], b""),
+            ("GET", [], data),
+            ("GET", ["Range: bytes=-3"], data[-3:]),
+        ]:
+            writer.write(raw.request(url, method, headers))
+            if method == "HEAD":
+                head = await reader.readuntil(b"\r\n\r\n")
+                assert f"Content-Length: {len(data)}".encode() in head
+                continue
+            status, response_headers, body = await read_response(reader)
+            if expected is not None:
+                assert body == expected, (method, headers, status)
+    finally:
+        writer.close()
+
+
+async def wait_for(predicate, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def big_file(tmp_path):
+    path = tmp_path / "big.mp4"
+    with open(path, "wb") as f:
+        for i in range(32):
+            f.write(bytes([i]) * 2**20)
+    return path
+
+
+async def test_disconnect_mid_stream_closes_the_file(raw, big_file):
+    url = url_for(big_file)
+    # Warm up: the first request opens lazily created sockets and threads.
+    reader, writer = await raw()
+    writer.write(raw.request(url, headers=["Range: bytes=0-1"]))
+    await read_response(reader)
+    writer.close()
+    await asyncio.sleep(0.2)
+    before = open_fds()
+
+    for start in (0, 5 * 2**20, 17 * 2**20):
+        reader, writer = await raw()
+        writer.write(raw.request(url, headers=[f"Range: bytes={start}-"]))
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(100_000)
+        writer.transport.abort()
+    # Every descriptor returns: the server's socket and the file it was reading.
+    assert await wait_for(lambda: open_fds() <= before), (open_fds(), before)
+
+
+async def test_file_truncated_during_a_response_ends_it_cleanly(raw, fetch, big_file):
+    url = url_for(big_file)
+    etag = (await fetch(url, method="HEAD")).headers["ETag"]
+    reader, writer = await raw()
+    writer.write(raw.request(url))
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b"Content-Length: 33554432" in head
+    got = len(await reader.readexactly(2**20))
+    os.truncate(big_file, 4 * 2**20)
+    while chunk := await asyncio.wait_for(reader.read(2**20), 10):
+        got += len(chunk)
+    writer.close()
+    # The connection was closed short of Content-Length rather than padded or hung.
+    assert 2**20 <= got < 32 * 2**20
+    r = await fetch(url)
+    assert r.code == 200 and len(r.body) == 4 * 2**20
+    assert r.headers["ETag"] != etag
+
+
+async def test_a_small_request_is_served_while_eight_streams_run(raw, fetch, tmp_path):
+    """Relative, not wall-clock: the tiny request returns before any stream has finished."""
+    sparse = tmp_path / "sparse.mp4"
+    with open(sparse, "wb") as f:
+        f.truncate(256 * 2**20)
+    url = url_for(sparse)
+    finished = []
+
+    async def stream():
+        reader, writer = await raw()
+        writer.write(raw.request(url))
+        await reader.readuntil(b"\r\n\r\n")
+        received = 0
+        while received < 256 * 2**20 and (chunk := await reader.read(2**20)):
+            received += len(chunk)
+        writer.close()
+        finished.append(received)
+
+    streams = [asyncio.ensure_future(stream()) for _ in range(8)]
+    await asyncio.sleep(0.3)  # let all eight start
+    r = await fetch("api/status")
+    assert r.code == 200
+    still_running = 8 - len(finished)
+    await asyncio.wait_for(asyncio.gather(*streams), 120)
+    assert finished == [256 * 2**20] * 8
+    assert still_running == 8, f"the small request waited for {8 - still_running} whole streams"
