@@ -107,7 +107,13 @@ class FileStreamHandler(JupyterHandler):
                 # A shared HTML or SVG file must not run script in the server's origin.
                 self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
             if include_body and plan.status in (200, 206):
-                await self.stream_body(fd, plan)
+                try:
+                    await self.stream_body(fd, plan)
+                except OSError as e:
+                    # Headers are gone already: end the connection short of Content-Length
+                    # so the client knows the body is incomplete.
+                    self.log.error("rangevideo: reading %r failed: %s; closing the connection", path, e)
+                    self.request.connection.close()
         finally:
             os.close(fd)
 

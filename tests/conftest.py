@@ -1,6 +1,7 @@
-import os
+import asyncio
 
 import pytest
+from helpers import request_bytes
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -27,6 +28,16 @@ def data_file(tmp_path):
 
 
 @pytest.fixture
+def big_file(tmp_path):
+    """32 MiB whose every mebibyte holds its own index."""
+    path = tmp_path / "big.mp4"
+    with open(path, "wb") as f:
+        for i in range(32):
+            f.write(bytes([i]) * 2**20)
+    return path
+
+
+@pytest.fixture
 def fetch(jp_serverapp, http_server_client, jp_auth_header, jp_base_url):
     """Fetch a URL path (already percent-encoded) under the base_url; never raises on 4xx."""
 
@@ -45,5 +56,17 @@ def fetch(jp_serverapp, http_server_client, jp_auth_header, jp_base_url):
     return _fetch
 
 
-def open_fds():
-    return len(os.listdir("/proc/self/fd"))
+@pytest.fixture
+def raw(http_server_client, jp_base_url, jp_auth_header):
+    """Open a raw connection; ``raw.request(path, ...)`` builds authenticated request bytes."""
+    port = http_server_client.get_http_port()
+    auth = [f"{k}: {v}" for k, v in jp_auth_header.items()]
+
+    async def connect():
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    def request(path, method="GET", headers=()):
+        return request_bytes(jp_base_url + path, method, [*auth, *headers])
+
+    connect.request = request
+    return connect

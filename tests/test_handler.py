@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import open_fds
+from helpers import open_fds, read_response, wait_for
 
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.ranges import http_date
@@ -159,37 +159,6 @@ async def test_hidden_folders_and_symlinked_datasets(fetch, tmp_path, data_file)
 # -- raw sockets: keep-alive framing, disconnects, truncation, load ---------------------------
 
 
-async def read_response(reader):
-    """Read one HTTP/1.1 response with a Content-Length; return (status, headers, body)."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
-    body = await reader.readexactly(int(headers.get("content-length", 0)))
-    return status, headers, body
-
-
-def request_bytes(path, method="GET", headers=()):
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]
-    return "\r\n".join(lines).encode()
-
-
-@pytest.fixture
-def raw(http_server_client, jp_base_url, jp_auth_header):
-    """Open a raw connection and build request bytes for a URL path under the base_url."""
-    port = http_server_client.get_http_port()
-    auth = [f"{k}: {v}" for k, v in jp_auth_header.items()]
-
-    async def connect():
-        return await asyncio.open_connection("127.0.0.1", port)
-
-    def request(path, method="GET", headers=()):
-        return request_bytes(jp_base_url + path, method, [*auth, *headers])
-
-    connect.request = request
-    return connect
-
-
 async def test_keep_alive_framing_is_exact(raw, data_file):
     reader, writer = await raw()
     url = url_for(data_file)
@@ -213,24 +182,6 @@ async def test_keep_alive_framing_is_exact(raw, data_file):
                 assert body == expected, (method, headers, status)
     finally:
         writer.close()
-
-
-async def wait_for(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
-
-
-@pytest.fixture
-def big_file(tmp_path):
-    path = tmp_path / "big.mp4"
-    with open(path, "wb") as f:
-        for i in range(32):
-            f.write(bytes([i]) * 2**20)
-    return path
 
 
 async def test_disconnect_mid_stream_closes_the_file(raw, big_file):
