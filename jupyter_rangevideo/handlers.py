@@ -85,7 +85,10 @@ class FileStreamHandler(JupyterHandler):
             raise web.HTTPError(404, log_message=f"rangevideo: bad signature for {path!r}")
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
-        fd, info = await loop.run_in_executor(pool, open_regular_file, path)
+        try:
+            fd, info = await loop.run_in_executor(pool, open_regular_file, path)
+        except RuntimeError:  # the read pool is shut down: the server is stopping
+            raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
         try:
             plan = ranges.plan_response(
                 self.request.method,
@@ -109,7 +112,8 @@ class FileStreamHandler(JupyterHandler):
             if include_body and plan.status in (200, 206):
                 try:
                     await self.stream_body(fd, plan)
-                except OSError as e:
+                except (OSError, RuntimeError) as e:
+                    # A read failed, or the server is stopping (the pool refuses new reads).
                     # Headers are gone already: end the connection short of Content-Length
                     # so the client knows the body is incomplete.
                     self.log.error("rangevideo: reading %r failed: %s; closing the connection", path, e)

@@ -1,0 +1,173 @@
+"""A real `jupyter server` process: load held over time, and shutdown while streaming."""
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from helpers import read_response, request_bytes
+
+SOAK_SECONDS = float(os.environ.get("RANGEVIDEO_SOAK_SECONDS", "60"))
+BASE = "/user/soak/"
+TOKEN = "soak-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Start `jupyter server` on 127.0.0.1; yield (port, process, env, log path)."""
+    port = free_port()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    log = tmp_path / "server.log"
+    (tmp_path / "root").mkdir()
+    cmd = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+        f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.base_url={BASE}",
+        f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path / 'root'}",
+        "--ServerApp.port_retries=0",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert process.poll() is None, log.read_text()
+                time.sleep(0.2)
+        yield port, process, env, log
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def signed_url(path, env):
+    code = f"import jupyter_rangevideo as r; print(r.url_for({str(path)!r}))"
+    return subprocess.check_output([sys.executable, "-c", code], env=env, text=True).strip()
+
+
+def get(path, headers=()):
+    return request_bytes(BASE + path, "GET", [f"Authorization: token {TOKEN}", *headers])
+
+
+async def stream_until(port, request, stop_at):
+    """Read whole responses on one keep-alive connection until ``stop_at``; return bytes read."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    total = 0
+    try:
+        while time.monotonic() < stop_at:
+            writer.write(request())
+            status, headers, body = await asyncio.wait_for(read_response(reader), 60)
+            assert status in (200, 206), status
+            assert len(body) == int(headers["content-length"])
+            total += len(body)
+    finally:
+        writer.close()
+    return total
+
+
+def test_load_soak_64_streams_with_api_traffic(server, tmp_path):
+    port, process, env, log = server
+    video = tmp_path / "soak.mp4"
+    with open(video, "wb") as f:
+        f.truncate(64 * 2**20)
+    url = signed_url(video, env)
+    rng = random.Random(1)
+    server_process = psutil.Process(process.pid)
+
+    def ranged():
+        start = rng.randrange(64 * 2**20)
+        return get(url, [f"Range: bytes={start}-{start + rng.choice([2**18, 2**21, 2**23])}"])
+
+    async def api_traffic(stop_at, latencies):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        paths = ["api/status", "api/contents", "api/kernelspecs"]
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            writer.write(get(rng.choice(paths)))
+            status, _, _ = await asyncio.wait_for(read_response(reader), 30)
+            latencies.append(time.perf_counter() - started)
+            assert status == 200
+            await asyncio.sleep(0.05)
+        writer.close()
+
+    async def soak():
+        rss = []
+        latencies = []
+        stop_at = time.monotonic() + SOAK_SECONDS
+
+        async def sample_rss():
+            while time.monotonic() < stop_at:
+                rss.append(server_process.memory_info().rss)
+                await asyncio.sleep(1)
+
+        results = await asyncio.gather(
+            *(stream_until(port, ranged, stop_at) for _ in range(64)),
+            api_traffic(stop_at, latencies),
+            sample_rss(),
+        )
+        return sum(r for r in results[:64]), latencies, rss
+
+    served, latencies, rss = asyncio.run(soak())
+    quarter = max(len(rss) // 4, 1)
+    early, late = statistics.mean(rss[quarter : 2 * quarter] or rss), statistics.mean(rss[-quarter:])
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
+    print(
+        f"\nsoak {SOAK_SECONDS:.0f} s, 64 streams: {served / 2**30:.1f} GiB served;"
+        f" API p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {len(latencies)} calls;"
+        f" server RSS {early / 2**20:.0f} -> {late / 2**20:.0f} MiB"
+    )
+    assert process.poll() is None
+    assert "Traceback" not in log.read_text()
+    assert len(latencies) > 10
+    # Flat memory: after warm-up it does not keep growing with the bytes served.
+    assert late <= early + 64 * 2**20
+
+
+def test_shutdown_during_streams_is_clean(server, tmp_path):
+    port, process, env, log = server
+    video = tmp_path / "big.mp4"
+    with open(video, "wb") as f:
+        f.truncate(4 * 2**30)
+    url = signed_url(video, env)
+
+    async def shut_down_while_streaming():
+        streams = []
+        for _ in range(8):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(get(url))
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(2**20)
+            streams.append(writer)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(process.wait, 30)
+        elapsed = time.monotonic() - started
+        for writer in streams:
+            writer.close()
+            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
+        return elapsed
+
+    elapsed = asyncio.run(shut_down_while_streaming())
+    print(f"\nshutdown with 8 streams of a 4 GiB file running: exited in {elapsed:.2f} s, code {process.returncode}")
+    assert process.returncode == 0
+    assert "Uncaught exception" not in log.read_text()
