@@ -151,3 +151,25 @@ class TestAuthorization:
         r = await fetch(url_for(data_file), headers={"Range": "bytes=0-1"})
         assert r.code == 403
         assert "Content-Range" not in r.headers
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+async def test_anonymous_gets_nothing_whatever_the_method(fetch, data_file, method):
+    body = b"" if method in ("POST", "PUT", "PATCH") else None
+    r = await fetch(url_for(data_file), method=method, auth=False, body=body, allow_nonstandard_methods=True)
+    assert r.code in (302, 403, 405), r.code
+    assert data_file.read_bytes()[:64] not in r.body
+    assert "Content-Range" not in r.headers and "ETag" not in r.headers
+
+
+async def test_cross_origin_cookie_requests_get_no_cors_grant(fetch, data_file):
+    # What another site's page can make a logged-in browser send: the cookie, its own Origin.
+    # (A token-authenticated request follows jupyter_server's CORS policy: the token already
+    # grants the whole API.)
+    first = await fetch("api/status")
+    cookie = "; ".join(c.split(";")[0] for c in first.headers.get_list("Set-Cookie"))
+    evil = {"Origin": "http://evil.example", "Referer": "http://evil.example/", "Cookie": cookie}
+    r = await fetch(url_for(data_file), auth=False, headers={**evil, "Range": "bytes=0-1"})
+    assert r.code == 403
+    assert r.headers.get("Access-Control-Allow-Origin", "") == ""
+    assert "Access-Control-Allow-Credentials" not in r.headers
