@@ -237,8 +237,11 @@ def plan_response(
         "Last-Modified": http_date(v.last_modified),
     }
     status = evaluate_preconditions(method, headers, v)
+    if status == 304:
+        # No Content-Length: in a 304 it would have to be the full size (RFC 9110 section 8.6).
+        return Plan(304, common)
     if status is not None:
-        return Plan(status, common)
+        return Plan(status, {**common, "Content-Length": "0"})
 
     spans = None
     if if_range_holds(headers.get("If-Range"), v):

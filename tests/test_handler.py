@@ -99,6 +99,7 @@ async def test_validators_and_conditional_requests(fetch, data_file):
 
     r = await fetch(url, headers={"If-None-Match": etag})
     assert (r.code, r.body, r.headers["ETag"]) == (304, b"", etag)
+    assert "Content-Length" not in r.headers
     r = await fetch(url, headers={"If-Modified-Since": last_modified})
     assert r.code == 304
 
