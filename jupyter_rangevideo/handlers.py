@@ -52,10 +52,13 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
         raise
 
 
-class FileStreamHandler(JupyterHandler):
-    """GET and HEAD of a file shared by a signed URL, with RFC 9110 range semantics."""
+class RangeFileMixin:
+    """Serve a local file with RFC 9110 range semantics, reading in the shared pool.
 
-    auth_resource = "contents"
+    Mixed into a tornado RequestHandler whose application settings hold
+    ``rangevideo_read_pool`` and ``rangevideo_chunk_size``. Who may read what is the
+    handler's business: it checks before calling :meth:`serve_file`.
+    """
 
     def prepare(self):
         # Media is sent as it is on disk: a gzip transform would break byte ranges.
@@ -66,23 +69,7 @@ class FileStreamHandler(JupyterHandler):
         # File names are bytes on POSIX; keep undecodable ones rather than refusing them.
         return os.fsdecode(value)
 
-    @web.authenticated
-    @authorized
-    async def get(self, signature: str, path: str) -> None:
-        await self.serve(signature, path, include_body=True)
-
-    @web.authenticated
-    @authorized
-    async def head(self, signature: str, path: str) -> None:
-        await self.serve(signature, path, include_body=False)
-
-    async def serve(self, signature: str, path: str, include_body: bool) -> None:
-        # As for /files/: a cookie-authenticated GET must carry an XSRF token or a
-        # same-origin Referer, which a <video> element's request does.
-        self.check_xsrf_cookie()
-        path = "/" + path if os.sep == "/" else path
-        if "\0" in path or not verify(path, signature, self.settings["rangevideo_secret"]):
-            raise web.HTTPError(404, log_message=f"rangevideo: bad signature for {path!r}")
+    async def serve_file(self, path: str, include_body: bool) -> None:
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
         try:
@@ -174,6 +161,37 @@ class FileStreamHandler(JupyterHandler):
                 # Never let the caller close the descriptor under a read still in a thread.
                 await asyncio.wait([pending])
         return True
+
+
+class FileStreamHandler(RangeFileMixin, JupyterHandler):
+    """GET and HEAD of a file shared by a signed URL, for users of this Jupyter server."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized
+    async def get(self, signature: str, path: str) -> None:
+        await self.serve_signed(signature, path, include_body=True)
+
+    @web.authenticated
+    @authorized
+    async def head(self, signature: str, path: str) -> None:
+        await self.serve_signed(signature, path, include_body=False)
+
+    async def serve_signed(self, signature: str, path: str, include_body: bool) -> None:
+        # As for /files/: a cookie-authenticated GET must carry an XSRF token or a
+        # same-origin Referer, which a <video> element's request does.
+        self.check_xsrf_cookie()
+        path = check_signature(signature, path, self.settings["rangevideo_secret"])
+        await self.serve_file(path, include_body)
+
+
+def check_signature(signature: str, url_path: str, secret: bytes) -> str:
+    """The file path a signed URL names, or a 404."""
+    path = "/" + url_path if os.sep == "/" else url_path
+    if "\0" in path or not verify(path, signature, secret):
+        raise web.HTTPError(404, log_message=f"rangevideo: bad signature for {path!r}")
+    return path
 
 
 def _inline_disposition(path: str) -> str:

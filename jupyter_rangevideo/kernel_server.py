@@ -1,0 +1,128 @@
+"""A fallback transport: a small range server inside the kernel process.
+
+The player uses it only when its page has no Jupyter server with this extension
+(VS Code's local kernels, Colab, standalone Voilà). It listens on 127.0.0.1 on a free
+port, on its own thread so that it keeps streaming while the kernel runs a cell. Every
+URL carries an unguessable per-kernel token, responses grant no CORS, only signed paths
+are served, and the streaming code is the server extension's own (RangeFileMixin).
+It stops with the kernel process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import hmac
+import logging
+import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from tornado import web
+from tornado.httpserver import HTTPServer
+
+from .handlers import RangeFileMixin, check_signature
+from .signing import ROUTE, load_secret
+
+
+class KernelFileHandler(RangeFileMixin, web.RequestHandler):
+    log = logging.getLogger("jupyter_rangevideo.kernel_server")
+
+    def set_default_headers(self):
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.clear_header("Server")
+
+    async def get(self, token: str, signature: str, path: str) -> None:
+        await self.serve_signed(token, signature, path, include_body=True)
+
+    async def head(self, token: str, signature: str, path: str) -> None:
+        await self.serve_signed(token, signature, path, include_body=False)
+
+    async def serve_signed(self, token: str, signature: str, path: str, include_body: bool) -> None:
+        if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
+            raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
+        path = check_signature(signature, path, self.settings["rangevideo_secret"])
+        await self.serve_file(path, include_body)
+
+    def log_exception(self, typ, value, tb):
+        if isinstance(value, web.HTTPError):
+            self.log.info("%s %s: %s", self.request.method, value.status_code, value.log_message)
+        else:
+            super().log_exception(typ, value, tb)
+
+
+class KernelServer:
+    """A range server on 127.0.0.1 running on a daemon thread with its own event loop."""
+
+    def __init__(self, chunk_size: int = 1024 * 1024, read_threads: int = 4):
+        self.token = secrets.token_hex(16)
+        self.read_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="rangevideo-kernel-read")
+        self.app = web.Application(
+            [(rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler)],
+            rangevideo_token=self.token,
+            rangevideo_secret=load_secret(),
+            rangevideo_read_pool=self.read_pool,
+            rangevideo_chunk_size=chunk_size,
+            log_function=lambda handler: None,
+        )
+        self.port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Prefix for the paths url_for() returns: ``base_url + url_for(path)`` streams it."""
+        return f"http://127.0.0.1:{self.port}/{self.token}/"
+
+    def start(self) -> KernelServer:
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._server = HTTPServer(self.app)
+                self._server.listen(0, address="127.0.0.1")
+                self.port = next(iter(self._server._sockets.values())).getsockname()[1]
+            except BaseException as e:  # reported to the caller of start()
+                failure.append(e)
+                started.set()
+                return
+            started.set()
+            self._loop.run_forever()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="rangevideo-kernel-server", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+
+        def shutdown():
+            self._server.stop()
+            self._loop.stop()
+
+        self._loop.call_soon_threadsafe(shutdown)
+        self._thread.join(5)
+        self.read_pool.shutdown(wait=False)
+
+
+_lock = threading.Lock()
+_server: KernelServer | None = None
+
+
+def kernel_server() -> KernelServer:
+    """The kernel's range server, started on first use and stopped when the kernel exits."""
+    global _server
+    with _lock:
+        if _server is None:
+            _server = KernelServer().start()
+            atexit.register(_server.stop)
+        return _server
