@@ -46,10 +46,11 @@ def test_make_large_copies_without_reencoding(tmp_path):
     big = make_large(segment, tmp_path / "big.mp4", 5 * segment.stat().st_size)
     assert big.stat().st_size >= 5 * segment.stat().st_size
     frames = list(decoded(big))
-    assert len(frames) == 50
-    assert [read_frame_index(f) for f in frames] == list(range(10)) * 5
+    copies = len(frames) // 10
+    assert copies >= 5
+    assert [read_frame_index(f) for f in frames] == list(range(10)) * copies
     with av.open(str(big)) as container:
-        assert container.duration / 1e6 == pytest.approx(5.0, abs=0.3)
+        assert container.duration / 1e6 == pytest.approx(copies, abs=0.3)
 
 
 def test_command_line(tmp_path):
