@@ -1,0 +1,57 @@
+// A JupyterLab mime renderer for jupyter-rangevideo outputs.
+//
+// A player's output carries its own mimetype beside the widget view. This renderer is
+// ranked before the widget renderer, so a notebook reopened without its kernel still
+// shows a playable, seekable player instead of "Error displaying widget: model not
+// found"; while the kernel holds the player, it binds to that live model and Python
+// controls it. The drawing is player.js's, the same module the widget uses.
+import { Widget } from "@lumino/widgets";
+import { findModel, mountPlayer } from "../../jupyter_rangevideo/static/player.js";
+
+const MIME_TYPE = "application/vnd.jupyter.rangevideo+json";
+// jupyterlab-manager registers the widget renderer at rank -10; lower ranks win.
+const RANK = -20;
+// The widget model is created from the kernel's comm message, possibly after the output.
+const WAIT_FOR_LIVE_MODEL_MS = 5000;
+
+class RangeVideoRenderer extends Widget {
+  constructor(options) {
+    super();
+    this._mimeType = options.mimeType;
+    this._cleanup = null;
+    this.addClass("jp-RangeVideo-output");
+  }
+
+  async renderModel(model) {
+    const spec = model.data[this._mimeType];
+    const mount = (live) => {
+      this._cleanup?.();
+      this._cleanup = mountPlayer(this.node, spec, live);
+    };
+    const live = await findModel(spec.player_id);
+    mount(live);
+    if (!live) {
+      const later = await findModel(spec.player_id, WAIT_FOR_LIVE_MODEL_MS);
+      if (later && !this.isDisposed) mount(later);
+    }
+  }
+
+  dispose() {
+    this._cleanup?.();
+    this._cleanup = null;
+    super.dispose();
+  }
+}
+
+const extension = {
+  id: "jupyter-rangevideo:renderer",
+  rendererFactory: {
+    safe: true, // it only ever draws a <video> of a rangevideo/files/ URL
+    mimeTypes: [MIME_TYPE],
+    createRenderer: (options) => new RangeVideoRenderer(options),
+  },
+  rank: RANK,
+  dataMimeType: MIME_TYPE,
+};
+
+export default extension;
