@@ -97,6 +97,9 @@ class Player(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(bundle, tuple):  # (data, metadata)
+            bundle = bundle[0]
+        bundle = dict(bundle)
         bundle[MIMETYPE] = {
             "version": 1,
             "src": self.src,

@@ -1,0 +1,312 @@
+"""Real JupyterLab and Notebook 7 servers, driven by Debian's Chromium through Playwright.
+
+The videos lie outside the servers' root; frames are checked from canvas pixels with the
+frame index that the sample generator draws into every frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+]
+FPS = 25
+RESULTS = Path(__file__).parent / ".results"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    kind: str  # "lab" or "notebook"
+    url: str  # http://127.0.0.1:PORT/base/
+    token: str
+    root: Path
+    process: subprocess.Popen
+    log: object
+
+    def api(self, method, path, body=None):
+        request = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data = response.read()
+        return json.loads(data) if data else None
+
+    def notebook_url(self, name: str) -> str:
+        path = f"lab/tree/{name}" if self.kind == "lab" else f"notebooks/{name}"
+        return f"{self.url}{path}?token={self.token}"
+
+
+def start_server(kind: str, tmp: Path) -> Server:
+    port, token = free_port(), secrets.token_hex(16)
+    root = tmp / f"{kind}-root"
+    root.mkdir()
+    base = f"/user/tester-{kind}/"
+    app = "jupyterlab" if kind == "lab" else "notebook"
+    app_class = "LabApp" if kind == "lab" else "JupyterNotebookApp"
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp / f"{kind}-runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp / f"{kind}-config"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+    }
+    cmd = [
+        sys.executable, "-m", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.base_url={base}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        f"--{app_class}.expose_app_in_browser=True", "--LabApp.workspaces_dir=" + str(tmp / f"{kind}-ws"),
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = open(tmp / f"{kind}.log", "wb")
+    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    server = Server(kind, f"http://127.0.0.1:{port}{base}", token, root, process, log)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            server.api("GET", "api/status")
+            return server
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                raise RuntimeError((tmp / f"{kind}.log").read_text()[-3000:]) from None
+            time.sleep(0.3)
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """Playwright's sync API runs its own event loop: pytest-jupyter's must not be the current one."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    """These tests start servers as processes; there is no in-process ServerApp to clean up."""
+    yield
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("servers")
+    started = {}
+    try:
+        yield lambda kind: started.get(kind) or started.setdefault(kind, start_server(kind, tmp))
+    finally:
+        for server in started.values():
+            server.process.terminate()
+            try:
+                server.process.wait(20)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+            server.log.close()
+
+
+@pytest.fixture(params=["lab", "notebook"])
+def server(request, servers):
+    return servers(request.param)
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory):
+    """Videos outside every server's root: small (about 10 MB), large (1 GiB), unplayable."""
+    folder = tmp_path_factory.mktemp("videos-outside-root")
+    small = write_sample(folder / "small.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
+    segment = write_sample(folder / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
+    large = make_large(segment, folder / "large.mp4", 2**30)
+    unplayable = folder / "mpeg4-part2.mkv"
+    _write_unplayable(unplayable)
+    return {"small": small, "large": large, "unplayable": unplayable}
+
+
+def _write_unplayable(path: Path) -> None:
+    """MPEG-4 Part 2 video in Matroska: decodable by FFmpeg, refused by Chromium."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(FPS):
+            frame = av.VideoFrame.from_ndarray(np.full((240, 320, 3), index * 8, dtype=np.uint8), format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+# --- driving a notebook -------------------------------------------------------------
+
+
+def create_notebook(server: Server, name: str, cells: list[str]) -> None:
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+            for source in cells
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    server.api("PUT", f"api/contents/{name}", {"type": "notebook", "format": "json", "content": notebook})
+
+
+def open_notebook(page, server: Server, name: str) -> None:
+    page.goto(server.notebook_url(name))
+    page.wait_for_function(
+        """() => {
+            const panel = window.jupyterapp?.shell?.currentWidget;
+            const kernel = panel?.sessionContext?.session?.kernel;
+            return panel?.content?.widgets?.length > 0 && kernel?.connectionStatus === 'connected'
+                && kernel?.status === 'idle';
+        }""",
+        timeout=60_000,
+    )
+
+
+def run_all_cells(page) -> float:
+    """Run every cell; return the page's clock (ms) when the command was issued."""
+    return page.evaluate(
+        """async () => {
+            const started = performance.now();
+            await window.jupyterapp.commands.execute('notebook:run-all-cells');
+            return started;
+        }"""
+    )
+
+
+def kernel_eval(page, code: str) -> str:
+    """Run ``code`` in the notebook's kernel (not as a cell) and return what it printed."""
+    return page.evaluate(
+        """async (code) => {
+            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            const future = kernel.requestExecute({ code, store_history: false });
+            let out = '';
+            future.onIOPub = (msg) => {
+                if (msg.header.msg_type === 'stream') out += msg.content.text;
+                if (msg.header.msg_type === 'error') out += `${msg.content.ename}: ${msg.content.evalue}`;
+            };
+            await future.done;
+            return out;
+        }""",
+        code,
+    )
+
+
+def kernel_value(page, expr: str):
+    return json.loads(kernel_eval(page, f"import json; print(json.dumps({expr}))"))
+
+
+def save_notebook(page) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+
+
+VIDEO = "video.jp-RangeVideo-video"
+
+
+def frame_index(page, selector: str = VIDEO, nth: int = 0) -> int | None:
+    """The frame index a person sees in the video now, decoded from canvas pixels."""
+    result = page.evaluate(
+        """([selector, nth]) => {
+            const video = document.querySelectorAll(selector)[nth];
+            if (!video || video.readyState < 2) return null;
+            const canvas = document.createElement('canvas');
+            canvas.width = 320; canvas.height = 180;
+            const ctx = canvas.getContext('2d');
+            ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+            const bytes = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+            let binary = '';
+            for (let i = 0; i < bytes.length; i += 0x8000) {
+                binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+            }
+            return btoa(binary);
+        }""",
+        [selector, nth],
+    )
+    if result is None:
+        return None
+    rgba = np.frombuffer(base64.b64decode(result), dtype=np.uint8).reshape(180, 320, 4)
+    return read_frame_index(rgba[:, :, :3])
+
+
+def wait_for_frame(page, expected: int, tolerance: int = 1, timeout: float = 30, nth: int = 0) -> float:
+    """Wait until the video shows frame ``expected`` (±tolerance); return when, on the page's clock."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = frame_index(page, nth=nth)
+        if seen is not None and abs(seen - expected) <= tolerance:
+            return page.evaluate("() => performance.now()")
+        time.sleep(0.05)
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS / "failed-frame.png"))
+    raise AssertionError(f"expected frame {expected}±{tolerance}, the page shows {seen}")
+
+
+def seek_in_page(page, seconds: float, nth: int = 0) -> float:
+    return page.evaluate(
+        """([t, nth]) => {
+            const video = document.querySelectorAll('video.jp-RangeVideo-video')[nth];
+            video.currentTime = t;
+            return performance.now();
+        }""",
+        [seconds, nth],
+    )
+
+
+def record(name: str, value) -> None:
+    """Keep a measured figure in tests/browser/.results/figures.json and print it."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = value
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True))
+    print(f"\n{name}: {value}")
