@@ -60,8 +60,9 @@ class Server:
         return json.loads(data) if data else None
 
     def notebook_url(self, name: str) -> str:
-        path = f"lab/tree/{name}" if self.kind == "lab" else f"notebooks/{name}"
-        return f"{self.url}{path}?token={self.token}"
+        # ?reset: JupyterLab must not restore the tabs of an earlier test's workspace.
+        path = f"lab/tree/{name}?reset&" if self.kind == "lab" else f"notebooks/{name}?"
+        return f"{self.url}{path}token={self.token}"
 
 
 def start_server(kind: str, tmp: Path) -> Server:
@@ -200,13 +201,18 @@ def create_notebook(server: Server, name: str, cells: list[str]) -> None:
 
 def open_notebook(page, server: Server, name: str) -> None:
     page.goto(server.notebook_url(name))
+    wait_for_notebook(page, name)
+
+
+def wait_for_notebook(page, name: str, kernel: bool = True) -> None:
     page.wait_for_function(
-        """() => {
+        """([name, kernel]) => {
             const panel = window.jupyterapp?.shell?.currentWidget;
-            const kernel = panel?.sessionContext?.session?.kernel;
-            return panel?.content?.widgets?.length > 0 && kernel?.connectionStatus === 'connected'
-                && kernel?.status === 'idle';
+            if (panel?.context?.path !== name || !(panel?.content?.widgets?.length > 0)) return false;
+            const k = panel.sessionContext?.session?.kernel;
+            return !kernel || (k?.connectionStatus === 'connected' && k?.status === 'idle');
         }""",
+        arg=[name, kernel],
         timeout=60_000,
     )
 

@@ -14,6 +14,7 @@ from conftest import (
     save_notebook,
     seek_in_page,
     wait_for_frame,
+    wait_for_notebook,
 )
 
 
@@ -109,8 +110,8 @@ def test_saved_notebook_is_small_and_plays_after_reopening(page, server, videos)
     for session in server.api("GET", "api/sessions"):
         if session["path"].endswith(name):
             server.api("DELETE", f"api/sessions/{session['id']}")
-    page.reload()
-    page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.content?.widgets?.length > 0")
+    page.goto(server.notebook_url(name))
+    wait_for_notebook(page, name, kernel=False)
     wait_for_frame(page, 0)
     assert "model not found" not in page.content()
     seek_in_page(page, 4.0)
