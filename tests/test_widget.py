@@ -1,0 +1,106 @@
+"""The Player on the kernel side: display bundle, validation, errors before display."""
+
+import json
+import os
+
+import pytest
+import traitlets
+from IPython.core.interactiveshell import InteractiveShell
+
+import jupyter_rangevideo as rangevideo
+from jupyter_rangevideo.widget import MIMETYPE, WIDGET_MIMETYPE, Player
+
+
+@pytest.fixture(autouse=True)
+def runtime_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+
+
+@pytest.fixture
+def shell(monkeypatch):
+    """An IPython shell whose displays are recorded."""
+    shell = InteractiveShell.instance()
+    published = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, *a, **k: published.append(data))
+    shell.published = published
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def video(tmp_path):
+    path = tmp_path / "v.mp4"
+    path.write_bytes(b"\0" * 100)
+    return path
+
+
+def test_bundle_has_widget_saved_player_and_fallbacks(video):
+    bundle = Player(video, start=2, loop=True)._repr_mimebundle_()
+    assert set(bundle) >= {WIDGET_MIMETYPE, MIMETYPE, "text/html", "text/plain"}
+    saved = bundle[MIMETYPE]
+    assert saved["src"] == rangevideo.url_for(video)
+    assert saved["name"] == "v.mp4"
+    assert saved["options"]["start"] == 2 and saved["options"]["loop"] is True
+    assert len(json.dumps(bundle)) < 4000
+
+
+def test_size_of_the_output_does_not_depend_on_the_video(tmp_path, video):
+    huge = tmp_path / "huge.mp4"
+    with open(huge, "wb") as f:
+        f.truncate(10 * 2**30)
+    sizes = [len(json.dumps(Player(path)._repr_mimebundle_())) for path in (video, huge)]
+    assert abs(sizes[0] - sizes[1]) < 50
+
+
+def test_html_fallback_plays_a_file_beside_the_notebook_and_names_others(tmp_path, monkeypatch, video):
+    monkeypatch.chdir(tmp_path)
+    assert '<video src="v.mp4"' in Player(video)._fallback_html()
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere.mp4"
+    elsewhere.write_bytes(b"x")
+    try:
+        html = Player(elsewhere)._fallback_html()
+    finally:
+        elsewhere.unlink()
+    assert "<video" not in html and elsewhere.name in html
+
+
+def test_defaults_suit_reviewing_recordings(video):
+    p = Player(video)
+    assert (p.autoplay, p.loop, p.paused, p.controls, p.current_time) == (False, False, True, True, 0.0)
+    assert p.end is None and p.duration is None and p.error == ""
+
+
+def test_validation(video):
+    with pytest.raises(traitlets.TraitError):
+        Player(video, volume=1.5)
+    with pytest.raises(traitlets.TraitError):
+        Player(video).playback_rate = 0
+
+
+def test_seek_twice_to_the_same_time_sends_two_requests(video):
+    p = Player(video)
+    p.seek(5)
+    first = dict(p._seek_request)
+    p.seek(5)
+    assert p._seek_request["n"] == first["n"] + 1 and p.current_time == 5
+
+
+def test_errors_raise_before_anything_is_displayed(shell, tmp_path):
+    os.mkfifo(tmp_path / "fifo.mp4")
+    for path, error in [
+        (tmp_path / "missing.mp4", FileNotFoundError),
+        (tmp_path, IsADirectoryError),
+        (tmp_path / "fifo.mp4", ValueError),
+    ]:
+        with pytest.raises(error):
+            rangevideo.show(path)
+    assert shell.published == []
+
+
+def test_a_bare_show_as_last_line_displays_one_player(shell, video):
+    result = shell.run_cell(f"import jupyter_rangevideo as rangevideo\nrangevideo.show({str(video)!r})")
+    assert result.success, result.error_in_exec
+    assert [MIMETYPE in data for data in shell.published] == [True]
+    # Displaying it again later shows a second view, as for any widget.
+    shell.run_cell("_")
+    assert len(shell.published) == 2
