@@ -3,6 +3,12 @@ import asyncio
 import pytest
 from helpers import request_bytes
 
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: while Playwright's sync API is open it marks its event loop as
+    running in the main thread, which the in-process servers of the other tests cannot share."""
+    items.sort(key=lambda item: "browser" in item.path.parent.parts[-1:])
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 

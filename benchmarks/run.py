@@ -1,0 +1,532 @@
+"""Side-by-side benchmark: jupyter-rangevideo, Jupyter's /files/, aiohttp FileResponse and nginx.
+
+    python benchmarks/run.py [--quick] [--rounds N]
+
+Creates its data (benchmarks/data/, random bytes, only if missing), starts every server
+itself on 127.0.0.1, measures them interleaved in rounds, and writes
+benchmarks/results/results.json, summary.md and summary.png. Every load loop is bounded
+in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+BIG, MEDIUM, TINY = "big-2GiB.bin", "medium-200MiB.bin", "tiny.txt"
+TOKEN = "bench-token"
+MiB = 2**20
+
+
+# --- data and servers ---------------------------------------------------------------
+
+
+def make_data() -> None:
+    DATA.mkdir(exist_ok=True)
+    for name, size in ((BIG, 2 * 2**30), (MEDIUM, 200 * MiB)):
+        path = DATA / name
+        if not path.exists() or path.stat().st_size != size:
+            with open(path, "wb") as f:
+                for _ in range(size // (64 * MiB)):
+                    f.write(os.urandom(64 * MiB))
+                f.write(os.urandom(size % (64 * MiB)))
+    (DATA / TINY).write_text("ok\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    process: subprocess.Popen
+    paths: dict  # BIG/MEDIUM/"tiny" -> URL path
+    headers: list = field(default_factory=list)
+
+    def pids(self):
+        try:
+            parent = psutil.Process(self.process.pid)
+            return [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_seconds(self) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in self.pids())
+
+    def rss(self) -> int:
+        return sum(p.memory_info().rss for p in self.pids())
+
+    def fds(self) -> int:
+        return sum(p.num_fds() for p in self.pids())
+
+
+def wait_listening(port: int, process: subprocess.Popen, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{name} did not start")
+
+
+def start_jupyter(name: str, runtime: Path, rangevideo: bool) -> Target:
+    port = free_port()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
+    cmd = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.base_url=/bench/",
+        f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={DATA}", "--ServerApp.log_level=WARN",
+        f"--ServerApp.jpserver_extensions=jupyter_rangevideo={rangevideo}",
+    ]
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, process, name)
+    if rangevideo:
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+        from jupyter_rangevideo import url_for
+
+        paths = {n: "/bench/" + url_for(DATA / n) for n in (BIG, MEDIUM)}
+    else:
+        paths = {n: f"/bench/files/{n}" for n in (BIG, MEDIUM)}
+    paths["tiny"] = "/bench/api/status"
+    return Target(name, port, process, paths, [f"Authorization: token {TOKEN}"])
+
+
+def start_aiohttp() -> Target:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(HERE / "aiohttp_server.py"), str(port), str(DATA)])
+    wait_listening(port, process, "aiohttp")
+    return Target("aiohttp", port, process, {BIG: f"/files/{BIG}", MEDIUM: f"/files/{MEDIUM}", "tiny": "/status"})
+
+
+def start_nginx(tmp: Path) -> Target | None:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if nginx is None:
+        return None
+    port = free_port()
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+{user}
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    types {{ application/octet-stream bin; text/plain txt; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {DATA};
+    }}
+}}
+""")
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)], stderr=subprocess.DEVNULL)
+    wait_listening(port, process, "nginx")
+    return Target("nginx", port, process, {BIG: f"/{BIG}", MEDIUM: f"/{MEDIUM}", "tiny": f"/{TINY}"})
+
+
+# --- a small blocking HTTP/1.1 client (threads; recv_into releases the GIL) ---------
+
+
+class Connection:
+    def __init__(self, port: int, rcvbuf: int | None = None):
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(60)
+        self.buffer = bytearray(4 * MiB)
+        self.view = memoryview(self.buffer)
+
+    def send(self, target: Target, path: str, headers=()) -> None:
+        lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", *target.headers, *headers, "", ""]
+        self.sock.sendall("\r\n".join(lines).encode())
+
+    def read_head(self) -> tuple[int, int, bytes]:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            head += chunk
+        head, _, rest = head.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, length, rest
+
+    def get(self, target: Target, path: str, headers=(), pace: float | None = None):
+        """(status, seconds to first byte, seconds to last byte, bytes)"""
+        started = time.perf_counter()
+        self.send(target, path, headers)
+        status, length, rest = self.read_head()
+        first = time.perf_counter() - started
+        received = len(rest)
+        while received < length:
+            n = self.sock.recv_into(self.view[: min(len(self.buffer), 20_000 if pace else len(self.buffer))])
+            if not n:
+                raise ConnectionError("closed early")
+            received += n
+            if pace:
+                time.sleep(pace)
+        return status, first, time.perf_counter() - started, received
+
+    def abort(self) -> None:
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.sock.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))]
+
+
+# --- measurements -------------------------------------------------------------------
+
+
+def throughput(target: Target, clients: int, name: str) -> dict:
+    size = (DATA / name).stat().st_size
+
+    def one(_):
+        connection = Connection(target.port)
+        try:
+            status, _, _, received = connection.get(target, target.paths[name])
+            assert status == 200 and received == size, (target.name, status, received)
+            return received
+        finally:
+            connection.close()
+
+    cpu = target.cpu_seconds()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        total = sum(pool.map(one, range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"GBps": total / elapsed / 1e9, "cpu_s_per_GB": (target.cpu_seconds() - cpu) / (total / 1e9)}
+
+
+def random_ranges(target: Target, clients: int, span: int, requests: int) -> dict:
+    size = (DATA / BIG).stat().st_size
+    rng = random.Random(span * 1000 + clients)
+    offsets = [rng.randrange(size - span) for _ in range(requests)]
+    lock = threading.Lock()
+    firsts, lasts = [], []
+
+    def worker(batch):
+        connection = Connection(target.port)
+        try:
+            for offset in batch:
+                status, first, last, received = connection.get(
+                    target, target.paths[BIG], [f"Range: bytes={offset}-{offset + span - 1}"]
+                )
+                assert status == 206 and received == span, (target.name, status, received)
+                with lock:
+                    firsts.append(first)
+                    lasts.append(last)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, [offsets[i::clients] for i in range(clients)]))
+    return {
+        "ttfb_p50_ms": 1000 * percentile(firsts, 50), "ttfb_p99_ms": 1000 * percentile(firsts, 99),
+        "ttlb_p50_ms": 1000 * percentile(lasts, 50), "ttlb_p99_ms": 1000 * percentile(lasts, 99),
+    }
+
+
+def tiny_latency(target: Target, streams: int, count: int) -> dict:
+    stop = threading.Event()
+
+    def stream():
+        deadline = time.monotonic() + 120
+        while not stop.is_set() and time.monotonic() < deadline:
+            connection = Connection(target.port)
+            try:
+                connection.send(target, target.paths[BIG])
+                _, length, rest = connection.read_head()
+                received = len(rest)
+                while received < length and not stop.is_set():
+                    received += connection.sock.recv_into(connection.view)
+            except OSError:
+                pass
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=stream, daemon=True) for _ in range(streams)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5 if streams else 0)
+    latencies = []
+    connection = Connection(target.port)
+    try:
+        for _ in range(count):
+            status, _, last, _ = connection.get(target, target.paths["tiny"])
+            assert status == 200, (target.name, status)
+            latencies.append(last)
+            time.sleep(0.01)
+    finally:
+        connection.close()
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    return {"p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99)}
+
+
+def rss_growth(target: Target, clients: int, seconds: float, slow: bool) -> float:
+    """Peak RSS growth (MiB) while ``clients`` read the 2 GiB file, fast or at about 200 KB/s."""
+    before = target.rss()
+    peak = before
+    stop_at = time.monotonic() + seconds
+
+    def reader():
+        connection = Connection(target.port, rcvbuf=65536 if slow else None)
+        try:
+            connection.send(target, target.paths[BIG])
+            _, length, rest = connection.read_head()
+            received = len(rest)
+            while received < length and time.monotonic() < stop_at:
+                received += connection.sock.recv_into(connection.view[: 20_000 if slow else len(connection.buffer)])
+                if slow:
+                    time.sleep(0.1)
+        except OSError:
+            pass
+        finally:
+            connection.abort()
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads) and time.monotonic() < stop_at + 5:
+        peak = max(peak, target.rss())
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(10)
+    return (peak - before) / MiB
+
+
+def fds_after_aborts(target: Target, count: int) -> int:
+    time.sleep(0.5)
+    before = target.fds()
+    size = (DATA / BIG).stat().st_size
+    rng = random.Random(3)
+    for _ in range(count):
+        connection = Connection(target.port)
+        offset = rng.randrange(size - 4 * MiB)
+        connection.send(target, target.paths[BIG], [f"Range: bytes={offset}-"])
+        connection.read_head()
+        connection.sock.recv_into(connection.view[:65536])
+        connection.abort()
+    time.sleep(1.0)
+    return target.fds() - before
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def machine_facts() -> dict:
+    def version(module):
+        try:
+            return __import__(module).__version__
+        except Exception:
+            return None
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx_version = None
+    if os.path.exists(nginx):
+        nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpu": cpu, "cores": os.cpu_count(),
+        "memory_GiB": round(psutil.virtual_memory().total / 2**30, 1), "kernel": platform.release(),
+        "python": platform.python_version(), "tornado": version("tornado"),
+        "jupyter_server": version("jupyter_server"), "aiohttp": version("aiohttp"), "nginx": nginx_version,
+        "jupyter_rangevideo": version("jupyter_rangevideo"),
+    }
+
+
+def measure(target: Target, quick: bool) -> dict:
+    ranges_count = 60 if quick else 200
+    result = {
+        "throughput_1_client_2GiB": throughput(target, 1, BIG),
+        "throughput_8_clients_200MiB": throughput(target, 8, MEDIUM),
+        "throughput_32_clients_200MiB": throughput(target, 32, MEDIUM),
+        "tiny_idle": tiny_latency(target, 0, 50 if quick else 200),
+        "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200),
+    }
+    for span, label in ((256 * 1024, "256KiB"), (2 * MiB, "2MiB")):
+        for clients in (1, 8, 32):
+            result[f"range_{label}_{clients}_clients"] = random_ranges(target, clients, span, ranges_count)
+    result["rss_growth_MiB_32_streams"] = rss_growth(target, 32, 3 if quick else 6, slow=False)
+    result["rss_growth_MiB_16_slow_clients"] = rss_growth(target, 16, 3 if quick else 6, slow=True)
+    result["fds_left_after_200_aborts"] = fds_after_aborts(target, 200)
+    return result
+
+
+def flatten(result: dict, prefix="") -> dict:
+    flat = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def summarize(rounds: list[dict]) -> dict:
+    """metric -> server -> {median, min, max, ratio_to_files}"""
+    summary = {}
+    servers = list(rounds[0])
+    metrics = flatten(rounds[0][servers[0]])
+    for metric in metrics:
+        summary[metric] = {}
+        for server in servers:
+            values = [flatten(r[server])[metric] for r in rounds]
+            summary[metric][server] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        base = summary[metric].get("files", {}).get("median")
+        for server in servers:
+            median = summary[metric][server]["median"]
+            summary[metric][server]["ratio_to_files"] = (median / base) if base else None
+    return summary
+
+
+def write_markdown(summary: dict, facts: dict, rounds: int, path: Path) -> None:
+    servers = list(next(iter(summary.values())))
+    lines = [
+        f"Measured {facts['date']} on {facts['cpu']} ({facts['cores']} cores, {facts['memory_GiB']} GiB), "
+        f"{rounds} rounds, servers interleaved. Median (min–max); ×: ratio to Jupyter's `/files/`.",
+        "",
+        "| metric | " + " | ".join(servers) + " |",
+        "|---|" + "---|" * len(servers),
+    ]
+    for metric, by_server in summary.items():
+        cells = []
+        for server in servers:
+            s = by_server[server]
+            ratio = f" ×{s['ratio_to_files']:.2f}" if s["ratio_to_files"] not in (None, 1.0) else ""
+            cells.append(f"{s['median']:.3g} ({s['min']:.3g}–{s['max']:.3g}){ratio}")
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("throughput_1_client_2GiB.GBps", "whole file, 1 client (GB/s)"),
+        ("throughput_8_clients_200MiB.GBps", "whole file, 8 clients (GB/s)"),
+        ("throughput_1_client_2GiB.cpu_s_per_GB", "server CPU s per GB"),
+        ("tiny_while_8_stream.p99_ms", "tiny request p99 while 8 stream (ms, log)"),
+        ("range_2MiB_8_clients.ttfb_p99_ms", "2 MiB range TTFB p99, 8 clients (ms)"),
+        ("fds_left_after_200_aborts", "descriptors left after 200 aborts"),
+    ]
+    servers = list(summary[panels[0][0]])
+    colors = {"rangevideo": "#2a7ab9", "files": "#c0504d", "aiohttp": "#8c8c8c", "nginx": "#4f9d4f"}
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    for ax, (metric, title) in zip(axes.flat, panels):
+        medians = [summary[metric][s]["median"] for s in servers]
+        errors = [
+            [m - summary[metric][s]["min"] for s, m in zip(servers, medians)],
+            [summary[metric][s]["max"] - m for s, m in zip(servers, medians)],
+        ]
+        ax.bar(servers, medians, yerr=errors, color=[colors.get(s, "#777") for s in servers], capsize=3)
+        ax.set_title(title, fontsize=10)
+        if "log" in title:
+            ax.set_yscale("log")
+        for i, m in enumerate(medians):
+            ax.annotate(f"{m:.3g}", (i, m), ha="center", va="bottom", fontsize=8)
+    fig.suptitle("jupyter-rangevideo vs Jupyter /files/, aiohttp and nginx (median, min–max bars)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and requests (about 3 minutes)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 2)")
+    args = parser.parse_args()
+    rounds_wanted = args.rounds or (2 if args.quick else 3)
+    make_data()
+    RESULTS.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="rangevideo-bench-"))
+    targets = []
+    try:
+        targets.append(start_jupyter("rangevideo", tmp / "runtime", rangevideo=True))
+        targets.append(start_jupyter("files", tmp / "runtime-files", rangevideo=False))
+        targets.append(start_aiohttp())
+        nginx = start_nginx(tmp)
+        if nginx:
+            targets.append(nginx)
+        else:
+            print("nginx is not installed: measuring without it (apt-get install nginx)")
+        rounds = []
+        for number in range(rounds_wanted):
+            results = {}
+            order = targets[number % len(targets) :] + targets[: number % len(targets)]
+            for target in order:
+                print(f"round {number + 1}/{rounds_wanted}: {target.name}", flush=True)
+                results[target.name] = measure(target, args.quick)
+            rounds.append({t.name: results[t.name] for t in targets})
+        summary = summarize(rounds)
+        facts = machine_facts()
+        (RESULTS / "results.json").write_text(
+            json.dumps({"machine": facts, "quick": args.quick, "rounds": rounds, "summary": summary}, indent=1)
+        )
+        write_markdown(summary, facts, rounds_wanted, RESULTS / "summary.md")
+        plot(summary, RESULTS / "summary.png")
+        print((RESULTS / "summary.md").read_text())
+    finally:
+        for target in targets:
+            target.process.terminate()
+            try:
+                target.process.wait(15)
+            except subprocess.TimeoutExpired:
+                target.process.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
