@@ -18,14 +18,16 @@ class RangeVideoApp(ExtensionApp):
 
     chunk_size = Int(
         1024 * 1024,
-        help="""Bytes read from disk and written to the socket at a time. Memory held per
-        connection is about two chunks, whatever the client's speed.""",
+        help="""Bytes read and written at a time when a response is copied through the
+        server (over TLS, or where os.sendfile is missing); memory held per connection is
+        then about two chunks, whatever the client's speed. Plain HTTP responses are sent
+        with zero-copy os.sendfile and hold no buffer.""",
     ).tag(config=True)
 
     read_threads = Int(
         8,
-        help="""Threads that read files, shared by all connections. Disk reads never run on
-        the server's event loop; this bounds how many run at once.""",
+        help="""Threads that open, read and sendfile files, shared by all connections.
+        Disk I/O never runs on the server's event loop; this bounds how much runs at once.""",
     ).tag(config=True)
 
     secret_file = Unicode(

@@ -12,10 +12,15 @@ from urllib.parse import quote
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
-from tornado.iostream import StreamClosedError
+from tornado.iostream import IOStream, StreamClosedError
 
 from . import ranges
 from .signing import verify
+
+# Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
+# from the page cache to the socket) and the socket's buffer ends a call sooner anyway;
+# a large count lets one call fill that buffer instead of taking several thread hops.
+SENDFILE_COUNT = 8 * 1024 * 1024
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -115,7 +120,6 @@ class RangeFileMixin:
         else:
             pieces, epilogue = plan.parts, plan.epilogue
         try:
-            await self.flush()  # headers go out while the first chunk is read
             for head, start, stop in pieces:
                 if head:
                     self.write(head)
@@ -128,11 +132,68 @@ class RangeFileMixin:
             self.log.debug("rangevideo: client closed the connection")
 
     async def send_span(self, fd: int, start: int, stop: int) -> bool:
-        """Send bytes [start, stop) of ``fd``, reading the next chunk while one is written.
+        """Send bytes [start, stop) of ``fd``; False when the file shrank under us.
 
-        Returns False when the file shrank under us; the connection is then closed so
-        the client sees a short response rather than wrong bytes.
+        The connection is then closed, so the client sees a short response rather
+        than wrong bytes.
         """
+        await self.flush()  # what is buffered (headers, a multipart head) goes first
+        socket_fd = self._sendfile_socket()
+        if socket_fd is None:
+            return await self._copy_span(fd, start, stop)
+        try:
+            return await self._sendfile_span(socket_fd, fd, start, stop)
+        finally:
+            os.close(socket_fd)
+
+    def _sendfile_socket(self) -> int | None:
+        """A duplicate of the client socket's descriptor, if the kernel can copy to it.
+
+        Zero-copy needs a plain TCP socket (not TLS) and tornado's HTTP/1 connection,
+        whose Content-Length accounting :meth:`_sendfile_span` keeps. The duplicate
+        stays valid even if tornado closes its own descriptor meanwhile, so a read in
+        a thread can never write into a later connection that reuses the number.
+        """
+        connection = self.request.connection
+        stream = getattr(connection, "stream", None)
+        if (
+            not hasattr(os, "sendfile")
+            or type(stream) is not IOStream
+            or not hasattr(connection, "_expected_content_remaining")
+            or stream.closed()
+        ):
+            return None
+        return os.dup(stream.socket.fileno())
+
+    async def _sendfile_span(self, socket_fd: int, fd: int, start: int, stop: int) -> bool:
+        # os.sendfile runs in the read pool: the kernel copies from the page cache (or
+        # the disk) straight into the socket. The socket is non-blocking, so a call
+        # returns once the socket's buffer is full; the loop then waits until it drains.
+        loop = asyncio.get_running_loop()
+        pool = self.settings["rangevideo_read_pool"]
+        connection = self.request.connection
+        position = start
+        while position < stop:
+            wanted = min(SENDFILE_COUNT, stop - position)
+            try:
+                sent = await loop.run_in_executor(pool, os.sendfile, socket_fd, fd, position, wanted)
+            except BlockingIOError:
+                sent = None
+            except (BrokenPipeError, ConnectionResetError):
+                raise StreamClosedError() from None
+            if sent == 0:
+                self.log.warning("rangevideo: file shrank during a response; closing the connection")
+                connection.close()
+                return False
+            if sent:
+                position += sent
+                connection._expected_content_remaining -= sent
+            if position < stop and (sent is None or sent < wanted):
+                await _writable(loop, socket_fd)
+        return True
+
+    async def _copy_span(self, fd: int, start: int, stop: int) -> bool:
+        """Send bytes through tornado's stream, reading the next chunk while one is written."""
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
         chunk_size = self.settings["rangevideo_chunk_size"]
@@ -161,6 +222,16 @@ class RangeFileMixin:
                 # Never let the caller close the descriptor under a read still in a thread.
                 await asyncio.wait([pending])
         return True
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Wait until ``fd`` can take more bytes (or has failed, which the next send reports)."""
+    ready = loop.create_future()
+    loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_writer(fd)
 
 
 class FileStreamHandler(RangeFileMixin, JupyterHandler):

@@ -9,6 +9,7 @@ import pytest
 from helpers import open_fds, read_response, wait_for
 
 from jupyter_rangevideo import url_for
+from jupyter_rangevideo.handlers import RangeFileMixin
 from jupyter_rangevideo.ranges import http_date
 
 
@@ -34,8 +35,26 @@ RANGE_CASES = [
 ]
 
 
+@pytest.fixture(params=["sendfile", "copy"])
+def send_mode(request, monkeypatch):
+    """Both ways a body leaves: zero-copy sendfile, and reads copied through tornado's
+    stream (TLS, platforms without sendfile). Yields the list of spans the mode sent."""
+    if request.param == "copy":
+        monkeypatch.setattr(RangeFileMixin, "_sendfile_socket", lambda self: None)
+    name = "_sendfile_span" if request.param == "sendfile" else "_copy_span"
+    original = getattr(RangeFileMixin, name)
+    sent = []
+
+    async def spy(self, *args):
+        sent.append(args[-2:])
+        return await original(self, *args)
+
+    monkeypatch.setattr(RangeFileMixin, name, spy)
+    return sent
+
+
 @pytest.mark.parametrize("header, span", RANGE_CASES)
-async def test_range_matrix_is_byte_exact(fetch, data_file, header, span):
+async def test_range_matrix_is_byte_exact(fetch, data_file, header, span, send_mode):
     size = data_file.stat().st_size
     r = await fetch(url_for(data_file), headers={"Range": header})
     if span is None:
@@ -50,6 +69,7 @@ async def test_range_matrix_is_byte_exact(fetch, data_file, header, span):
     assert int(r.headers["Content-Length"]) == len(r.body)
     assert r.headers["Content-Type"] == "video/mp4"
     assert r.headers["Accept-Ranges"] == "bytes"
+    assert send_mode, "the body was not sent by the mode under test"
 
 
 @pytest.mark.parametrize("header", ["bytes=2000000-", "bytes=-0", "bytes=1048583-1048600"])
@@ -60,7 +80,7 @@ async def test_unsatisfiable_is_416(fetch, data_file, header):
     assert r.body == b""
 
 
-async def test_multipart_byteranges(fetch, data_file):
+async def test_multipart_byteranges(fetch, data_file, send_mode):
     r = await fetch(url_for(data_file), headers={"Range": "bytes=0-9,70000-70099,-5"})
     assert r.code == 206
     boundary = re.fullmatch(r"multipart/byteranges; boundary=(\w+)", r.headers["Content-Type"]).group(1)
@@ -75,6 +95,7 @@ async def test_multipart_byteranges(fetch, data_file):
         assert b"Content-Type: video/mp4" in head
         assert payload == body_of(data_file, start, stop) + b"\r\n"
     assert len(parts) == len(expected) + 2
+    assert len(send_mode) == len(expected)
 
 
 async def test_head_has_the_headers_of_get_and_no_body(fetch, data_file):
@@ -160,7 +181,7 @@ async def test_hidden_folders_and_symlinked_datasets(fetch, tmp_path, data_file)
 # -- raw sockets: keep-alive framing, disconnects, truncation, load ---------------------------
 
 
-async def test_keep_alive_framing_is_exact(raw, data_file):
+async def test_keep_alive_framing_is_exact(raw, data_file, send_mode):
     reader, writer = await raw()
     url = url_for(data_file)
     data = data_file.read_bytes()
@@ -185,7 +206,7 @@ async def test_keep_alive_framing_is_exact(raw, data_file):
         writer.close()
 
 
-async def test_disconnect_mid_stream_closes_the_file(raw, big_file):
+async def test_disconnect_mid_stream_closes_the_file(raw, big_file, send_mode):
     url = url_for(big_file)
     # Warm up: the first request opens lazily created sockets and threads.
     reader, writer = await raw()
@@ -205,7 +226,7 @@ async def test_disconnect_mid_stream_closes_the_file(raw, big_file):
     assert await wait_for(lambda: open_fds() <= before), (open_fds(), before)
 
 
-async def test_file_truncated_during_a_response_ends_it_cleanly(raw, fetch, big_file):
+async def test_file_truncated_during_a_response_ends_it_cleanly(raw, fetch, big_file, send_mode):
     url = url_for(big_file)
     etag = (await fetch(url, method="HEAD")).headers["ETag"]
     reader, writer = await raw()

@@ -127,7 +127,17 @@ async def test_a_disk_read_error_ends_the_response_and_the_server_goes_on(raw, f
             raise OSError(5, "Input/output error (injected)")
         return real_pread(fd, size, offset)
 
+    real_sendfile = os.sendfile
+
+    def failing_sendfile(out_fd, in_fd, offset, count):
+        calls.append(offset)
+        if offset >= 4 * 2**20:
+            raise OSError(5, "Input/output error (injected)")
+        return real_sendfile(out_fd, in_fd, offset, count)
+
+    # Both ways of sending: zero-copy (plain HTTP) and copying reads (TLS, other platforms).
     monkeypatch.setattr(os, "pread", failing_pread)
+    monkeypatch.setattr(os, "sendfile", failing_sendfile)
     fds = open_fds()
     reader, writer = await raw()
     writer.write(raw.request(url))
@@ -137,7 +147,9 @@ async def test_a_disk_read_error_ends_the_response_and_the_server_goes_on(raw, f
         got += len(chunk)
     writer.close()
     assert got < 32 * 2**20  # cut short, never padded with wrong bytes
+    assert calls, "the injected error was never reached"
     monkeypatch.setattr(os, "pread", real_pread)
+    monkeypatch.setattr(os, "sendfile", real_sendfile)
     assert await wait_for(lambda: open_fds() <= fds)
     r = await fetch(url, headers={"Range": "bytes=0-9"})
     assert r.code == 206 and r.body == big_file.read_bytes()[:10]
