@@ -6,11 +6,13 @@ import html
 import os
 import sys
 import uuid
+from urllib.parse import quote
 from pathlib import Path
 
 import anywidget
 import traitlets as t
 
+from .poster import poster_data_url
 from .signing import url_for
 
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
@@ -55,12 +57,18 @@ class Player(anywidget.AnyWidget):
     # The front end asks for the in-kernel server when its page has no server extension.
     _kernel_server_requested = t.Bool(False).tag(sync=True)
     _kernel_server = t.Dict({}).tag(sync=True)
+    # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
+    # export opened beside the file); empty when the file is not under the notebook's folder.
+    _local_src = t.Unicode("").tag(sync=True)
 
-    def __init__(self, source: str | os.PathLike, **options):
+    def __init__(self, source: str | os.PathLike, *, poster: bool = True, **options):
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
         super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
         self._source = Path(os.path.abspath(os.fspath(source)))
+        self._local_src = self._relative_source() or ""
+        # A still frame for renderers that cannot reach the file (needs PyAV).
+        self._poster = poster_data_url(str(path), at=self.start) if poster else None
         self._skip_next_displayhook = False
 
     @t.validate("volume")
@@ -113,20 +121,30 @@ class Player(anywidget.AnyWidget):
 
     def _fallback_html(self) -> str:
         """What renderers without this package show: a <video> if the file sits beside the
-        notebook (an exported HTML opened next to it plays it), else the file's name."""
+        notebook (an exported HTML opened next to it plays it), else a still frame and the
+        file's name; never an empty box."""
         name = html.escape(self.name)
+        note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
+        poster = html.escape(self._poster, quote=True) if self._poster else ""
+        relative = self._relative_source()
+        if relative is None:
+            still = f'<img src="{poster}" alt="First frame of {name}" style="max-width:100%"><br>' if poster else ""
+            return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
+        src = html.escape(relative, quote=True)
+        poster_attribute = f' poster="{poster}"' if poster else ""
+        return (
+            f'<div class="jp-RangeVideo-fallback"><video src="{src}"{poster_attribute} controls '
+            f'preload="metadata" style="max-width:100%"><p>{note}</p></video><p><small>{name}</small></p></div>'
+        )
+
+    def _relative_source(self) -> str | None:
+        """The file's URL path relative to the kernel's working directory (the notebook's
+        folder), or None when it lies elsewhere."""
         try:
             relative = self._source.relative_to(Path.cwd())
         except ValueError:
-            relative = None
-        note = f"<p><b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i></p>"
-        if relative is None or ".." in relative.parts:
-            return f'<div class="jp-RangeVideo-fallback">{note}</div>'
-        src = html.escape(relative.as_posix(), quote=True)
-        return (
-            f'<div class="jp-RangeVideo-fallback"><video src="{src}" controls preload="metadata" '
-            f'style="max-width:100%">{note}</video><p><small>{name}</small></p></div>'
-        )
+            return None
+        return None if ".." in relative.parts else quote(relative.as_posix())
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -156,7 +174,8 @@ def show(source: str | os.PathLike, **options) -> Player:
     Raises FileNotFoundError, IsADirectoryError, PermissionError or ValueError (not a
     regular file) before anything is displayed. Costs a ``stat`` of the file, whatever
     its size. Options set the Player's traits: start, end, loop, autoplay, muted, volume,
-    playback_rate, controls, width, height.
+    playback_rate, controls, width, height; ``poster=False`` leaves out the still frame
+    (a few KB) that renderers without access to the file show.
     """
     from IPython.display import display
 

@@ -55,6 +55,7 @@ def test_size_of_the_output_does_not_depend_on_the_video(tmp_path, video):
 def test_html_fallback_plays_a_file_beside_the_notebook_and_names_others(tmp_path, monkeypatch, video):
     monkeypatch.chdir(tmp_path)
     assert '<video src="v.mp4"' in Player(video)._fallback_html()
+    assert Player(video)._local_src == "v.mp4"
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere.mp4"
     elsewhere.write_bytes(b"x")
     try:
@@ -104,3 +105,51 @@ def test_a_bare_show_as_last_line_displays_one_player(shell, video):
     # Displaying it again later shows a second view, as for any widget.
     shell.run_cell("_")
     assert len(shell.published) == 2
+
+
+def decode_poster(data_url: str):
+    import base64
+    import io
+
+    import av
+
+    assert data_url.startswith("data:image/jpeg;base64,")
+    with av.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])), format="jpeg_pipe") as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24")
+
+
+def test_poster_is_a_small_still_of_the_first_shown_frame(tmp_path, monkeypatch):
+    from jupyter_rangevideo.sample import read_frame_index, write_sample
+
+    clip = write_sample(tmp_path / "clip.mp4", duration=3, fps=25, size=(640, 360))
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # the file is not beside the notebook: a still, not a <video>
+    player = Player(clip, start=2.0)
+    html = player._fallback_html()
+    assert "<video" not in html and 'alt="First frame of clip.mp4"' in html
+    assert len(player._poster) < 8000
+    assert read_frame_index(decode_poster(player._poster)) == 50  # the clip's start, 2 s at 25 fps
+    assert Player(clip, poster=False)._poster is None
+
+
+def test_no_poster_for_what_cannot_be_decoded_and_the_name_still_shows(tmp_path, video, monkeypatch):
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    player = Player(video)  # 100 zero bytes named .mp4
+    assert player._poster is None
+    assert "<img" not in player._fallback_html() and "v.mp4" in player._fallback_html()
+
+
+def test_local_src_is_the_url_path_beside_the_notebook(tmp_path, monkeypatch):
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    odd = folder / "my clip #1.mp4"
+    odd.write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    assert Player(odd)._local_src == "a%20folder/my%20clip%20%231.mp4"
+    monkeypatch.chdir(folder)
+    assert Player(tmp_path / "a folder" / ".." / "a folder" / odd.name)._local_src == "my%20clip%20%231.mp4"
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert Player(odd)._local_src == ""

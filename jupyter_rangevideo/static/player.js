@@ -141,9 +141,17 @@ export function mountPlayer(el, spec, model = null) {
     say(`Video: ${spec.name ?? "unknown file"} (no playable source).`);
     return () => root.remove();
   }
+  // No Jupyter server page (an exported HTML with its widget state, VS Code, Colab):
+  // first the file's path relative to the notebook, which works for an export opened
+  // beside the file; then the range server inside the kernel, if a kernel answers.
   const baseUrl = jupyterBaseUrl();
+  const localSrc = get("_local_src");
+  let usingLocalSrc = false;
   if (baseUrl) {
     video.src = new URL(baseUrl + spec.src, location.href).href;
+  } else if (localSrc) {
+    usingLocalSrc = true;
+    video.src = localSrc;
   } else if (!useKernelServer()) {
     say(`Video: ${spec.name}. It plays in Jupyter with jupyter-rangevideo.`);
   }
@@ -162,7 +170,7 @@ export function mountPlayer(el, spec, model = null) {
       } catch {
         status = "unreachable";
       }
-      if (status === 404 && !usingKernelServer && useKernelServer()) return;
+      if ((status === 404 || usingLocalSrc) && !usingKernelServer && useKernelServer()) return;
       if (status === 200 || status === 206) {
         text =
           `This browser cannot play this video: its format or codec is not supported (${spec.name}). ` +

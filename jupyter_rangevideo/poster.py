@@ -1,0 +1,35 @@
+"""A still frame of a video, for renderers that cannot reach the file (GitHub, nbviewer).
+
+A small JPEG as a data URL: a few KB in the notebook, made at ``show()`` time by decoding
+one frame, so it costs the same for a 10 MB and a 10 GB file. PyAV is optional; without
+it, or for a file it cannot decode, there is no poster and the file's name stands alone.
+"""
+
+from __future__ import annotations
+
+import base64
+from fractions import Fraction
+
+
+def poster_data_url(path: str, at: float = 0.0, width: int = 192) -> str | None:
+    """A ``data:image/jpeg`` URL of the frame at ``at`` seconds, ``width`` pixels wide, or None."""
+    try:
+        import av
+    except ImportError:
+        return None
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            if at > 0 and stream.time_base:
+                container.seek(int(at / stream.time_base), stream=stream)
+            frame = next(container.decode(stream))
+        height = max(2, round(frame.height * width / frame.width / 2) * 2)
+        encoder = av.CodecContext.create("mjpeg", "w")
+        encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
+        encoder.time_base = Fraction(1, 25)
+        encoder.options = {"qmin": "2", "qmax": "10"}
+        small = frame.reformat(width=width, height=height, format="yuvj420p")
+        jpeg = b"".join(bytes(packet) for packet in [*encoder.encode(small), *encoder.encode(None)])
+    except Exception:  # any file PyAV cannot read or decode: a poster is a nicety, never an error
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
