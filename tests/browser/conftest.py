@@ -283,6 +283,33 @@ def frame_index(page, selector: str = VIDEO, nth: int = 0) -> int | None:
     return read_frame_index(rgba[:, :, :3])
 
 
+def frame_in_screenshot(page, selector: str) -> int | None:
+    """The frame index in a screenshot of the element: what a person sees, also where a
+    canvas cannot read the pixels (a video from another origin or from file://)."""
+    import io
+
+    from PIL import Image
+
+    element = page.locator(selector).first
+    if not element.is_visible():
+        return None
+    rgb = np.asarray(Image.open(io.BytesIO(element.screenshot(animations="disabled"))).convert("RGB"))
+    return read_frame_index(rgb)
+
+
+def wait_for_screenshot_frame(page, selector: str, expected: int, tolerance: int = 1, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = frame_in_screenshot(page, selector)
+        if seen is not None and abs(seen - expected) <= tolerance:
+            return
+        time.sleep(0.1)
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS / "failed-screenshot-frame.png"))
+    raise AssertionError(f"expected frame {expected}±{tolerance} in {selector}, the page shows {seen}")
+
+
 def wait_for_frame(page, expected: int, tolerance: int = 1, timeout: float = 30, nth: int = 0) -> float:
     """Wait until the video shows frame ``expected`` (±tolerance); return when, on the page's clock."""
     deadline = time.monotonic() + timeout
