@@ -1,0 +1,143 @@
+"""Browser-level benchmark: time from running a cell to the first frame, and from a seek
+to the right frame, for jupyter-rangevideo and IPython.display.Video (served by Jupyter's
+/files/), on the same 10 MB and 1 GiB files under the server's root, in JupyterLab.
+
+    python benchmarks/browser.py [--rounds N]
+
+Uses the browser tests' harness (Debian's Chromium, a real JupyterLab, frames decoded from
+canvas pixels) and writes benchmarks/results/browser.json and browser.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
+
+from conftest import (  # noqa: E402  (the browser tests' harness)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FPS,
+    create_notebook,
+    frame_index,
+    open_notebook,
+    run_all_cells,
+    start_server,
+)
+
+from jupyter_rangevideo.sample import make_large, write_sample  # noqa: E402
+
+PLAYERS = {
+    "rangevideo": (
+        "import jupyter_rangevideo as rangevideo\nrangevideo.show({path!r})",
+        "video.jp-RangeVideo-video",
+    ),
+    "IPython.display.Video": ("from IPython.display import Video\nVideo({relative!r})", ".jp-OutputArea-output video"),
+}
+SEEK_TO = 7.0
+
+
+def wait_frame(page, selector: str, expected: int, timeout: float = 60) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = frame_index(page, selector)
+        if seen is not None and abs(seen - expected) <= 1:
+            return page.evaluate("() => performance.now()")
+        time.sleep(0.02)
+    raise TimeoutError(f"frame {expected} never appeared in {selector}")
+
+
+def measure(page, server, player: str, path: Path, number: int) -> dict:
+    template, selector = PLAYERS[player]
+    name = f"bench-{player.split('.')[0]}-{path.stem}-{number}.ipynb"
+    create_notebook(server, name, [template.format(path=str(path), relative=str(path.relative_to(server.root)))])
+    open_notebook(page, server, name)
+    started = run_all_cells(page)
+    first = wait_frame(page, selector, 0) - started
+    asked = page.evaluate(
+        "([s, t]) => { const v = document.querySelector(s); v.currentTime = t; return performance.now(); }",
+        [selector, SEEK_TO],
+    )
+    seek = wait_frame(page, selector, round(SEEK_TO * FPS)) - asked
+    for session in server.api("GET", "api/sessions"):
+        server.api("DELETE", f"api/sessions/{session['id']}")
+    return {"first_frame_ms": first, "seek_ms": seek}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="rangevideo-browser-bench-"))
+    server = start_server("lab", tmp)
+    try:
+        videos = server.root / "videos"
+        videos.mkdir()
+        small = write_sample(videos / "small.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
+        segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
+        files = {"10 MB": small, "1 GiB": make_large(segment, videos / "large.mp4", 2**30)}
+        results = {label: {player: [] for player in PLAYERS} for label in files}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for number in range(args.rounds):
+                for label, path in files.items():
+                    players = list(PLAYERS) if number % 2 == 0 else list(reversed(PLAYERS))
+                    for player in players:
+                        context = browser.new_context(viewport={"width": 1280, "height": 900})
+                        page = context.new_page()
+                        page.set_default_timeout(60_000)
+                        try:
+                            results[label][player].append(measure(page, server, player, path, number))
+                        finally:
+                            context.close()
+                        print(label, player, results[label][player][-1], flush=True)
+            browser.close()
+    finally:
+        server.process.terminate()
+        server.process.wait(30)
+        server.log.close()
+
+    summary = {
+        label: {
+            player: {
+                key: statistics.median(run[key] for run in runs)
+                for key in ("first_frame_ms", "seek_ms")
+            }
+            for player, runs in by_player.items()
+        }
+        for label, by_player in results.items()
+    }
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    facts = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "rounds": args.rounds, "seek_to_s": SEEK_TO}
+    (out / "browser.json").write_text(json.dumps({"machine": facts, "runs": results, "summary": summary}, indent=1))
+    lines = [
+        f"Measured {facts['date']}, JupyterLab in Debian's Chromium, median of {args.rounds} rounds; "
+        f"×: ratio to IPython.display.Video.",
+        "",
+        "| file | player | cell run to first frame (ms) | seek to the right frame (ms) |",
+        "|---|---|---|---|",
+    ]
+    for label, by_player in summary.items():
+        base = by_player["IPython.display.Video"]
+        for player, figures in by_player.items():
+            cells = []
+            for key in ("first_frame_ms", "seek_ms"):
+                ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
+                cells.append(f"{figures[key]:.0f}{ratio}")
+            lines.append(f"| {label} | {player} | {cells[0]} | {cells[1]} |")
+    (out / "browser.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
