@@ -50,6 +50,8 @@ async def test_methods_other_than_get_and_head_are_refused(fetch, data_file):
         lambda url, path: url.replace(url.split("/")[2], url.split("/")[2][:-1]),  # truncated
         lambda url, path: url + "%00.mp4",  # NUL byte
         lambda url, path: url + "/",
+        lambda url, path: url.rsplit("/", 1)[0] + "/" + "x" * 4000 + ".mp4",  # overlong name
+        lambda url, path: url + "/.." * 2000,  # overlong traversal
     ],
 )
 async def test_edited_urls_reach_nothing(fetch, data_file, edit):
