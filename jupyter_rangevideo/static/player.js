@@ -170,7 +170,10 @@ export function mountPlayer(el, spec, model = null) {
       } catch {
         status = "unreachable";
       }
-      if ((status === 404 || usingLocalSrc) && !usingKernelServer && useKernelServer()) return;
+      // Not served by this page's server: 404 from a Jupyter server without the extension,
+      // 405 from standalone Voilà (its GET redirects to a 403). Try the kernel's server.
+      const notServedHere = status === 404 || status === 405 || status === "unreachable";
+      if ((notServedHere || usingLocalSrc) && !usingKernelServer && useKernelServer()) return;
       if (status === 200 || status === 206) {
         text =
           `This browser cannot play this video: its format or codec is not supported (${spec.name}). ` +
