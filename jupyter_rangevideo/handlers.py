@@ -143,14 +143,8 @@ class RangeFileMixin:
             await self.flush()  # what is buffered (headers, a multipart head) goes first
             return await self._copy_span(fd, start, stop)
         with client:
-            # Corked, the headers leave in the same packets as the first bytes of the file,
-            # as with nginx's tcp_nopush: one trip through the network stack, not two.
-            _set_cork(client, True)
-            try:
-                await self.flush()
-                return await self._sendfile_span(client.fileno(), fd, start, stop)
-            finally:
-                _set_cork(client, False)
+            await self.flush()
+            return await self._sendfile_span(client.fileno(), fd, start, stop)
 
     def _sendfile_socket(self) -> socket.socket | None:
         """A duplicate of the client's socket, if the kernel can copy the file to it.
@@ -228,14 +222,6 @@ class RangeFileMixin:
                 # Never let the caller close the descriptor under a read still in a thread.
                 await asyncio.wait([pending])
         return True
-
-
-def _set_cork(client: socket.socket, corked: bool) -> None:
-    if hasattr(socket, "TCP_CORK"):  # Linux; elsewhere the headers go out on their own
-        try:
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(corked))
-        except OSError:
-            pass  # the client is gone; the next send reports it
 
 
 async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
