@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-from conftest import (  # noqa: E402  (the browser tests' harness)
+from conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     FPS,
@@ -32,7 +32,7 @@ from conftest import (  # noqa: E402  (the browser tests' harness)
     start_server,
 )
 
-from jupyter_rangevideo.sample import make_large, write_sample  # noqa: E402
+from jupyter_rangevideo.sample import make_large, write_sample
 
 PLAYERS = {
     "rangevideo": (

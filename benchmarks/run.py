@@ -46,8 +46,7 @@ def make_data() -> None:
         path = DATA / name
         if not path.exists() or path.stat().st_size != size:
             with open(path, "wb") as f:
-                for _ in range(size // (64 * MiB)):
-                    f.write(os.urandom(64 * MiB))
+                f.writelines(os.urandom(64 * MiB) for _ in range(size // (64 * MiB)))
                 f.write(os.urandom(size % (64 * MiB)))
     (DATA / TINY).write_text("ok\n")
 

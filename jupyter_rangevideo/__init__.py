@@ -29,4 +29,4 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Player", "show", "url_for", "__version__"]
+__all__ = ["Player", "__version__", "show", "url_for"]

@@ -11,8 +11,8 @@ import mimetypes
 import re
 import secrets
 from dataclasses import dataclass, field
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 
 # Python's own table lacks several media types, and some systems map them oddly.
 MEDIA_TYPES = {

@@ -6,8 +6,8 @@ import html
 import os
 import sys
 import uuid
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 
 import anywidget
 import traitlets as t

@@ -38,8 +38,7 @@ def big_file(tmp_path):
     """32 MiB whose every mebibyte holds its own index."""
     path = tmp_path / "big.mp4"
     with open(path, "wb") as f:
-        for i in range(32):
-            f.write(bytes([i]) * 2**20)
+        f.writelines(bytes([i]) * 2**20 for i in range(32))
     return path
 
 

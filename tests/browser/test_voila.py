@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pytest
 from conftest import FPS, VIDEO, free_port, record, seek_in_page, wait_for_frame, wait_for_screenshot_frame
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import jupyter_rangevideo
 from jupyter_rangevideo.kernel_server import kernel_server
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 PLAYER_JS = Path(jupyter_rangevideo.__file__).parent / "static" / "player.js"
 LABEL = ".widget-label"
