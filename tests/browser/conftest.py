@@ -286,15 +286,18 @@ def frame_index(page, selector: str = VIDEO, nth: int = 0) -> int | None:
 def frame_in_screenshot(page, selector: str) -> int | None:
     """The frame index in a screenshot of the element: what a person sees, also where a
     canvas cannot read the pixels (a video from another origin or from file://)."""
+    element = page.locator(selector).first
+    if not element.is_visible():
+        return None
+    return read_frame_index_from_png(element.screenshot(animations="disabled"))
+
+
+def read_frame_index_from_png(png: bytes) -> int | None:
     import io
 
     from PIL import Image
 
-    element = page.locator(selector).first
-    if not element.is_visible():
-        return None
-    rgb = np.asarray(Image.open(io.BytesIO(element.screenshot(animations="disabled"))).convert("RGB"))
-    return read_frame_index(rgb)
+    return read_frame_index(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
 
 
 def wait_for_screenshot_frame(page, selector: str, expected: int, tolerance: int = 1, timeout: float = 30) -> None:

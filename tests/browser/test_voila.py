@@ -30,7 +30,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import FPS, VIDEO, free_port, record, seek_in_page, wait_for_frame, wait_for_screenshot_frame
+from conftest import (
+    FPS,
+    VIDEO,
+    free_port,
+    read_frame_index_from_png,
+    record,
+    seek_in_page,
+    wait_for_frame,
+    wait_for_screenshot_frame,
+)
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import jupyter_rangevideo
@@ -327,3 +337,52 @@ def test_kernel_server_grants_no_cors_and_needs_its_token(page, bare_page_server
         urllib.request.urlopen(wrong, timeout=10)
     refused.value.close()
     assert refused.value.code == 404
+
+
+# --- the demo notebook under standalone Voilà ---------------------------------------
+
+
+@pytest.fixture
+def voila_demo(tmp_path):
+    from jupyter_rangevideo.sample import write_sample
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parents[2] / "notebooks" / "demo.ipynb", folder)
+    write_sample(folder / "earth.mp4", duration=40, fps=FPS, size=(640, 360))
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "voila", "demo.ipynb", "--no-browser", f"--port={port}",
+        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+    ]
+    process, log = start(cmd, tmp_path, folder, lambda: accepts(port))
+    yield f"http://127.0.0.1:{port}/"
+    stop(process, log)
+
+
+def test_demo_notebook_under_standalone_voila(page, voila_demo):
+    """`voila notebooks/demo.ipynb`: both players play what the demo's cells asked for."""
+    page.goto(voila_demo)
+    page.wait_for_function("(s) => document.querySelectorAll(s).length === 2", arg=VIDEO, timeout=90_000)
+    players = page.locator(VIDEO)
+
+    def frame(nth: int) -> int | None:
+        # The native control bar covers the frame-index strip; a person sees the picture above it.
+        page.eval_on_selector_all(VIDEO, "videos => videos.forEach(v => { v.controls = false; })")
+        try:
+            return read_frame_index_from_png(players.nth(nth).screenshot(timeout=5000))
+        except PlaywrightError:  # the player was re-rendered meanwhile
+            return None
+
+    # p.seek(30), then play at 2x and pause: about frame 750. The clip loops within 10-14 s.
+    expected = [(30 * FPS - 1, 32 * FPS), (10 * FPS - 1, 14 * FPS + 1)]
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        seen = [frame(0), frame(1)]
+        if all(f is not None and low <= f <= high for f, (low, high) in zip(seen, expected)):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"frames shown: {seen}")
+    assert "FileNotFoundError" in page.inner_text("body")  # the demo's bad path is a Python error
