@@ -11,7 +11,7 @@ import base64
 from fractions import Fraction
 
 
-def poster_data_url(path: str, at: float = 0.0, width: int = 192) -> str | None:
+def poster_data_url(path: str, at: float = 0.0, width: int = 160) -> str | None:
     """A ``data:image/jpeg`` URL of the frame at ``at`` seconds, ``width`` pixels wide, or None."""
     try:
         import av
@@ -27,7 +27,7 @@ def poster_data_url(path: str, at: float = 0.0, width: int = 192) -> str | None:
         encoder = av.CodecContext.create("mjpeg", "w")
         encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
         encoder.time_base = Fraction(1, 25)
-        encoder.options = {"qmin": "2", "qmax": "10"}
+        encoder.options = {"qmin": "6", "qmax": "16"}  # about 2-4 KB as base64
         small = frame.reformat(width=width, height=height, format="yuvj420p")
         jpeg = b"".join(bytes(packet) for packet in [*encoder.encode(small), *encoder.encode(None)])
     except Exception:  # any file PyAV cannot read or decode: a poster is a nicety, never an error
