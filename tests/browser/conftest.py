@@ -186,8 +186,9 @@ def page(browser):
 # --- driving a notebook -------------------------------------------------------------
 
 
-def create_notebook(server: Server, name: str, cells: list[str]) -> None:
-    notebook = {
+def notebook_json(cells: list[str]) -> dict:
+    """An nbformat 4 notebook of code cells, not yet run, with the python3 kernel."""
+    return {
         "cells": [
             {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
             for source in cells
@@ -196,7 +197,11 @@ def create_notebook(server: Server, name: str, cells: list[str]) -> None:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    server.api("PUT", f"api/contents/{name}", {"type": "notebook", "format": "json", "content": notebook})
+
+
+def create_notebook(server: Server, name: str, cells: list[str]) -> None:
+    content = notebook_json(cells)
+    server.api("PUT", f"api/contents/{name}", {"type": "notebook", "format": "json", "content": content})
 
 
 def open_notebook(page, server: Server, name: str) -> None:

@@ -24,6 +24,7 @@ from conftest import (
     VIDEO,
     free_port,
     kernel_value,
+    notebook_json,
     record,
     run_all_cells,
     seek_in_page,
@@ -162,18 +163,6 @@ def anonymous_get(url: str):
         return error.code, error.headers, error.read()
 
 
-def notebook(cells: list[str]) -> dict:
-    return {
-        "cells": [
-            {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
-            for source in cells
-        ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
 def test_player_through_jupyterhub(page, hub, video):
     # 1. The hub refuses a wrong password, then accepts the right one.
     page.goto(hub.url + "hub/login")
@@ -208,7 +197,7 @@ def test_player_through_jupyterhub(page, hub, video):
     page.evaluate(
         """([name, content]) => window.jupyterapp.serviceManager.contents.save(
             name, {type: 'notebook', format: 'json', content})""",
-        [name, notebook([cell])],
+        [name, notebook_json([cell])],
     )
     assert (hub.tmp / "home" / USER / name).exists()  # the spawner's HOME is the server's root
 

@@ -34,6 +34,7 @@ from conftest import (
     FPS,
     VIDEO,
     free_port,
+    notebook_json,
     read_frame_index_from_png,
     record,
     seek_in_page,
@@ -63,17 +64,8 @@ def write_notebook(folder: Path, video: Path) -> Path:
         # Runs while Voilà renders: the page must open on frame 125, not 0.
         "p.seek(5.0)",
     ]
-    notebook = {
-        "cells": [
-            {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
-            for source in cells
-        ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
     path = folder / "voila-player.ipynb"
-    path.write_text(json.dumps(notebook))
+    path.write_text(json.dumps(notebook_json(cells)))
     return path
 
 
