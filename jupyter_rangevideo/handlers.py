@@ -138,13 +138,17 @@ class RangeFileMixin:
         The connection is then closed, so the client sees a short response rather
         than wrong bytes.
         """
+        await self.flush()  # what is buffered (headers, a multipart head) goes first
         client = self._sendfile_socket()
         if client is None:
-            await self.flush()  # what is buffered (headers, a multipart head) goes first
             return await self._copy_span(fd, start, stop)
         with client:
-            await self.flush()
             return await self._sendfile_span(client.fileno(), fd, start, stop)
+
+    def _end_short(self) -> bool:
+        self.log.warning("rangevideo: file shrank during a response; closing the connection")
+        self.request.connection.close()
+        return False
 
     def _sendfile_socket(self) -> socket.socket | None:
         """A duplicate of the client's socket, if the kernel can copy the file to it.
@@ -182,9 +186,7 @@ class RangeFileMixin:
             except (BrokenPipeError, ConnectionResetError):
                 raise StreamClosedError() from None
             if sent == 0:
-                self.log.warning("rangevideo: file shrank during a response; closing the connection")
-                connection.close()
-                return False
+                return self._end_short()
             if sent:
                 position += sent
                 connection._expected_content_remaining -= sent
@@ -208,9 +210,7 @@ class RangeFileMixin:
                 data = await pending
                 pending = None
                 if not data:
-                    self.log.warning("rangevideo: file shrank during a response; closing the connection")
-                    self.request.connection.close()
-                    return False
+                    return self._end_short()
                 position += len(data)
                 if position < stop:
                     pending = read_at(position)
