@@ -7,6 +7,8 @@ jupyter_server extension: the bytes never pass through the kernel.
 
 __version__ = "0.1.0"
 
+# The function shadows its module's name on the package: rangevideo.probe(path) works.
+from .probe import MediaError, Probe, probe
 from .signing import url_for
 
 
@@ -29,4 +31,4 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Player", "__version__", "show", "url_for"]
+__all__ = ["MediaError", "Player", "Probe", "__version__", "probe", "show", "url_for"]

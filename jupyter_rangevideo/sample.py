@@ -32,8 +32,6 @@ _BITS = FRAME_CODE["DATA_BITS"]
 _CELLS = FRAME_CODE["CELLS"]
 assert _CELLS == len(_GUARD_START) + _BITS + len(_GUARD_END)
 
-CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
-
 # A 3x5 pixel font for the timecode: digits, ':', '.', ' ' and the letters of "frame".
 _GLYPHS = {
     "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
@@ -122,37 +120,120 @@ def read_frame_index(rgb: np.ndarray) -> int | None:
     return index
 
 
+# Encoders by codec name, and the pixel format each needs.
+ENCODERS = {
+    "h264": ("libx264", "yuv420p"),
+    "hevc": ("libx265", "yuv420p"),
+    "vp9": ("libvpx-vp9", "yuv420p"),
+    "av1": ("libsvtav1", "yuv420p"),
+    "mpeg4": ("mpeg4", "yuv420p"),
+    "mpeg2video": ("mpeg2video", "yuv420p"),
+    "mjpeg": ("mjpeg", "yuvj420p"),
+    "prores": ("prores_ks", "yuv422p10le"),
+    "ffv1": ("ffv1", "yuv420p"),
+}
+AUDIO_ENCODERS = {
+    "aac": "aac", "opus": "libopus", "mp3": "libmp3lame", "mp2": "mp2", "ac3": "ac3",
+    "pcm_s16le": "pcm_s16le", "flac": "flac", "vorbis": "vorbis",
+}
+_CODEC_BY_SUFFIX = {".mp4": "h264", ".m4v": "h264", ".mov": "h264", ".mkv": "h264", ".webm": "vp9",
+                    ".avi": "mpeg4", ".ts": "h264"}
+_FORMATS = {".ts": "mpegts", ".m4a": "mp4", ".mp3": "mp3", ".wav": "wav", ".ogg": "ogg", ".flac": "flac"}
+
+
+def _video_options(codec: str, fps: int, noise: bool, gop: int) -> dict[str, str]:
+    if codec == "h264":
+        return {"preset": "ultrafast", "g": str(gop), "crf": "18" if noise else "23"}
+    if codec == "hevc":
+        return {"preset": "ultrafast", "x265-params": f"keyint={gop}:log-level=error"}
+    if codec == "vp9":
+        return {"deadline": "realtime", "cpu-used": "8", "g": str(gop), "row-mt": "1", "b": "1M"}
+    if codec == "av1":
+        return {"preset": "12", "g": str(gop)}
+    if codec in ("mpeg4", "mpeg2video"):
+        return {"g": str(gop), "qscale": "4"}
+    return {}
+
+
 def write_sample(
     path: str | Path,
     duration: float = 10.0,
     fps: int = 25,
     size: tuple[int, int] = (640, 360),
     noise: bool = False,
+    *,
+    codec: str | None = None,
+    audio: str | None = None,
+    gop: int | None = None,
 ) -> Path:
-    """Write a test-pattern video; the codec follows the suffix (H.264 for .mp4, VP9 for .webm)."""
+    """Write a test-pattern video. The codec follows the suffix (H.264 for .mp4, .mov, .mkv
+    and .ts, VP9 for .webm, MPEG-4 Part 2 for .avi) unless ``codec`` names one of ENCODERS;
+    ``audio`` adds a tone in one of AUDIO_ENCODERS; ``gop`` is frames between keyframes
+    (default: one a second). ``codec="none"`` writes audio only (.m4a, .mp3, .wav, .ogg, .flac)."""
     av = _require_av()
     path = Path(path)
-    codec = CODECS.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    codec = codec or _CODEC_BY_SUFFIX.get(suffix)
     if codec is None:
-        raise ValueError(f"unsupported suffix {path.suffix!r}; use one of {', '.join(CODECS)}")
+        raise ValueError(f"unsupported suffix {path.suffix!r}; use one of {', '.join(_CODEC_BY_SUFFIX)}")
+    if codec != "none" and codec not in ENCODERS:
+        raise ValueError(f"unknown codec {codec!r}; use one of {', '.join(ENCODERS)}")
     width, height = size
-    options = {"movflags": "+faststart"} if path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
+    options = {"movflags": "+faststart"} if suffix in (".mp4", ".m4v", ".mov", ".m4a") else {}
     rng = np.random.default_rng(0) if noise else None
-    with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        # A keyframe every second keeps seeking quick in a browser.
-        if codec == "libx264":
-            stream.options = {"preset": "ultrafast", "g": str(fps), "crf": "18" if noise else "23"}
-        else:
-            stream.options = {"deadline": "realtime", "cpu-used": "8", "g": str(fps), "row-mt": "1", "b": "1M"}
-        for index in range(int(round(duration * fps))):
-            frame = av.VideoFrame.from_ndarray(draw_frame(index, fps, size, rng), format="rgb24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    frames = int(round(duration * fps))
+    with av.open(str(path), "w", format=_FORMATS.get(suffix), options=options) as container:
+        stream = None
+        if codec != "none":
+            encoder, pix_fmt = ENCODERS[codec]
+            stream = container.add_stream(encoder, rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+            stream.time_base = Fraction(1, fps)
+            stream.options = _video_options(codec, fps, noise, gop or fps)
+        tone = _add_audio(container, audio) if audio else None
+        for index in range(frames):
+            if stream is not None:
+                frame = av.VideoFrame.from_ndarray(draw_frame(index, fps, size, rng), format="rgb24")
+                frame.pts = index
+                container.mux(stream.encode(frame))
+            if tone is not None:
+                tone.write_until((index + 1) / fps)
+        if stream is not None:
+            container.mux(stream.encode(None))
+        if tone is not None:
+            tone.flush()
     return path
+
+
+class _Tone:
+    """A 440 Hz tone written in step with the video, so the streams interleave."""
+
+    def __init__(self, container, stream, rate: int):
+        self.container, self.stream, self.rate, self.written = container, stream, rate, 0
+
+    def write_until(self, seconds: float) -> None:
+        av = _require_av()
+        frame_size = self.stream.codec_context.frame_size or 1024
+        while self.written + frame_size <= seconds * self.rate:
+            t = (np.arange(frame_size) + self.written) / self.rate
+            samples = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+            frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+            frame.sample_rate, frame.pts = self.rate, self.written
+            frame.time_base = Fraction(1, self.rate)
+            self.container.mux(self.stream.encode(frame))
+            self.written += frame_size
+
+    def flush(self) -> None:
+        self.container.mux(self.stream.encode(None))
+
+
+def _add_audio(container, codec: str) -> _Tone:
+    if codec not in AUDIO_ENCODERS:
+        raise ValueError(f"unknown audio codec {codec!r}; use one of {', '.join(AUDIO_ENCODERS)}")
+    rate = 48000
+    stream = container.add_stream(AUDIO_ENCODERS[codec], rate=rate, layout="mono")
+    stream.time_base = Fraction(1, rate)
+    return _Tone(container, stream, rate)
 
 
 def make_large(segment_path: str | Path, out_path: str | Path, target_bytes: int) -> Path:

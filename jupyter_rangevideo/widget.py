@@ -12,7 +12,9 @@ from urllib.parse import quote
 import anywidget
 import traitlets as t
 
+from . import delivery as _delivery
 from .poster import poster_data_url
+from .probe import Probe, probe
 from .signing import url_for
 
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
@@ -46,10 +48,19 @@ class Player(anywidget.AnyWidget):
     start = t.Float(0.0, help="clip start, seconds").tag(sync=True)
     end = t.Float(None, allow_none=True, help="clip end, seconds; None plays to the end").tag(sync=True)
 
-    # Read back from the browser.
-    duration = t.Float(None, allow_none=True, read_only=True).tag(sync=True)
+    # The file's facts, from the probe at show(): known before any browser has seen the video.
+    duration = t.Float(None, allow_none=True, read_only=True, help="seconds").tag(sync=True)
+    fps = t.Float(None, allow_none=True, read_only=True, help="the video stream's average frame rate").tag(
+        sync=True
+    )
+    frame_count = t.Int(0, read_only=True).tag(sync=True)
     video_width = t.Int(0, read_only=True).tag(sync=True)
     video_height = t.Int(0, read_only=True).tag(sync=True)
+    delivery = t.Unicode(
+        "direct", read_only=True, help="how the browser gets the file: 'direct', 'remux' or 'transcode'"
+    ).tag(sync=True)
+    # Probe facts the page needs: the frame clock (frame <-> time), codecs, audio only or not.
+    _facts = t.Dict({}).tag(sync=True)
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
 
     # seek(t) sends a numbered request, so seeking twice to the same time works.
@@ -61,14 +72,27 @@ class Player(anywidget.AnyWidget):
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
 
-    def __init__(self, source: str | os.PathLike, *, poster: bool = True, **options):
+    def __init__(
+        self, source: str | os.PathLike, *, poster: bool = True, delivery: str | None = None, **options
+    ):
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
+        facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
+        chosen = _delivery.check(delivery, facts)
         super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
+        self.probe: Probe = facts
+        self.set_trait("duration", facts.duration)
+        self.set_trait("delivery", chosen)
+        self._facts = facts.facts()
+        if facts.video is not None:
+            self.set_trait("fps", facts.video.fps or None)
+            self.set_trait("frame_count", facts.video.frame_count)
+            self.set_trait("video_width", facts.video.width)
+            self.set_trait("video_height", facts.video.height)
         self._source = Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
         # A still frame for renderers that cannot reach the file (needs PyAV).
-        self._poster = poster_data_url(str(path), at=self.start) if poster else None
+        self._poster = poster_data_url(str(path), at=self.start) if poster and facts.video else None
         self._skip_next_displayhook = False
 
     @t.validate("volume")
@@ -171,11 +195,14 @@ def _called_from_displayhook() -> bool:
 def show(source: str | os.PathLike, **options) -> Player:
     """Display a player for the local video file ``source`` and return it.
 
-    Raises FileNotFoundError, IsADirectoryError, PermissionError or ValueError (not a
-    regular file) before anything is displayed. Costs a ``stat`` of the file, whatever
-    its size. Options set the Player's traits: start, end, loop, autoplay, muted, volume,
-    playback_rate, controls, width, height; ``poster=False`` leaves out the still frame
-    (a few KB) that renderers without access to the file show.
+    Raises FileNotFoundError, IsADirectoryError, PermissionError, or ValueError (not a
+    regular file; :class:`~jupyter_rangevideo.probe.MediaError` for a file that is not
+    media FFmpeg can read) before anything is displayed. Reads the file's header and
+    index (never decodes it), in bounded time whatever its size. Options set the Player's
+    traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
+    height; ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
+    that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
+    renderers without access to the file show.
     """
     from IPython.display import display
 

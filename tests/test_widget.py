@@ -27,10 +27,18 @@ def shell(monkeypatch):
     InteractiveShell.clear_instance()
 
 
+@pytest.fixture(scope="session")
+def tiny_video(tmp_path_factory):
+    from jupyter_rangevideo.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("media") / "v.mp4", duration=1, fps=25, size=(64, 48))
+
+
 @pytest.fixture
-def video(tmp_path):
+def video(tmp_path, tiny_video):
+    """A one-second 64x48 H.264 MP4, copied into the test's folder."""
     path = tmp_path / "v.mp4"
-    path.write_bytes(b"\0" * 100)
+    path.write_bytes(tiny_video.read_bytes())
     return path
 
 
@@ -41,14 +49,14 @@ def test_bundle_has_widget_saved_player_and_fallbacks(video):
     assert saved["src"] == rangevideo.url_for(video)
     assert saved["name"] == "v.mp4"
     assert saved["options"]["start"] == 2 and saved["options"]["loop"] is True
-    assert len(json.dumps(bundle)) < 4000
+    assert len(json.dumps(bundle)) < 9000  # with a poster under 5 KB
 
 
 def test_size_of_the_output_does_not_depend_on_the_video(tmp_path, video):
-    huge = tmp_path / "huge.mp4"
-    with open(huge, "wb") as f:
-        f.truncate(10 * 2**30)
-    sizes = [len(json.dumps(Player(path)._repr_mimebundle_())) for path in (video, huge)]
+    from jupyter_rangevideo.sample import make_large
+
+    large = make_large(video, tmp_path / "large.mp4", 50 * 2**20)
+    sizes = [len(json.dumps(Player(path, poster=False)._repr_mimebundle_())) for path in (video, large)]
     assert abs(sizes[0] - sizes[1]) < 50
 
 
@@ -57,7 +65,7 @@ def test_html_fallback_plays_a_file_beside_the_notebook_and_names_others(tmp_pat
     assert '<video src="v.mp4"' in Player(video)._fallback_html()
     assert Player(video)._local_src == "v.mp4"
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere.mp4"
-    elsewhere.write_bytes(b"x")
+    elsewhere.write_bytes(video.read_bytes())
     try:
         html = Player(elsewhere)._fallback_html()
     finally:
@@ -68,7 +76,7 @@ def test_html_fallback_plays_a_file_beside_the_notebook_and_names_others(tmp_pat
 def test_defaults_suit_reviewing_recordings(video):
     p = Player(video)
     assert (p.autoplay, p.loop, p.paused, p.controls, p.current_time) == (False, False, True, True, 0.0)
-    assert p.end is None and p.duration is None and p.error == ""
+    assert p.end is None and p.error == ""
 
 
 def test_validation(video):
@@ -88,10 +96,14 @@ def test_seek_twice_to_the_same_time_sends_two_requests(video):
 
 def test_errors_raise_before_anything_is_displayed(shell, tmp_path):
     os.mkfifo(tmp_path / "fifo.mp4")
+    (tmp_path / "text.mp4").write_text("not a video")
+    (tmp_path / "empty.mp4").write_bytes(b"")
     for path, error in [
         (tmp_path / "missing.mp4", FileNotFoundError),
         (tmp_path, IsADirectoryError),
         (tmp_path / "fifo.mp4", ValueError),
+        (tmp_path / "text.mp4", rangevideo.MediaError),
+        (tmp_path / "empty.mp4", rangevideo.MediaError),
     ]:
         with pytest.raises(error):
             rangevideo.show(path)
@@ -132,19 +144,41 @@ def test_poster_is_a_small_still_of_the_first_shown_frame(tmp_path, monkeypatch)
     assert Player(clip, poster=False)._poster is None
 
 
-def test_no_poster_for_what_cannot_be_decoded_and_the_name_still_shows(tmp_path, video, monkeypatch):
+def test_no_poster_for_audio_and_the_name_still_shows(tmp_path, monkeypatch):
+    from jupyter_rangevideo.sample import write_sample
+
+    song = write_sample(tmp_path / "tone.m4a", duration=1, codec="none", audio="aac")
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")
-    player = Player(video)  # 100 zero bytes named .mp4
+    player = Player(song)
     assert player._poster is None
-    assert "<img" not in player._fallback_html() and "v.mp4" in player._fallback_html()
+    assert "<img" not in player._fallback_html() and "tone.m4a" in player._fallback_html()
 
 
-def test_local_src_is_the_url_path_beside_the_notebook(tmp_path, monkeypatch):
+def test_the_files_facts_are_known_at_show_before_any_browser(tmp_path):
+    from jupyter_rangevideo.sample import write_sample
+
+    clip = write_sample(tmp_path / "sample.mp4", duration=60, fps=25, size=(320, 240))
+    p = Player(clip, poster=False)
+    assert (p.duration, p.fps, p.frame_count, p.video_width, p.video_height) == (60.0, 25.0, 1500, 320, 240)
+    assert p.delivery == "direct" and p._facts["clock"]["runs"] == [[0, 0.0, 0.04]]
+
+
+def test_delivery_is_chosen_and_can_be_forced(tmp_path):
+    from jupyter_rangevideo.sample import write_sample
+
+    avi = write_sample(tmp_path / "h264.avi", duration=1, size=(64, 48), codec="h264")
+    assert Player(avi, poster=False).delivery == "remux"
+    assert Player(avi, poster=False, delivery="transcode").delivery == "transcode"
+    with pytest.raises(ValueError, match="one of direct, remux, transcode"):
+        Player(avi, delivery="fast")
+
+
+def test_local_src_is_the_url_path_beside_the_notebook(tmp_path, monkeypatch, video):
     folder = tmp_path / "a folder"
     folder.mkdir()
     odd = folder / "my clip #1.mp4"
-    odd.write_bytes(b"x")
+    odd.write_bytes(video.read_bytes())
     monkeypatch.chdir(tmp_path)
     assert Player(odd)._local_src == "a%20folder/my%20clip%20%231.mp4"
     monkeypatch.chdir(folder)

@@ -1,0 +1,67 @@
+"""How a file reaches the browser: as it is, repackaged, or re-encoded. Pure logic on probe facts.
+
+- ``direct``: the browser plays the file itself; the server answers byte ranges, zero-copy.
+- ``remux``: the browser decodes the codecs but not the container (H.264 in AVI or MPEG-TS):
+  packets are copied into fragmented-MP4 segments, no re-encoding.
+- ``transcode``: everything else (HEVC, ProRes, MJPEG, MPEG-2, MPEG-4 Part 2, FFV1, and audio
+  such as PCM in AVI, AC-3, MP2): decoded and re-encoded to H.264 and AAC, segment by segment.
+"""
+
+from __future__ import annotations
+
+from .probe import Probe
+
+DELIVERIES = ("direct", "remux", "transcode")
+
+# What Chromium, Firefox and Safari decode, by FFmpeg codec name.
+BROWSER_VIDEO = frozenset({"h264", "vp8", "vp9", "av1"})
+BROWSER_AUDIO = frozenset({"aac", "mp3", "opus", "vorbis", "flac"})
+# FFmpeg demuxer names of the containers a browser opens as plain files.
+_MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
+_WEBM = "matroska,webm"
+BROWSER_CONTAINERS = frozenset({_MP4, _WEBM})
+# Audio-only files a browser plays as they are (with the codecs it decodes in them).
+BROWSER_AUDIO_CONTAINERS = {
+    _MP4: BROWSER_AUDIO,
+    _WEBM: BROWSER_AUDIO,
+    "mp3": frozenset({"mp3"}),
+    "ogg": frozenset({"opus", "vorbis", "flac"}),
+    "flac": frozenset({"flac"}),
+    "wav": frozenset({"pcm_s16le", "pcm_u8", "pcm_s24le", "pcm_f32le"}),
+    "aac": frozenset({"aac"}),
+}
+# Codecs that fragmented MP4 carries and browsers decode from it: copied when remuxing.
+REMUX_VIDEO = frozenset({"h264"})
+REMUX_AUDIO = frozenset({"aac", "mp3"})
+
+
+def choose(facts: Probe) -> str:
+    """The cheapest delivery that the browser plays."""
+    video, audio = facts.video, facts.audio
+    if video is None:
+        assert audio is not None  # probe() refuses files with neither
+        if audio.codec in BROWSER_AUDIO_CONTAINERS.get(facts.container, frozenset()):
+            return "direct"
+        return "transcode"
+    audio_ok = audio is None or audio.codec in BROWSER_AUDIO
+    if facts.container in BROWSER_CONTAINERS and video.codec in BROWSER_VIDEO and audio_ok:
+        return "direct"
+    if video.codec in REMUX_VIDEO:
+        # Audio the browser lacks (AC-3, PCM, MP2) is re-encoded beside the copied video:
+        # cheap next to video, and the picture keeps its exact bytes.
+        return "remux"
+    return "transcode"
+
+
+def check(delivery: str | None, facts: Probe) -> str:
+    """``delivery`` if it can work for this file, else the automatic choice when None."""
+    if delivery is None:
+        return choose(facts)
+    if delivery not in DELIVERIES:
+        raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)} or None, not {delivery!r}")
+    if delivery == "remux" and facts.video is not None and facts.video.codec not in REMUX_VIDEO:
+        raise ValueError(
+            f"delivery='remux' copies the video as it is, and browsers cannot decode "
+            f"{facts.video.codec}; use 'transcode'"
+        )
+    return delivery

@@ -1,0 +1,291 @@
+"""What a media file holds, read from its header and index in bounded time (PyAV).
+
+``probe(path)`` never decodes a frame. It opens the container (FFmpeg reads the header and,
+for files without one, a few MB to find the streams), reads the index where the container
+keeps one (MP4/MOV sample tables, AVI idx1, Matroska cues) and returns a small frozen
+dataclass: the streams, their codecs, the duration, the frame rate, the keyframes, and a
+compact map between frame numbers and presentation times (:class:`FrameClock`).
+
+Frame times come from the stream's own timestamps, never from ``n / fps``: a
+variable-frame-rate file (phones, screen recorders, webcams) is frame-exact too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+# How long probe() may spend reading packet timestamps where the index cannot give them
+# (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
+# average rate and FrameClock.exact is False.
+PACKET_SCAN_SECONDS = 1.5
+# A FrameClock with more runs than this is merged into coarser ones: the page receives it.
+MAX_RUNS = 20_000
+
+
+class MediaError(ValueError):
+    """The file is not media that FFmpeg can read (corrupt, truncated, empty, not a video)."""
+
+
+@dataclass(frozen=True)
+class FrameClock:
+    """Frame number <-> presentation time, as runs of equally spaced frames.
+
+    ``runs`` holds ``(first_frame, first_time, frame_duration)``, seconds from the start of
+    the presentation; a constant-rate file is one run. ``exact`` is False when the times are
+    an estimate at the average rate (an unindexed container too long to scan).
+    """
+
+    runs: tuple[tuple[int, float, float], ...]
+    frame_count: int
+    exact: bool = True
+
+    @classmethod
+    def constant(cls, fps: float, frame_count: int, exact: bool = True) -> FrameClock:
+        return cls(((0, 0.0, 1.0 / fps),), frame_count, exact)
+
+    @classmethod
+    def from_times(cls, times: list[float], exact: bool = True) -> FrameClock:
+        """Runs from sorted presentation times (seconds, the first frame at 0)."""
+        if not times:
+            return cls((), 0, exact)
+        runs: list[tuple[int, float, float]] = []
+        for index, (now, later) in enumerate(zip(times, times[1:])):
+            step = round(later - now, 9)
+            if runs and abs(runs[-1][1] + (index - runs[-1][0]) * runs[-1][2] - now) < 1e-6 and abs(
+                runs[-1][2] - step
+            ) < 1e-6:
+                continue
+            runs.append((index, now, step))
+        if not runs:  # a single frame
+            runs.append((0, times[0], 0.04))
+        elif abs(runs[-1][1] + (len(times) - 1 - runs[-1][0]) * runs[-1][2] - times[-1]) > 1e-6:
+            runs.append((len(times) - 1, times[-1], runs[-1][2]))
+        while len(runs) > MAX_RUNS:  # merge pairs: bounded size, approximate times
+            runs = runs[::2]
+            exact = False
+        return cls(tuple(runs), len(times), exact)
+
+    def time_of(self, frame: int) -> float:
+        """When ``frame`` (0-based, clamped to the file) is presented, in seconds."""
+        if not self.runs:
+            return 0.0
+        frame = max(0, min(frame, self.frame_count - 1))
+        first, start, step = self.runs[bisect.bisect_right(self.runs, (frame, float("inf"), 0.0)) - 1]
+        return start + (frame - first) * step
+
+    def frame_at(self, seconds: float) -> int:
+        """The frame on screen at ``seconds``: the last one presented at or before it."""
+        if not self.runs:
+            return 0
+        starts = [run[1] for run in self.runs]
+        first, start, step = self.runs[max(0, bisect.bisect_right(starts, seconds + 1e-6) - 1)]
+        offset = int((seconds - start) / step + 1e-6) if step > 0 else 0
+        return max(0, min(first + max(offset, 0), self.frame_count - 1))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runs": [list(run) for run in self.runs], "frame_count": self.frame_count, "exact": self.exact}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    codec: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    pix_fmt: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A media file's facts. ``print(rangevideo.probe("clip.avi"))`` shows them."""
+
+    path: str
+    container: str  # FFmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2", "avi", "mpegts"
+    duration: float | None  # seconds
+    video: VideoInfo | None
+    audio: AudioInfo | None
+    keyframes: tuple[float, ...] = field(repr=False)  # seconds, from the index; () if it has none
+    clock: FrameClock | None = field(repr=False)  # None for audio-only files
+    size: int = field(repr=False, default=0)
+    mtime_ns: int = field(repr=False, default=0)
+    inode: int = field(repr=False, default=0)
+
+    @property
+    def validator(self) -> tuple[int, int, int]:
+        """(size, mtime_ns, inode): a different file, or a changed one, has another."""
+        return (self.size, self.mtime_ns, self.inode)
+
+    @property
+    def fps(self) -> float | None:
+        return self.video.fps if self.video else None
+
+    @property
+    def frame_count(self) -> int | None:
+        return self.video.frame_count if self.video else None
+
+    def facts(self) -> dict[str, Any]:
+        """What the page needs, as JSON: duration, size, frame clock, keyframes."""
+        return {
+            "container": self.container,
+            "duration": self.duration,
+            "video": None if self.video is None else vars(self.video),
+            "audio": None if self.audio is None else vars(self.audio),
+            "clock": None if self.clock is None else self.clock.to_json(),
+        }
+
+
+def probe(path: str | os.PathLike[str]) -> Probe:
+    """Read a media file's streams, duration, frame rate and keyframes without decoding it.
+
+    Raises FileNotFoundError, IsADirectoryError, PermissionError, or :class:`MediaError`
+    (a ValueError) for a file FFmpeg cannot read or that holds neither video nor audio.
+    """
+    import av
+
+    path = os.fspath(path)
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(f"{path!r} is a directory, not a video file")
+    if info.st_size == 0:
+        raise MediaError(f"{path!r} is empty (0 bytes): not a video or audio file")
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except av.FFmpegError as e:
+        raise MediaError(f"{path!r} is not a video or audio file that FFmpeg can read ({_reason(e)})") from None
+    with container:
+        video_stream = next((s for s in container.streams.video if not _is_cover_art(s)), None)
+        audio_stream = container.streams.audio[0] if container.streams.audio else None
+        if video_stream is None and audio_stream is None:
+            raise MediaError(f"{path!r} holds neither a video nor an audio stream")
+        if video_stream is not None and not video_stream.codec_context.width:
+            raise MediaError(f"{path!r}: FFmpeg cannot read the video stream's size (truncated or corrupt?)")
+        duration = _duration(container, video_stream or audio_stream)
+        video, keyframes, clock = None, (), None
+        if video_stream is not None:
+            keyframes, clock = _frames(container, video_stream, duration)
+            context = video_stream.codec_context
+            video = VideoInfo(
+                codec=context.codec.canonical_name,
+                width=context.width,
+                height=context.height,
+                fps=round(float(_rate(video_stream) or 0), 6),
+                frame_count=clock.frame_count,
+                pix_fmt=context.pix_fmt,
+                profile=context.profile,
+            )
+            if clock.exact and clock.frame_count > 1:
+                last = clock.time_of(clock.frame_count - 1)
+                duration = max(duration or 0.0, round(last + clock.runs[-1][2], 6))
+        audio = None
+        if audio_stream is not None:
+            context = audio_stream.codec_context
+            audio = AudioInfo(codec=context.codec.canonical_name, sample_rate=context.sample_rate or 0, channels=context.channels or 0)
+        return Probe(
+            path=path,
+            container=container.format.name,
+            duration=duration,
+            video=video,
+            audio=audio,
+            keyframes=keyframes,
+            clock=clock,
+            size=info.st_size,
+            mtime_ns=info.st_mtime_ns,
+            inode=info.st_ino,
+        )
+
+
+def _reason(error: Exception) -> str:
+    return str(getattr(error, "strerror", None) or error or type(error).__name__)
+
+
+def _is_cover_art(stream: Any) -> bool:
+    # An MP3's or M4A's embedded picture is a one-frame "video" stream.
+    return bool(stream.disposition & 0x400) or stream.codec_context.name in ("png", "bmp") and not stream.frames
+
+
+def _rate(stream: Any) -> Fraction | None:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < rate < 1000:
+            return Fraction(rate)
+    return None
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    if stream.duration and stream.time_base:
+        return round(float(stream.duration * stream.time_base), 6)
+    if container.duration:
+        return round(container.duration / 1_000_000, 6)
+    return None
+
+
+def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[float, ...], FrameClock]:
+    """Keyframe times and the frame clock, from the index, else from packet timestamps."""
+    time_base = stream.time_base
+    start = stream.start_time or 0
+    rate = _rate(stream)
+    entries = stream.index_entries or []
+    keyframes: tuple[float, ...] = ()
+    if entries:
+        keyframes = tuple(
+            round(max(0.0, float((entry.timestamp - entries[0].timestamp) * time_base)), 6)
+            for entry in entries
+            if entry.is_keyframe
+        )
+    expected = stream.frames or (round(duration * rate) if duration and rate else 0)
+    if len(entries) >= max(expected, 2):
+        # The index lists every frame (MP4, MOV, AVI): decode times. With no reordering,
+        # or at a constant step, presentation times are the same sequence, shifted.
+        stamps = sorted(entry.timestamp for entry in entries)
+        steps = {b - a for a, b in zip(stamps, stamps[1:])}
+        if len(steps) == 1 or not stream.codec_context.has_b_frames:
+            first = stamps[0]
+            return keyframes, FrameClock.from_times([round(float((s - first) * time_base), 9) for s in stamps])
+    scanned = _scan_packets(container, stream)
+    if scanned is not None:
+        pts, key_pts = scanned
+        first = min(pts) if pts else start
+        if not keyframes or len(key_pts) > len(keyframes):
+            keyframes = tuple(round(float((k - first) * time_base), 6) for k in sorted(key_pts))
+        return keyframes, FrameClock.from_times([round(float((p - first) * time_base), 9) for p in sorted(pts)])
+    if rate is None:
+        return keyframes, FrameClock((), 0, exact=False)
+    count = stream.frames or (round(duration * rate) if duration else 0)
+    return keyframes, FrameClock.constant(float(rate), count, exact=False)
+
+
+def _scan_packets(container: Any, stream: Any) -> tuple[list[int], list[int]] | None:
+    """Every video packet's pts and the keyframes' (no decoding), or None past the time budget."""
+    deadline = time.monotonic() + PACKET_SCAN_SECONDS
+    pts: list[int] = []
+    keys: list[int] = []
+    try:
+        container.seek(0)
+    except Exception:  # an unseekable container: read on from where the header left it
+        pass
+    try:
+        for count, packet in enumerate(container.demux(stream)):
+            if packet.pts is None:
+                continue
+            pts.append(packet.pts)
+            if packet.is_keyframe:
+                keys.append(packet.pts)
+            if count % 256 == 0 and time.monotonic() > deadline:
+                return None
+    except Exception:  # a truncated tail: what was read is what plays
+        pass
+    return pts, keys
