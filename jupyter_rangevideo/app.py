@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from .handlers import FileStreamHandler
+from .fdcache import DescriptorCache
+from .handlers import FileStreamHandler, open_regular_file
 from .signing import ROUTE, load_secret
 
 
@@ -42,10 +43,12 @@ class RangeVideoApp(ExtensionApp):
 
         secret = load_secret(Path(self.secret_file) if self.secret_file else None)
         self.read_pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="rangevideo-read")
+        self.fd_cache = DescriptorCache(open_regular_file)
         self.settings.update(
             rangevideo_secret=secret,
             rangevideo_chunk_size=max(self.chunk_size, 4096),
             rangevideo_read_pool=self.read_pool,
+            rangevideo_fd_cache=self.fd_cache,
         )
 
     def initialize_handlers(self):
@@ -55,3 +58,4 @@ class RangeVideoApp(ExtensionApp):
     async def stop_extension(self):
         # Reads already queued finish (each is one chunk); responses then end at once.
         self.read_pool.shutdown(wait=False)
+        self.fd_cache.close()

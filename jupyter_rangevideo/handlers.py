@@ -16,12 +16,17 @@ from tornado import web
 from tornado.iostream import IOStream, StreamClosedError
 
 from . import ranges
+from .fdcache import DescriptorCache, OpenFile
 from .signing import verify
 
 # Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
 # from the page cache to the socket) and the socket's buffer ends a call sooner anyway;
 # a large count lets one call fill that buffer instead of taking several thread hops.
 SENDFILE_COUNT = 8 * 1024 * 1024
+
+# Bodies up to this size are read in the same pool trip that opens the file and leave in
+# one write with the headers; larger ones go by sendfile (or chunked copies).
+SMALL_BODY = 256 * 1024
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -58,6 +63,55 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
         raise
 
 
+def _open_and_peek(
+    cache: DescriptorCache, path: str, range_header: str | None, limit: int
+) -> tuple[OpenFile, tuple[tuple[int, int], bytes] | None]:
+    """In the read pool: a checked descriptor for ``path`` and, if the request asks for one
+    span of at most ``limit`` bytes (or the whole file is that small), that span's bytes.
+
+    The span is a guess from the Range header alone; the handler uses the bytes only if
+    its full plan (preconditions, If-Range) sends exactly that span.
+    """
+    entry = cache.acquire(path)
+    if limit < 0:
+        return entry, None
+    size = entry.info.st_size
+    spans = ranges.parse_range(range_header, size) if range_header is not None else [(0, size)]
+    if spans is None:
+        spans = [(0, size)]
+    if len(spans) != 1 or spans[0][1] - spans[0][0] > limit:
+        return entry, None
+    start, stop = spans[0]
+    try:
+        data = os.pread(entry.fd, stop - start, start) if stop > start else b""
+    except OSError:
+        return entry, None  # the streaming path reads again and reports the error
+    if len(data) != stop - start:
+        return entry, None  # the file shrank: the streaming path ends the response short
+    return entry, ((start, stop), data)
+
+
+def descriptor_cache(settings: dict) -> DescriptorCache:
+    """The application's cache of open files (made on first use)."""
+    cache = settings.get("rangevideo_fd_cache")
+    if cache is None:
+        cache = settings.setdefault("rangevideo_fd_cache", DescriptorCache(open_regular_file))
+    return cache
+
+
+def _schedule_sweep(cache: DescriptorCache, loop: asyncio.AbstractEventLoop) -> None:
+    """Close idle descriptors a little after their last use, from the event loop."""
+    if cache.sweep_timer is not None:
+        return
+
+    def sweep() -> None:
+        cache.sweep_timer = None
+        _schedule_sweep(cache, loop)
+
+    delay = cache.sweep()
+    cache.sweep_timer = loop.call_later(delay, sweep) if delay is not None else None
+
+
 class RangeFileMixin:
     """Serve a local file with RFC 9110 range semantics, reading in the shared pool.
 
@@ -78,10 +132,18 @@ class RangeFileMixin:
     async def serve_file(self, path: str, include_body: bool) -> None:
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
+        cache = descriptor_cache(self.settings)
+        # One trip to the read pool: open (or re-check a cached descriptor) and, when the
+        # answer is a small single span, read it too, so it leaves with the headers.
+        peek_limit = SMALL_BODY if include_body else -1
         try:
-            fd, info = await loop.run_in_executor(pool, open_regular_file, path)
+            entry, peek = await loop.run_in_executor(
+                pool, _open_and_peek, cache, path, self.request.headers.get("Range"), peek_limit
+            )
         except RuntimeError:  # the read pool is shut down: the server is stopping
             raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
+        fd, info = entry.fd, entry.info
+        failed = False
         try:
             plan = ranges.plan_response(
                 self.request.method,
@@ -103,16 +165,23 @@ class RangeFileMixin:
                 # A shared HTML or SVG file must not run script in the server's origin.
                 self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
             if include_body and plan.status in (200, 206):
+                if peek is not None and plan.boundary is None and plan.spans == [peek[0]]:
+                    # Headers and body leave in one write when the handler finishes.
+                    self.write(peek[1])
+                    return
                 try:
                     await self.stream_body(fd, plan)
                 except (OSError, RuntimeError) as e:
                     # A read failed, or the server is stopping (the pool refuses new reads).
                     # Headers are gone already: end the connection short of Content-Length
                     # so the client knows the body is incomplete.
+                    failed = True
                     self.log.error("rangevideo: reading %r failed: %s; closing the connection", path, e)
                     self.request.connection.close()
         finally:
-            os.close(fd)
+            # A descriptor that failed a read is not lent again.
+            cache.release(entry, discard=failed)
+            _schedule_sweep(cache, loop)
 
     async def stream_body(self, fd: int, plan: ranges.Plan) -> None:
         if plan.boundary is None:

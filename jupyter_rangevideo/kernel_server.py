@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .handlers import RangeFileMixin, check_signature
+from .handlers import RangeFileMixin, check_signature, descriptor_cache
 from .signing import ROUTE, load_secret
 
 
@@ -107,6 +107,7 @@ class KernelServer:
 
         def shutdown():
             self._server.stop()
+            descriptor_cache(self.app.settings).close()
             self._loop.stop()
 
         self._loop.call_soon_threadsafe(shutdown)
