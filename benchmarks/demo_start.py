@@ -71,15 +71,24 @@ def lab_ready(base: str) -> bool:
 def one_round() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="demo-start-") as scratch:
         notebooks = Path(scratch) / "notebooks"
-        shutil.copytree(ROOT / "notebooks", notebooks, ignore=shutil.ignore_patterns("*.mp4", ".ipynb_checkpoints"))
+        shutil.copytree(
+            ROOT / "notebooks", notebooks, ignore=shutil.ignore_patterns("*.mp4", ".ipynb_checkpoints")
+        )
         port = free_port()
         env = {**os.environ, "RANGEVIDEO_DEMO_DIR": str(notebooks)}
-        cmd = ["bash", str(ROOT / "scripts" / "demo.sh"), "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"]
+        cmd = [
+            "bash",
+            str(ROOT / "scripts" / "demo.sh"),
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+        ]
         marks: dict[str, float] = {}
         start = time.monotonic()
-        process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
 
         def watch() -> None:  # stderr lines mark the steps
             assert process.stderr is not None
@@ -125,11 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     for number in range(1, max(args.rounds, 1) + 1):
         row = one_round()
         rows.append(row)
-        print(f"round {number}: installs {row['installs']:.1f} s, sample {row['sample']:.1f} s, "
-              f"JupyterLab ready {row['ready']:.1f} s after the installs", flush=True)
-    print(f"median of {len(rows)}: sample generation {statistics.median(r['sample'] for r in rows):.1f} s; "
-          f"JupyterLab ready {statistics.median(r['ready'] for r in rows):.1f} s after the installs "
-          f"(installs {statistics.median(r['installs'] for r in rows):.1f} s)")
+        print(
+            f"round {number}: installs {row['installs']:.1f} s, sample {row['sample']:.1f} s, "
+            f"JupyterLab ready {row['ready']:.1f} s after the installs",
+            flush=True,
+        )
+    print(
+        f"median of {len(rows)}: sample generation {statistics.median(r['sample'] for r in rows):.1f} s; "
+        f"JupyterLab ready {statistics.median(r['ready'] for r in rows):.1f} s after the installs "
+        f"(installs {statistics.median(r['installs'] for r in rows):.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,12 @@ class OpenFile:
 
 
 class DescriptorCache:
-    def __init__(self, opener: Callable[[str], tuple[int, os.stat_result]], max_entries: int = MAX_ENTRIES,
-                 idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        opener: Callable[[str], tuple[int, os.stat_result]],
+        max_entries: int = MAX_ENTRIES,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
         self._opener = opener  # raises for anything that must not be served
         self._max = max_entries
         self._idle = idle_seconds
@@ -101,7 +105,9 @@ class DescriptorCache:
         """Close entries idle too long; seconds until the next may expire, or None if empty."""
         now = time.monotonic()
         with self._lock:
-            for entry in [e for e in self._entries.values() if e.users == 0 and now - e.last_used >= self._idle]:
+            for entry in [
+                e for e in self._entries.values() if e.users == 0 and now - e.last_used >= self._idle
+            ]:
                 del self._entries[entry.path]
                 self._retire(entry)
             if not self._entries:

@@ -139,7 +139,7 @@ def test_idle_entries_are_closed_by_a_sweep(tmp_path):
 
 
 def test_a_discarded_entry_is_closed_and_close_caches_nothing_more(tmp_path, opened):
-    cache, calls = opened
+    cache, _ = opened
     video = tmp_path / "v.mp4"
     video.write_bytes(b"VIDEO")
     fds = open_fds()

@@ -8,8 +8,7 @@ import time
 import pytest
 from helpers import open_fds, read_response, wait_for
 
-from jupyter_rangevideo import url_for
-from jupyter_rangevideo import handlers
+from jupyter_rangevideo import handlers, url_for
 from jupyter_rangevideo.handlers import RangeFileMixin
 from jupyter_rangevideo.ranges import http_date
 
