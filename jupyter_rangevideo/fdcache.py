@@ -44,6 +44,7 @@ class OpenFile:
     path: str
     fd: int
     info: os.stat_result
+    local: bool = False  # on a local filesystem: may be re-checked on the event loop
     users: int = 0
     retired: bool = False
     last_used: float = field(default_factory=time.monotonic)
@@ -75,7 +76,7 @@ class DescriptorCache:
                 return entry
             self.release(entry, discard=True)
         fd, info = self._opener(path)
-        entry = OpenFile(path, fd, info, users=1)
+        entry = OpenFile(path, fd, info, local=_is_local(info.st_dev), users=1)
         with self._lock:
             if self._closed:
                 entry.retired = True  # served once, then closed by release()
@@ -87,6 +88,23 @@ class DescriptorCache:
             while len(self._entries) > self._max:
                 self._retire(self._entries.popitem(last=False)[1])
         return entry
+
+    def acquire_local(self, path: str) -> OpenFile | None:
+        """A cached descriptor for a file on a local filesystem that is still valid, or None.
+
+        Cheap enough for the event loop: a dictionary look-up, then ``lstat`` and ``readlink``
+        answered from the kernel's caches for a local file just used (a network filesystem
+        may ask its server, so its files are only checked in the read pool).
+        """
+        with self._lock:
+            entry = self._entries.get(path)
+            if entry is None or not entry.local:
+                return None
+            entry.users += 1
+        if _still_valid(entry):
+            return entry
+        self.release(entry, discard=True)
+        return None
 
     def release(self, entry: OpenFile, discard: bool = False) -> None:
         """Give ``entry`` back; ``discard`` drops it from the cache (say, after a read error)."""
@@ -133,6 +151,29 @@ class DescriptorCache:
         entry.retired = True
         if entry.users == 0:
             os.close(entry.fd)
+
+
+# Filesystems whose metadata a stat of a file just opened reads from memory.
+LOCAL_FILESYSTEMS = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "zfs", "tmpfs", "overlay", "ramfs", "jfs", "reiserfs",
+     "bcachefs", "apfs", "hfsplus", "vfat", "exfat", "ntfs3"}
+)
+
+
+def _is_local(device: int) -> bool:
+    """Whether the filesystem holding ``device`` is local (Linux: from /proc/self/mountinfo)."""
+    if sys.platform != "linux":
+        return False
+    wanted = f"{os.major(device)}:{os.minor(device)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) > 3 and fields[2] == wanted and "-" in fields:
+                    return fields[fields.index("-") + 1] in LOCAL_FILESYSTEMS
+    except OSError:
+        pass
+    return False
 
 
 def _still_valid(entry: OpenFile) -> bool:

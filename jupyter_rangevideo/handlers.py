@@ -28,6 +28,9 @@ SENDFILE_COUNT = 8 * 1024 * 1024
 # one write with the headers; larger ones go by sendfile (or chunked copies).
 SMALL_BODY = 256 * 1024
 
+# preadv flag: read only what the page cache holds, never wait for the disk (Linux >= 4.14).
+_RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0) if hasattr(os, "preadv") else 0
+
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -63,32 +66,51 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
         raise
 
 
+Span = tuple[int, int]
+Peek = tuple[Span, bytes]
+
+
 def _open_and_peek(
     cache: DescriptorCache, path: str, range_header: str | None, limit: int
-) -> tuple[OpenFile, tuple[tuple[int, int], bytes] | None]:
-    """In the read pool: a checked descriptor for ``path`` and, if the request asks for one
-    span of at most ``limit`` bytes (or the whole file is that small), that span's bytes.
-
-    The span is a guess from the Range header alone; the handler uses the bytes only if
-    its full plan (preconditions, If-Range) sends exactly that span.
-    """
+) -> tuple[OpenFile, Peek | None]:
+    """In the read pool: a checked descriptor for ``path`` and, for a small answer, its bytes."""
     entry = cache.acquire(path)
+    span = _small_span(entry, range_header, limit)
+    data = _read_span(entry.fd, span, nowait=False) if span is not None else None
+    return entry, (span, data) if span is not None and data is not None else None
+
+
+def _small_span(entry: OpenFile, range_header: str | None, limit: int) -> Span | None:
+    """The one span the request asks for (or the whole file) if it holds at most ``limit``
+    bytes, else None. A guess from the Range header alone: the handler uses its bytes only
+    if its full plan (preconditions, If-Range) sends exactly that span."""
     if limit < 0:
-        return entry, None
+        return None
     size = entry.info.st_size
-    spans = ranges.parse_range(range_header, size) if range_header is not None else [(0, size)]
+    spans = ranges.parse_range(range_header, size) if range_header is not None else None
     if spans is None:
         spans = [(0, size)]
     if len(spans) != 1 or spans[0][1] - spans[0][0] > limit:
-        return entry, None
-    start, stop = spans[0]
+        return None
+    return spans[0]
+
+
+def _read_span(fd: int, span: Span, nowait: bool) -> bytes | None:
+    """The bytes of ``span``, or None: a short read (the file shrank; the streaming path
+    then ends the response short), a read error (the streaming path reports it) or, with
+    ``nowait``, bytes not all in the page cache (which makes the read safe on the event loop)."""
+    start, stop = span
+    if stop == start:
+        return b""
     try:
-        data = os.pread(entry.fd, stop - start, start) if stop > start else b""
+        if nowait:
+            buffer = bytearray(stop - start)
+            count = os.preadv(fd, [buffer], start, _RWF_NOWAIT)
+            return bytes(buffer) if count == len(buffer) else None
+        data = os.pread(fd, stop - start, start)
     except OSError:
-        return entry, None  # the streaming path reads again and reports the error
-    if len(data) != stop - start:
-        return entry, None  # the file shrank: the streaming path ends the response short
-    return entry, ((start, stop), data)
+        return None
+    return data if len(data) == stop - start else None
 
 
 def descriptor_cache(settings: dict) -> DescriptorCache:
@@ -136,11 +158,24 @@ class RangeFileMixin:
         # One trip to the read pool: open (or re-check a cached descriptor) and, when the
         # answer is a small single span, read it too, so it leaves with the headers.
         peek_limit = SMALL_BODY if include_body else -1
+        range_header = self.request.headers.get("Range")
+        # No trip at all when the file is open already on a local disk and the bytes are in
+        # the page cache: re-checking and reading then cost no more than a blocked loop would.
+        entry = cache.acquire_local(path) if _RWF_NOWAIT else None
+        peek: Peek | None = None
         try:
-            entry, peek = await loop.run_in_executor(
-                pool, _open_and_peek, cache, path, self.request.headers.get("Range"), peek_limit
-            )
+            if entry is None:
+                entry, peek = await loop.run_in_executor(
+                    pool, _open_and_peek, cache, path, range_header, peek_limit
+                )
+            elif (span := _small_span(entry, range_header, peek_limit)) is not None:
+                data = _read_span(entry.fd, span, nowait=True)
+                if data is None:
+                    data = await loop.run_in_executor(pool, _read_span, entry.fd, span, False)
+                peek = (span, data) if data is not None else None
         except RuntimeError:  # the read pool is shut down: the server is stopping
+            if entry is not None:
+                cache.release(entry)
             raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
         fd, info = entry.fd, entry.info
         failed = False

@@ -42,15 +42,15 @@ def _body_mode(mode, monkeypatch):
     sent = []
     if mode == "one write":
         monkeypatch.setattr(handlers, "SMALL_BODY", 4 * 2**20)
-        original_peek = handlers._open_and_peek
+        original_read = handlers._read_span
 
-        def peek_spy(*args):
-            entry, peek = original_peek(*args)
-            if peek is not None:
-                sent.append(peek[0])
-            return entry, peek
+        def read_spy(fd, span, nowait):
+            data = original_read(fd, span, nowait)
+            if data is not None:
+                sent.append(span)
+            return data
 
-        monkeypatch.setattr(handlers, "_open_and_peek", peek_spy)
+        monkeypatch.setattr(handlers, "_read_span", read_spy)
         return sent
     monkeypatch.setattr(handlers, "SMALL_BODY", -1)
     if mode == "copy":
