@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from .handlers import FileStreamHandler
+from .handlers import STATIC_DIR, STATIC_ROUTE, FileStreamHandler, StaticHandler
 from .signing import ROUTE, load_secret
 
 
@@ -51,6 +51,7 @@ class RangeVideoApp(ExtensionApp):
     def initialize_handlers(self):
         # ExtensionApp prefixes the server's base_url.
         self.handlers.append((rf"/{ROUTE}/([0-9a-f]+)/(.+)", FileStreamHandler))
+        self.handlers.append((rf"/{STATIC_ROUTE}/(.+)", StaticHandler, {"path": STATIC_DIR}))
 
     async def stop_extension(self):
         # Reads already queued finish (each is one chunk); responses then end at once.

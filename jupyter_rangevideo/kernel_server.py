@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .handlers import RangeFileMixin, check_signature
+from .handlers import STATIC_DIR, STATIC_ROUTE, RangeFileMixin, check_signature, static_headers
 from .signing import ROUTE, load_secret
 
 
@@ -51,6 +51,24 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
             super().log_exception(typ, value, tb)
 
 
+class KernelStaticHandler(web.StaticFileHandler):
+    """The package's static files (the vendored hls.js), behind the kernel's token too."""
+
+    def set_default_headers(self):
+        self.clear_header("Server")
+
+    def set_extra_headers(self, path: str) -> None:
+        static_headers(self, path)
+
+    def get(self, token: str, path: str, include_body: bool = True):  # type: ignore[override]
+        if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
+            raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
+        return super().get(path, include_body)
+
+    def head(self, token: str, path: str):  # type: ignore[override]
+        return self.get(token, path, include_body=False)
+
+
 class KernelServer:
     """A range server on 127.0.0.1 running on a daemon thread with its own event loop."""
 
@@ -58,7 +76,10 @@ class KernelServer:
         self.token = secrets.token_hex(16)
         self.read_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="rangevideo-kernel-read")
         self.app = web.Application(
-            [(rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler)],
+            [
+                (rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler),
+                (rf"/([0-9a-f]+)/{STATIC_ROUTE}/(.+)", KernelStaticHandler, {"path": STATIC_DIR}),
+            ],
             rangevideo_token=self.token,
             rangevideo_secret=load_secret(),
             rangevideo_read_pool=self.read_pool,
