@@ -20,7 +20,7 @@ import asyncio
 import math
 import os
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -447,3 +447,258 @@ def _rate(stream: Any) -> Fraction:
         if rate and 0 < rate < 1000:
             return Fraction(rate)
     return Fraction(25)
+
+
+# ---------------------------------------------------------------- the job runner (event loop side)
+
+
+def _lower_priority() -> None:
+    """Run this pool thread (and the codec threads it starts) at a lower CPU priority.
+
+    On Linux a thread's nice value is its own and new threads inherit it, so encodes
+    yield the CPU to the event loop's thread, which keeps serving bytes and websockets.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at the normal priority
+        pass
+
+
+@dataclass(eq=False)
+class _Task:
+    key: str
+    stream: tuple[str, str]  # (path, delivery): the jobs of one player's timeline
+    job: Job
+    future: asyncio.Future[str]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    waiters: int = 0
+    demanded: bool = False
+    started: bool = False
+    order: int = 0
+
+
+@dataclass
+class _Source:
+    facts: Probe
+    plans: dict[str, Plan] = field(default_factory=dict)
+
+
+class SegmentService:
+    """Playlists and segments for signed paths: probes cached, jobs deduplicated and bounded.
+
+    Methods are coroutines for one event loop; the blocking work (stat, probe, cache I/O,
+    encoding) runs in ``io_pool`` and in this service's own pool of ``workers`` threads.
+    """
+
+    def __init__(
+        self,
+        cache: SegmentCache,
+        io_pool: Executor,
+        workers: int = 2,
+        settings: EncodeSettings = EncodeSettings(),
+        prefetch: int = 2,
+        probe_cache_size: int = 64,
+    ):
+        self.cache = cache
+        self.io_pool = io_pool
+        self.workers = max(1, workers)
+        self.settings = settings
+        self.prefetch = max(0, prefetch)
+        self.pool = ThreadPoolExecutor(self.workers, "rangevideo-segment", initializer=_lower_priority)
+        self.stats: Counter[str] = Counter()  # jobs "queued", "started", "made", "cancelled", "failed"
+        self.history: deque[tuple[str, str, str, int]] = deque(maxlen=4096)  # (event, path, delivery, index)
+        self._tasks: dict[str, _Task] = {}
+        self._running = 0
+        self._order = 0
+        self._probes: OrderedDict[tuple[str, tuple[int, int, int]], asyncio.Future[_Source]] = OrderedDict()
+        self._probe_cache_size = probe_cache_size
+        self._failures: OrderedDict[str, str] = OrderedDict()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def shutdown(self) -> None:
+        for task in self._tasks.values():
+            task.cancel.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- probe facts, once per (path, validator)
+
+    async def source(self, path: str) -> _Source:
+        loop = asyncio.get_running_loop()
+        info = await loop.run_in_executor(self.io_pool, os.stat, path)
+        key = (path, (info.st_size, info.st_mtime_ns, info.st_ino))
+        pending = self._probes.get(key)
+        if pending is None:
+            from .probe import probe
+
+            pending = asyncio.ensure_future(self._probe(loop, probe, path))
+            self._probes[key] = pending
+            while len(self._probes) > self._probe_cache_size:
+                self._probes.popitem(last=False)
+        else:
+            self._probes.move_to_end(key)
+        return await asyncio.shield(pending)
+
+    async def _probe(self, loop: asyncio.AbstractEventLoop, probe: Any, path: str) -> _Source:
+        return _Source(await loop.run_in_executor(self.io_pool, probe, path))
+
+    def plan_for(self, source: _Source, delivery: str) -> Plan:
+        if delivery not in source.plans:
+            source.plans[delivery] = plan(source.facts, delivery, self.settings)
+        return source.plans[delivery]
+
+    async def playlist(self, path: str, delivery: str) -> str:
+        return playlist(self.plan_for(await self.source(path), delivery))
+
+    # -- segments
+
+    async def segment(self, path: str, delivery: str, index: int) -> str:
+        """The path of finished segment ``index``; raises IndexError past the playlist,
+        MediaError, SegmentError."""
+        source = await self.source(path)
+        segments = self.plan_for(source, delivery)
+        if not 0 <= index < segments.count:
+            raise IndexError(f"segment {index} is past the end ({segments.count} segments)")
+        stream = (path, delivery)
+        self._forget_far(stream, index)
+        self._spawn(self._prefetch(source, segments, stream, index))
+        key = self._key(source.facts, delivery, index)
+        if key in self._failures:
+            raise SegmentError(self._failures[key])
+        task = self._tasks.get(key)
+        if task is None:
+            made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
+            if made is not None:
+                return made
+            task = self._tasks.get(key) or self._queue(key, stream, source.facts, segments, index)
+        task.demanded = True
+        task.waiters += 1
+        self._dispatch()
+        try:
+            return await asyncio.shield(task.future)
+        finally:
+            task.waiters -= 1
+            if task.waiters == 0 and not task.future.done():
+                self._forget_far(stream, index + 1)  # left behind by its only reader (a seek away)
+
+    def _key(self, facts: Probe, delivery: str, index: int) -> str:
+        return make_key(FORMAT_VERSION, facts.path, facts.validator, delivery, self.settings, index)
+
+    async def _prefetch(self, source: _Source, segments: Plan, stream: tuple[str, str], index: int) -> None:
+        loop = asyncio.get_running_loop()
+        for ahead in range(index + 1, min(index + 1 + self.prefetch, segments.count)):
+            key = self._key(source.facts, stream[1], ahead)
+            if key in self._tasks or key in self._failures:
+                continue
+            exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
+            if not exists and key not in self._tasks:
+                self._queue(key, stream, source.facts, segments, ahead)
+        self._dispatch()
+
+    def _queue(self, key: str, stream: tuple[str, str], facts: Probe, segments: Plan, index: int) -> _Task:
+        start, end = segments.span(index)
+        job = Job(facts.path, stream[1], index, start, end, index == segments.count - 1, segments.exact, self.settings)
+        self._order += 1
+        task = _Task(key, stream, job, asyncio.get_running_loop().create_future(), order=self._order)
+        task.future.add_done_callback(_retrieve)
+        self._tasks[key] = task
+        self._note("queued", task)
+        return task
+
+    def _forget_far(self, stream: tuple[str, str], index: int) -> None:
+        """Cancel the jobs of ``stream`` nobody waits for, outside [index, index + prefetch]."""
+        for task in list(self._tasks.values()):
+            if task.stream != stream or task.waiters or task.future.done():
+                continue
+            if index <= task.job.index <= index + self.prefetch:
+                continue
+            task.cancel.set()
+            self._note("cancelled", task)
+            if not task.started:
+                del self._tasks[task.key]
+                task.future.set_exception(Cancelled())
+
+    def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._running < self.workers:
+            waiting = [t for t in self._tasks.values() if not t.started and not t.cancel.is_set()]
+            if not waiting:
+                return
+            # Segments someone waits for go first, then prefetches, oldest first.
+            task = min(waiting, key=lambda t: (t.waiters == 0, t.order))
+            task.started = True
+            self._running += 1
+            self._note("started", task)
+            work = loop.run_in_executor(self.pool, self._run, task.key, task.job, task.cancel)
+            work.add_done_callback(lambda done, task=task: self._finished(task, done))
+
+    def _run(self, key: str, job: Job, cancel: threading.Event) -> str:
+        if cancel.is_set():
+            raise Cancelled()
+        made = self.cache.lookup(key)  # another process may have made it meanwhile
+        if made is not None:
+            return made
+        return self.cache.store(key, lambda temp: make_segment(job, temp, cancel))
+
+    def _finished(self, task: _Task, done: asyncio.Future[str]) -> None:
+        self._running -= 1
+        self._tasks.pop(task.key, None)
+        if done.cancelled():
+            error: BaseException | None = Cancelled()
+        else:
+            error = done.exception()
+        if error is None:
+            self._note("made", task)
+            if not task.future.done():
+                task.future.set_result(done.result())
+        else:
+            if isinstance(error, SegmentError):
+                self._note("failed", task)
+                self._failures[task.key] = str(error)
+                while len(self._failures) > 256:
+                    self._failures.popitem(last=False)
+            elif not isinstance(error, Cancelled):
+                self._note("failed", task)
+                error = SegmentError(f"segment {task.job.index} of {task.job.path!r} failed: {error!r}")
+            if not task.future.done():
+                task.future.set_exception(error)
+        try:
+            self._dispatch()
+        except RuntimeError:  # the loop or the pool is closing
+            pass
+
+    def _note(self, event: str, task: _Task) -> None:
+        self.stats[event] += 1
+        self.history.append((event, task.job.path, task.job.delivery, task.job.index))
+
+    def _spawn(self, coroutine: Any) -> None:
+        background = asyncio.ensure_future(coroutine)
+        self._background.add(background)
+        background.add_done_callback(self._background.discard)
+
+    async def idle(self) -> None:
+        """Wait until no job is queued or running (for tests and benchmarks)."""
+        for _ in range(10_000):
+            if not self._tasks and not self._background and self._running == 0:
+                return
+            await asyncio.sleep(0.01)
+
+
+def _retrieve(future: asyncio.Future[str]) -> None:
+    # A prefetch nobody ends up waiting for may fail or be cancelled: not an unhandled error.
+    if not future.cancelled():
+        future.exception()
+
+
+def segment_service(
+    cache_dir: str,
+    cache_size: int,
+    io_pool: Executor,
+    workers: int = 2,
+    prefetch: int = 2,
+    settings: EncodeSettings = EncodeSettings(),
+) -> SegmentService:
+    """A SegmentService with its cache in ``cache_dir`` (empty: the user's cache directory)."""
+    from .cache import default_directory
+
+    directory = cache_dir or str(default_directory() / "segments")
+    return SegmentService(SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch)
