@@ -21,7 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .handlers import STATIC_DIR, STATIC_ROUTE, RangeFileMixin, check_signature, static_headers
+from .handlers import (
+    HLS_ROUTE,
+    STATIC_DIR,
+    STATIC_ROUTE,
+    RangeFileMixin,
+    SegmentMixin,
+    check_signature,
+    static_headers,
+)
+from .segments import segment_service
 from .signing import ROUTE, load_secret
 
 
@@ -38,9 +47,12 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
     async def head(self, token: str, signature: str, path: str) -> None:
         await self.serve_signed(token, signature, path, include_body=False)
 
-    async def serve_signed(self, token: str, signature: str, path: str, include_body: bool) -> None:
+    def check_token(self, token: str) -> None:
         if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
             raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
+
+    async def serve_signed(self, token: str, signature: str, path: str, include_body: bool) -> None:
+        self.check_token(token)
         path = check_signature(signature, path, self.settings["rangevideo_secret"])
         await self.serve_file(path, include_body)
 
@@ -49,6 +61,18 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
             self.log.info("%s %s: %s", self.request.method, value.status_code, value.log_message)
         else:
             super().log_exception(typ, value, tb)
+
+
+class KernelSegmentHandler(SegmentMixin, KernelFileHandler):
+    """The same HLS playlists and segments as the server extension's, behind the kernel token."""
+
+    async def get(self, token: str, delivery: str, signature: str, path: str, name: str) -> None:  # type: ignore[override]
+        self.check_token(token)
+        await self.serve_hls(delivery, signature, path, name, include_body=True)
+
+    async def head(self, token: str, delivery: str, signature: str, path: str, name: str) -> None:  # type: ignore[override]
+        self.check_token(token)
+        await self.serve_hls(delivery, signature, path, name, include_body=False)
 
 
 class KernelStaticHandler(web.StaticFileHandler):
@@ -72,14 +96,18 @@ class KernelStaticHandler(web.StaticFileHandler):
 class KernelServer:
     """A range server on 127.0.0.1 running on a daemon thread with its own event loop."""
 
-    def __init__(self, chunk_size: int = 1024 * 1024, read_threads: int = 4):
+    def __init__(self, chunk_size: int = 1024 * 1024, read_threads: int = 4, cache_dir: str = ""):
         self.token = secrets.token_hex(16)
         self.read_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="rangevideo-kernel-read")
+        # The server extension's defaults; the cache directory is shared with it.
+        self.segments = segment_service(cache_dir, 2 * 1024**3, self.read_pool)
         self.app = web.Application(
             [
                 (rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler),
+                (rf"/([0-9a-f]+)/{HLS_ROUTE}", KernelSegmentHandler),
                 (rf"/([0-9a-f]+)/{STATIC_ROUTE}/(.+)", KernelStaticHandler, {"path": STATIC_DIR}),
             ],
+            rangevideo_segments=self.segments,
             rangevideo_token=self.token,
             rangevideo_secret=load_secret(),
             rangevideo_read_pool=self.read_pool,
@@ -133,6 +161,7 @@ class KernelServer:
         self._loop.call_soon_threadsafe(shutdown)
         self._thread.join(5)
         self.read_pool.shutdown(wait=False)
+        self.segments.shutdown()
 
 
 _lock = threading.Lock()
