@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import os
 import threading
@@ -336,7 +337,7 @@ class _AudioOut:
         self.copy = copy and stream.codec_context.name in REMUX_AUDIO
         if self.copy:
             self.target = out.add_stream_from_template(stream)
-            self.shift = int(round(origin / stream.time_base))
+            self.shift = round(origin / stream.time_base)
         else:
             context = stream.codec_context
             self.rate = context.sample_rate or 48000
@@ -629,7 +630,7 @@ class SegmentService:
             self._running += 1
             self._note("started", task)
             work = loop.run_in_executor(self.pool, self._run, task.key, task.job, task.cancel)
-            work.add_done_callback(lambda done, task=task: self._finished(task, done))
+            work.add_done_callback(functools.partial(self._finished, task))
 
     def _run(self, key: str, job: Job, cancel: threading.Event) -> str:
         if cancel.is_set():

@@ -3,9 +3,11 @@ that decode to the right frames, job sharing, prefetch and cancellation, the cac
 
 import asyncio
 import os
+import shutil
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 
 import av
 import pytest
@@ -21,7 +23,12 @@ SIZE = (160, 120)
 
 
 @pytest.fixture
-def jp_server_config(tmp_path):
+def workers():
+    return 1  # one job at a time: the order of jobs is then the test's to check
+
+
+@pytest.fixture
+def jp_server_config(tmp_path, workers):
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
@@ -29,7 +36,7 @@ def jp_server_config(tmp_path):
         },
         "RangeVideoApp": {
             "cache_dir": str(tmp_path / "cache"),
-            "transcode_workers": 1,
+            "transcode_workers": workers,
             "preset": "ultrafast",
         },
     }
@@ -141,7 +148,8 @@ async def test_two_requests_for_one_segment_share_one_job(fetch, service, tmp_pa
 
 
 async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_path):
-    source = write_sample(tmp_path / "seek.mp4", 30, 25, (320, 240), codec="hevc", noise=True, gop=250)
+    source = write_sample(tmp_path / "seek.avi", 30, 25, (320, 240), codec="mjpeg")
+    service.settings = replace(service.settings, preset="slower")  # jobs long enough to be caught running
     playlist = (await fetch(hls_url(source, "transcode"))).body.decode()
     assert len(segment_names(playlist)) == 15
     r = await fetch(hls_url(source, "transcode", "seg-00000.ts"))
@@ -175,7 +183,7 @@ async def test_a_changed_file_is_never_served_stale(fetch, service, tmp_path):
 
 
 async def test_the_cache_keeps_to_its_bound(fetch, service, tmp_path):
-    source = write_sample(tmp_path / "bound.mkv", 16, 25, SIZE, codec="hevc", noise=True)
+    source = write_sample(tmp_path / "bound.mkv", 16, 25, SIZE, codec="hevc")
     names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
     sizes = []
     for name in names[:2]:
@@ -232,11 +240,14 @@ async def test_auth_and_signature_as_for_the_file_route(fetch, tmp_path):
     assert r.code == 200 and r.body == b""
 
 
+@pytest.mark.parametrize("workers", [4])
 async def test_the_event_loop_answers_while_four_transcodes_run(jp_serverapp, fetch, service, tmp_path):
     """Tiny requests keep being answered between frames of four encodes (no wall-clock bound here:
     benchmarks/segments.py measures the p99)."""
-    service.workers = 4
-    sources = [write_sample(tmp_path / f"busy{k}.mkv", 4, 25, (640, 360), codec="hevc", noise=True) for k in range(4)]
+    assert service.workers == 4
+    service.settings = replace(service.settings, preset="medium")
+    first = write_sample(tmp_path / "busy0.avi", 4, 25, (640, 360), codec="mjpeg")
+    sources = [first] + [shutil.copy(first, tmp_path / f"busy{k}.avi") for k in range(1, 4)]
 
     async def status_latencies(stop):
         latencies = []
@@ -256,11 +267,10 @@ async def test_the_event_loop_answers_while_four_transcodes_run(jp_serverapp, fe
     stop.set()
     latencies = sorted(await probe_task)
     assert all(r.code == 200 for r in results)
-    assert max(e[0] == "started" for e in service.history)
+    assert sum(e[0] == "started" for e in service.history) >= 4
     # Many tiny requests were answered while the encodes ran, each in a small part of their time.
     assert len(latencies) >= 10, (len(latencies), encode_time)
     assert latencies[len(latencies) // 2] < encode_time / 10, (latencies, encode_time)
-    service.workers = 1
     await service.idle()
 
 
