@@ -20,6 +20,7 @@ import asyncio
 import functools
 import math
 import os
+import stat
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
@@ -525,7 +526,7 @@ class SegmentService:
 
     async def source(self, path: str) -> _Source:
         loop = asyncio.get_running_loop()
-        info = await loop.run_in_executor(self.io_pool, os.stat, path)
+        info = await loop.run_in_executor(self.io_pool, _shareable_stat, path)
         key = (path, (info.st_size, info.st_mtime_ns, info.st_ino))
         pending = self._probes.get(key)
         if pending is None:
@@ -682,6 +683,20 @@ class SegmentService:
             if not self._tasks and not self._background and self._running == 0:
                 return
             await asyncio.sleep(0.01)
+
+
+def _shareable_stat(path: str) -> os.stat_result:
+    """The file's stat if it is still the regular file that was signed, else FileNotFoundError.
+
+    As for the file route: a FIFO would hang the demuxer, and a path that now resolves
+    elsewhere (a directory swapped for a symlink) names a file nobody shared.
+    """
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise FileNotFoundError(f"{path!r} is not a regular file")
+    if os.path.realpath(path) != path:
+        raise FileNotFoundError(f"{path!r} now resolves to {os.path.realpath(path)!r}")
+    return info
 
 
 def _retrieve(future: asyncio.Future[str]) -> None:

@@ -18,6 +18,7 @@ from jupyter_rangevideo.kernel_server import KernelServer
 from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import read_frame_index, write_sample
 from jupyter_rangevideo.segments import plan
+from jupyter_rangevideo.signing import load_secret, sign
 
 SIZE = (160, 120)
 
@@ -77,6 +78,7 @@ def decode(data, tmp_path, name="seg.ts"):
     "name,codec,audio,delivery",
     [
         ("h264.ts", "h264", "aac", "remux"),
+        ("h264.mp4", "h264", "aac", "remux"),  # a browser plays it directly, but a remux is asked
         ("h264.avi", "h264", "mp3", "remux"),
         ("hevc.mkv", "hevc", "ac3", "transcode"),
         ("mjpeg.avi", "mjpeg", None, "transcode"),
@@ -238,6 +240,15 @@ async def test_auth_and_signature_as_for_the_file_route(fetch, tmp_path):
         assert (await fetch(url, method=method, body=b"")).code == 405
     r = await fetch(url, method="HEAD")
     assert r.code == 200 and r.body == b""
+    # A path that now resolves elsewhere (swapped for a symlink) serves nothing, as for files.
+    link_target = tmp_path / "elsewhere.mkv"
+    source.rename(link_target)
+    source.symlink_to(link_target)
+    assert (await fetch(url)).code == 404
+    fifo = tmp_path / "fifo.mkv"
+    os.mkfifo(fifo)  # url_for refuses it; a URL signed for it anyway must not hang the server
+    fifo_url = f"rangevideo/hls/transcode/{sign(str(fifo), load_secret())}/{str(fifo).lstrip('/')}/index.m3u8"
+    assert (await fetch(fifo_url)).code == 404
 
 
 @pytest.mark.parametrize("workers", [4])
