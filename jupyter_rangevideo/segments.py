@@ -60,7 +60,7 @@ class SegmentError(RuntimeError):
 class EncodeSettings:
     max_height: int = 1080
     crf: int = 23
-    preset: str = "veryfast"
+    preset: str = "ultrafast"
     remux_seconds: float = REMUX_SECONDS
     transcode_seconds: float = TRANSCODE_SECONDS
 
@@ -335,7 +335,7 @@ class _AudioOut:
         self.stream = stream
         self.out = out
         self.origin = origin
-        self.copy = copy and stream.codec_context.name in REMUX_AUDIO
+        self.copy = copy and stream.codec_context.codec.canonical_name in REMUX_AUDIO
         if self.copy:
             self.target = out.add_stream_from_template(stream)
             self.shift = round(origin / stream.time_base)

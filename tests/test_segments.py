@@ -311,3 +311,30 @@ def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
     finally:
         server.stop()
 
+
+
+@pytest.mark.parametrize("name,audio", [("ac3.m4a", "ac3"), ("tone.mp3", "mp3")])
+async def test_audio_only_files_get_aac_or_copied_audio_segments(fetch, tmp_path, name, audio):
+    source = write_sample(tmp_path / name, 9, 25, SIZE, codec="none", audio=audio)
+    delivery = "transcode" if audio == "ac3" else "remux"
+    names = segment_names((await fetch(hls_url(source, delivery))).body.decode())
+    assert len(names) == 3  # 4 s audio segments
+    previous_end = None
+    for n, segment in enumerate(names):
+        r = await fetch(hls_url(source, delivery, segment))
+        assert r.code == 200
+        path = tmp_path / f"a{n}.ts"
+        path.write_bytes(r.body)
+        with av.open(str(path)) as container:
+            assert not container.streams.video
+            stream = container.streams.audio[0]
+            assert stream.codec_context.codec.canonical_name == ("aac" if audio == "ac3" else "mp3")
+            frames = list(container.decode(stream))
+        first = float(frames[0].pts * frames[0].time_base)
+        last = float(frames[-1].pts * frames[-1].time_base) + frames[-1].samples / frames[-1].sample_rate
+        # Contiguous within an audio frame or two (AAC's encoder delay), from n * 4 s.
+        assert abs(first - 4 * n) < 0.07, (n, first)
+        if previous_end is not None:
+            assert abs(first - previous_end) < 0.07, (n, first, previous_end)
+        previous_end = last
+    assert abs(previous_end - 9.0) < 0.1
