@@ -301,6 +301,7 @@ def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
 
         status, headers, body = get(base + hls_url(source, "transcode"))
         assert status == 200 and body.startswith(b"#EXTM3U") and headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        assert headers["Access-Control-Allow-Origin"] == "*"  # hls.js reads it from the notebook's origin
         status, headers, body = get(base + hls_url(source, "transcode", "seg-00001.ts"))
         assert status == 200 and headers["Content-Type"] == "video/mp2t"
         frames, sound = decode(body, tmp_path)
