@@ -64,7 +64,17 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
 
 
 class KernelSegmentHandler(SegmentMixin, KernelFileHandler):
-    """The same HLS playlists and segments as the server extension's, behind the kernel token."""
+    """The same HLS playlists and segments as the server extension's, behind the kernel token.
+
+    Unlike a <video src>, hls.js fetches these with XHR from the notebook's page, which is
+    another origin (VS Code's webview, Colab's frame): without CORS it could not read them.
+    The URL carries the kernel's token and the file's signature; no cookie is involved, so
+    allowing any origin grants nothing to a page that does not already hold the URL.
+    """
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Access-Control-Allow-Origin", "*")
 
     async def get(self, token: str, delivery: str, signature: str, path: str, name: str) -> None:  # type: ignore[override]
         self.check_token(token)

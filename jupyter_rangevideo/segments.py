@@ -17,8 +17,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import os
+import stat
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
@@ -58,7 +60,7 @@ class SegmentError(RuntimeError):
 class EncodeSettings:
     max_height: int = 1080
     crf: int = 23
-    preset: str = "veryfast"
+    preset: str = "ultrafast"
     remux_seconds: float = REMUX_SECONDS
     transcode_seconds: float = TRANSCODE_SECONDS
 
@@ -333,10 +335,10 @@ class _AudioOut:
         self.stream = stream
         self.out = out
         self.origin = origin
-        self.copy = copy and stream.codec_context.name in REMUX_AUDIO
+        self.copy = copy and stream.codec_context.codec.canonical_name in REMUX_AUDIO
         if self.copy:
             self.target = out.add_stream_from_template(stream)
-            self.shift = int(round(origin / stream.time_base))
+            self.shift = round(origin / stream.time_base)
         else:
             context = stream.codec_context
             self.rate = context.sample_rate or 48000
@@ -524,7 +526,7 @@ class SegmentService:
 
     async def source(self, path: str) -> _Source:
         loop = asyncio.get_running_loop()
-        info = await loop.run_in_executor(self.io_pool, os.stat, path)
+        info = await loop.run_in_executor(self.io_pool, _shareable_stat, path)
         key = (path, (info.st_size, info.st_mtime_ns, info.st_ino))
         pending = self._probes.get(key)
         if pending is None:
@@ -629,7 +631,7 @@ class SegmentService:
             self._running += 1
             self._note("started", task)
             work = loop.run_in_executor(self.pool, self._run, task.key, task.job, task.cancel)
-            work.add_done_callback(lambda done, task=task: self._finished(task, done))
+            work.add_done_callback(functools.partial(self._finished, task))
 
     def _run(self, key: str, job: Job, cancel: threading.Event) -> str:
         if cancel.is_set():
@@ -681,6 +683,20 @@ class SegmentService:
             if not self._tasks and not self._background and self._running == 0:
                 return
             await asyncio.sleep(0.01)
+
+
+def _shareable_stat(path: str) -> os.stat_result:
+    """The file's stat if it is still the regular file that was signed, else FileNotFoundError.
+
+    As for the file route: a FIFO would hang the demuxer, and a path that now resolves
+    elsewhere (a directory swapped for a symlink) names a file nobody shared.
+    """
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise FileNotFoundError(f"{path!r} is not a regular file")
+    if os.path.realpath(path) != path:
+        raise FileNotFoundError(f"{path!r} now resolves to {os.path.realpath(path)!r}")
+    return info
 
 
 def _retrieve(future: asyncio.Future[str]) -> None:
