@@ -314,7 +314,7 @@ export function mountPlayer(el, spec, model = null) {
     }
     if (status === 403) return `The video could not be loaded: access to ${spec.name} was refused (HTTP 403).`;
     if (typeof status === "number" && status >= 500 && hlsUrl) {
-      return `The server could not prepare ${spec.name} for playing (${delivery}, HTTP ${status}). Its log says why.`;
+      return `The server could not prepare ${spec.name} for playing (${delivery}, HTTP ${status}): the file may be damaged there. The Jupyter server's log says why.`;
     }
     const why = status === "unreachable" || !status ? "no answer from the server" : `HTTP ${status}`;
     return `The video could not be loaded (${spec.name}; ${why}).`;
