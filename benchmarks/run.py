@@ -307,6 +307,7 @@ def wrk_ranges(target: Target, span: int, connections: int, seconds: float, tmp:
     script = tmp / f"ranges-{target.name}-{span}.lua"
     script.write_text(WRK_SCRIPT.format(span=span, size=(DATA / BIG).stat().st_size, path=target.paths[BIG],
                                         headers=lua))
+    cpu = target.cpu_seconds()
     out = subprocess.run(
         [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", str(script),
          f"http://127.0.0.1:{target.port}"],
@@ -319,7 +320,10 @@ def wrk_ranges(target: Target, span: int, connections: int, seconds: float, tmp:
         number, unit = float(text[:-2] if text.endswith(("ms", "us")) else text[:-1]), text[-2:]
         return number * {"us": 0.001, "ms": 1.0}.get(unit, 1000.0)
 
-    result = {"rps": float(out.split("Requests/sec:")[1].split()[0])}
+    cpu = target.cpu_seconds() - cpu
+    count = int(out.split(" requests in ")[0].split()[-1])
+    # Server CPU per request: what a busy shared machine distorts least.
+    result = {"rps": float(out.split("Requests/sec:")[1].split()[0]), "cpu_us_per_request": 1e6 * cpu / max(count, 1)}
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] in ("50%", "99%"):

@@ -114,11 +114,12 @@ def _read_span(fd: int, span: Span, nowait: bool) -> bytes | None:
     return data if len(data) == stop - start else None
 
 
-def descriptor_cache(settings: dict) -> DescriptorCache:
+def descriptor_cache(settings: dict[str, Any]) -> DescriptorCache:
     """The application's cache of open files (made on first use)."""
-    cache = settings.get("rangevideo_fd_cache")
+    cache: DescriptorCache | None = settings.get("rangevideo_fd_cache")
     if cache is None:
-        cache = settings.setdefault("rangevideo_fd_cache", DescriptorCache(open_regular_file))
+        cache = DescriptorCache(open_regular_file)
+        settings["rangevideo_fd_cache"] = cache
     return cache
 
 
@@ -156,8 +157,9 @@ class RangeFileMixin:
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
         cache = descriptor_cache(self.settings)
-        # One trip to the read pool: open (or re-check a cached descriptor) and, when the
-        # answer is a small single span, read it too, so it leaves with the headers.
+        # At most one trip to the read pool before the headers: open (or re-check a cached
+        # descriptor) and, when the answer is a small single span, read it too, so that it
+        # leaves in one write with the headers.
         peek_limit = SMALL_BODY if include_body else -1
         range_header = self.request.headers.get("Range")
         # No trip at all when the file is open already on a local disk and the bytes are in
@@ -174,10 +176,13 @@ class RangeFileMixin:
                 if data is None:
                     data = await loop.run_in_executor(pool, _read_span, entry.fd, span, False)
                 peek = (span, data) if data is not None else None
-        except RuntimeError:  # the read pool is shut down: the server is stopping
+        except BaseException as e:
             if entry is not None:
                 cache.release(entry)
-            raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
+            if isinstance(e, RuntimeError):  # the read pool is shut down: the server is stopping
+                raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
+            raise
+        assert entry is not None  # set by either branch above
         fd, info = entry.fd, entry.info
         failed = False
         try:
