@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -562,6 +563,8 @@ def main() -> None:
                         help="also measure the package as of GIT_REF (say main), side by side")
     args = parser.parse_args()
     rounds_wanted = args.rounds or (2 if args.quick else 3)
+    # A terminated run still stops the servers it started (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     make_data()
     RESULTS.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-bench-"))
