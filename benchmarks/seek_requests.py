@@ -72,8 +72,13 @@ class Recorder:
             return
         headers = {k.lower(): v for k, v in e["request"]["headers"].items()}
         self.requests[e["requestId"]] = {
-            "t": e["timestamp"], "range": headers.get("range"), "status": None, "bytes": 0,
-            "end": None, "cancelled": False, "cache": None,
+            "t": e["timestamp"],
+            "range": headers.get("range"),
+            "status": None,
+            "bytes": 0,
+            "end": None,
+            "cancelled": False,
+            "cache": None,
         }
 
     def response(self, e: dict) -> None:
@@ -95,7 +100,10 @@ class Recorder:
     def failed(self, e: dict) -> None:
         if e["requestId"] in self.requests:
             r = self.requests[e["requestId"]]
-            r["end"], r["cancelled"] = e["timestamp"], bool(e.get("canceled")) or "ABORTED" in e.get("errorText", "")
+            r["end"], r["cancelled"] = (
+                e["timestamp"],
+                bool(e.get("canceled")) or "ABORTED" in e.get("errorText", ""),
+            )
 
     def take(self) -> list[dict]:
         taken = sorted(self.requests.values(), key=lambda r: r["t"])
@@ -105,7 +113,9 @@ class Recorder:
 
 def run_source(browser, server, src: str, seek_to: float, settle: float) -> dict:
     """A fresh page: load the video, wait for its first frame, wait ``settle`` seconds, seek."""
-    context = browser.new_context(viewport={"width": 800, "height": 600}, bypass_csp=True)  # api/status has CSP
+    context = browser.new_context(
+        viewport={"width": 800, "height": 600}, bypass_csp=True
+    )  # api/status has CSP
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
@@ -130,8 +140,12 @@ def describe(trial: dict) -> str:
         state = "cancelled" if r["cancelled"] else ("done" if r["end"] else "open")
         return f"{r['range']}->{r['status']} {r['bytes'] / 1e6:.1f}MB {state}"
 
-    return (f"seek {trial['ms']:.0f} ms | before: " + "; ".join(one(r) for r in trial["before"])
-            + " | after: " + "; ".join(one(r) for r in trial["after"]))
+    return (
+        f"seek {trial['ms']:.0f} ms | before: "
+        + "; ".join(one(r) for r in trial["before"])
+        + " | after: "
+        + "; ".join(one(r) for r in trial["after"])
+    )
 
 
 def main() -> None:
@@ -139,7 +153,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seek-to", type=float, default=7.0)
     parser.add_argument("--settle", type=float, default=0.0, help="seconds between first frame and the seek")
-    parser.add_argument("--large", action="store_true", help="a 1 GiB file (packets repeated) instead of 10 MB")
+    parser.add_argument(
+        "--large", action="store_true", help="a 1 GiB file (packets repeated) instead of 10 MB"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -173,9 +189,11 @@ def main() -> None:
             browser.close()
         for name, trials in results.items():
             after = [r for t in trials for r in t["after"]]
-            print(f"{name}: seek median {statistics.median(t['ms'] for t in trials):.0f} ms; "
-                  f"requests after the seek {len(after) / len(trials):.1f}, "
-                  f"cancelled {sum(r['cancelled'] for t in trials for r in t['before'] + t['after']) / len(trials):.1f}")
+            print(
+                f"{name}: seek median {statistics.median(t['ms'] for t in trials):.0f} ms; "
+                f"requests after the seek {len(after) / len(trials):.1f}, "
+                f"cancelled {sum(r['cancelled'] for t in trials for r in t['before'] + t['after']) / len(trials):.1f}"
+            )
     finally:
         server.process.terminate()
         server.process.wait(30)

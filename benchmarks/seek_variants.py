@@ -68,11 +68,19 @@ class OursNoValidators(Ours):
 
 class Page(web.RequestHandler):
     def get(self) -> None:
-        self.write(PAGE.format(src=self.get_argument("src")).replace(
-            "</body>", f"<script>{SCRIPT.format(fps=FPS)}</script></body>"))
+        self.write(
+            PAGE.format(src=self.get_argument("src")).replace(
+                "</body>", f"<script>{SCRIPT.format(fps=FPS)}</script></body>"
+            )
+        )
 
 
-VARIANTS = {"ours": "/ours", "ours-200": "/ours200", "ours-no-validators": "/novalid", "static": "/static/v.mp4"}
+VARIANTS = {
+    "ours": "/ours",
+    "ours-200": "/ours200",
+    "ours-no-validators": "/novalid",
+    "static": "/static/v.mp4",
+}
 
 
 def serve(video: Path) -> tuple[int, asyncio.AbstractEventLoop]:
@@ -91,7 +99,9 @@ def serve(video: Path) -> tuple[int, asyncio.AbstractEventLoop]:
                 ("/novalid", OursNoValidators, {"path": str(video)}),
                 (r"/static/(.*)", web.StaticFileHandler, {"path": str(video.parent)}),
             ],
-            rangevideo_read_pool=pool, rangevideo_chunk_size=2**20, log_function=lambda handler: None,
+            rangevideo_read_pool=pool,
+            rangevideo_chunk_size=2**20,
+            log_function=lambda handler: None,
         )
         server = HTTPServer(app)
         server.listen(0, address="127.0.0.1")
@@ -140,7 +150,7 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         names = list(VARIANTS)
         for number in range(args.rounds):
-            for name in names[number % len(names):] + names[: number % len(names)]:
+            for name in names[number % len(names) :] + names[: number % len(names)]:
                 result = trial(browser, port, VARIANTS[name], args.seek_to, args.settle)
                 results[name].append(result)
                 print(f"{name:20s} {describe(result)}", flush=True)
@@ -152,8 +162,10 @@ def main() -> None:
             "requests_after_seek": sum(len(t["after"]) for t in trials) / len(trials),
         }
         runs = ", ".join(str(round(t["ms"])) for t in trials)
-        print(f"{name:20s} seek median {summary[name]['seek_ms_median']:.0f} ms (runs: {runs}); "
-              f"requests after the seek {summary[name]['requests_after_seek']:.1f}")
+        print(
+            f"{name:20s} seek median {summary[name]['seek_ms_median']:.0f} ms (runs: {runs}); "
+            f"requests after the seek {summary[name]['requests_after_seek']:.1f}"
+        )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "seek_variants.json").write_text(json.dumps({"summary": summary, "runs": results}, indent=1))

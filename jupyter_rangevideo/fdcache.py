@@ -155,8 +155,26 @@ class DescriptorCache:
 
 # Filesystems whose metadata a stat of a file just opened reads from memory.
 LOCAL_FILESYSTEMS = frozenset(
-    {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "zfs", "tmpfs", "overlay", "ramfs", "jfs", "reiserfs",
-     "bcachefs", "apfs", "hfsplus", "vfat", "exfat", "ntfs3"}
+    {
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "f2fs",
+        "zfs",
+        "tmpfs",
+        "overlay",
+        "ramfs",
+        "jfs",
+        "reiserfs",
+        "bcachefs",
+        "apfs",
+        "hfsplus",
+        "vfat",
+        "exfat",
+        "ntfs3",
+    }
 )
 
 
