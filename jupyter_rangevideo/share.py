@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from urllib.parse import quote, unquote_to_bytes
 
 from . import embed
-from .clip import ClipPlan, ClipResult, plan_clip, span_of, write_clip
+from .clip import ClipPlan, plan_clip, span_of, write_clip
 from .probe import MediaError, probe
 from .signing import ROUTE, load_secret, verify
 
@@ -102,12 +102,14 @@ class _Bar:
 
     def __init__(self, stream: TextIO | None, label: str):
         self.stream, self.label, self.shown = stream, label, -1
+        # Into a log file or a pipe: only the finished bar, not a line per step.
+        self.live = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
 
     def __call__(self, done: float) -> None:
         if self.stream is None:
             return
         percent = int(done * 100)
-        if percent - self.shown < 2 and percent < 100:
+        if (percent - self.shown < 2 or not self.live) and percent < 100 or percent == self.shown:
             return
         self.shown = percent
         filled = percent * 30 // 100
@@ -147,58 +149,41 @@ def export(
         out = notebook.with_name(notebook.stem + (".html" if single_file else "-export"))
     out = Path(out)
     nb = nbformat.read(notebook, as_version=4)
-    outputs = find_players(nb)
-    secret = load_secret()
-    players = [_check_player(output[("data")][MIMETYPE], secret, max_height) for output in outputs]
+    players = check_players(nb, max_height)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(work, 0o777 & ~umask)  # mkdtemp's 0700 would keep a static server's other users out
     try:
         clips = work / CLIPS_DIR
-        clips.mkdir()
-        written: dict[tuple[str, int, int, float, bool], tuple[str, ClipResult]] = {}
-        previews: dict[str, str] = {}
-        for number, (output, player) in enumerate(zip(outputs, players), 1):
-            key = (player.source, player.plan.first, player.plan.last, player.plan.start, player.plan.copy)
-            if key not in written:
-                name = f"{number:02d}-{_safe(Path(player.source).stem)}.mp4"
-                bar = _Bar(log, f"clip {number}/{len(players)} {Path(player.source).name[:40]}")
-                begun = time.monotonic()
-                try:
-                    result = write_clip(player.source, str(clips / name), player.plan, crf=crf, progress=bar)
-                except (OSError, ValueError) as e:  # PyAV's errors are both
-                    raise ExportError(f"player {player.name!r}: cannot read {player.source!r}: {e}") from None
-                player.seconds = time.monotonic() - begun
-                written[key] = (f"{CLIPS_DIR}/{name}", result)
-            relative, result = written[key]
-            player.clip, player.size, player.copied, player.reason = relative, result.size, result.copied, result.reason
-            if preview and relative not in previews:
-                from .preview import preview_data_url
-
-                previews[relative] = preview_data_url(str(work / relative)) or ""
+        write_clips(players, clips, crf=crf, log=log)
+        previews = make_previews(players, work) if preview else {}
         if single_file:
-            total = sum(result.size for _, result in written.values())
+            total = sum({p.clip: p.size for p in players}.values())
             if total * 4 // 3 > size_limit:
                 raise ExportError(
                     f"the clips come to {_mb(total)} ({_mb(total * 4 // 3)} as data in the page), above the "
                     f"{_mb(size_limit)} limit of --single-file: export to a folder instead (leave out "
                     f"--single-file), or make the clips smaller with --max-height, --crf or a shorter span"
                 )
-        page = _render(nb, outputs, players, work, single_file, previews, notebook)
-        html_path = work / "index.html"
-        html_path.write_text(page, encoding="utf-8")
+        page_nb = copy.deepcopy(nb)
         if single_file:
-            final_html = work / "page.html"
-            html_path.rename(final_html)
-            shutil.rmtree(clips)
-            _replace(final_html, out)
+            rewrite(page_nb, players, lambda p: _data_url(work / p.clip), previews, with_video=False)
+        else:
+            rewrite(page_nb, players, lambda p: quote(p.clip), previews)
+        html_path = work / "index.html"
+        html_path.write_text(render_html(page_nb, notebook), encoding="utf-8")
+        if single_file:
+            _replace(html_path, out)
             shutil.rmtree(work)
             html_out = out
         else:
             _replace(work, out)
             html_out = out / "index.html"
-        if preview and previews:
-            _write_previews(notebook, nb, outputs, players, previews)
+        if previews:
+            _write_previews(notebook, nb, players, previews)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -209,6 +194,102 @@ def export(
     return result
 
 
+def check_players(nb: Any, max_height: int | None) -> list[PlayerExport]:
+    """Every player's source, verified and probed before any clip is written: a missing,
+    unreadable or unshared file fails the export at once."""
+    secret = load_secret()
+    return [_check_player(output["data"][MIMETYPE], secret, max_height) for output in find_players(nb)]
+
+
+def write_clips(players: list[PlayerExport], folder: Path, *, crf: int, log: TextIO | None) -> None:
+    """Write each distinct clip once into ``folder``; ``player.clip`` becomes "clips/NAME"."""
+    folder.mkdir(exist_ok=True)
+    written: dict[tuple[Any, ...], PlayerExport] = {}
+    for number, player in enumerate(players, 1):
+        plan = player.plan
+        key = (player.source, plan.first, plan.last, plan.start, plan.end, plan.copy, plan.max_height)
+        done = written.get(key)
+        if done is None:
+            name = f"{number:02d}-{_safe(Path(player.source).stem)}.mp4"
+            bar = _Bar(log, f"clip {number}/{len(players)} {Path(player.source).name[:40]}")
+            begun = time.monotonic()
+            try:
+                result = write_clip(player.source, str(folder / name), plan, crf=crf, progress=bar)
+            except (OSError, ValueError) as e:  # PyAV's errors are both
+                raise ExportError(f"player {player.name!r}: cannot read {player.source!r}: {e}") from None
+            player.seconds = time.monotonic() - begun
+            player.clip, player.size = f"{folder.name}/{name}", result.size
+            player.copied, player.reason = result.copied, result.reason
+            written[key] = player
+        else:
+            player.clip, player.size, player.copied, player.reason = done.clip, done.size, done.copied, done.reason
+
+
+def make_previews(players: list[PlayerExport], root: Path) -> dict[str, str]:
+    from .preview import preview_data_url
+
+    previews: dict[str, str] = {}
+    for player in players:
+        if player.clip not in previews:
+            previews[player.clip] = preview_data_url(str(root / player.clip)) or ""
+    return previews
+
+
+def rewrite(
+    nb: Any,
+    players: list[PlayerExport],
+    src_of: Any,
+    previews: dict[str, str] | None = None,
+    *,
+    with_video: bool = True,
+) -> None:
+    """Make ``nb``'s player outputs draw from their clips: text/html holds the exported spec
+    and a fallback; the widget view and the players' widget state go."""
+    previews = previews or {}
+    models = set()
+    for output, player in zip(find_players(nb), players):
+        data = output["data"]
+        src = src_of(player)
+        still = ""
+        if with_video:
+            still = f'<video src="{html.escape(src, quote=True)}" controls preload="metadata" style="max-width:100%"></video>'
+        picture = previews.get(player.clip) or _poster_of(data.get("text/html", ""))
+        if picture and not still:
+            still = f'<img src="{html.escape(picture, quote=True)}" alt="{html.escape(player.name, quote=True)}" style="max-width:100%">'
+        fallback = f'<div class="jp-RangeVideo-fallback">{still}<p><small>{html.escape(player.name)}</small></p></div>'
+        data["text/html"] = embed.spec_html(exported_spec(data[MIMETYPE], src, player.plan), fallback, with_module=False)
+        view = data.pop(WIDGET_VIEW, None)
+        if isinstance(view, dict) and view.get("model_id"):
+            models.add(view["model_id"])
+    # The players' widget state holds the source's absolute path and would load a renderer
+    # from a CDN: the page does not need it.
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state")
+    if isinstance(state, dict):
+        for model in models:
+            state.pop(model, None)
+        if not state:
+            nb.metadata.pop("widgets", None)
+
+
+def render_html(nb: Any, notebook: Path) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem, "path": str(notebook.parent)}})
+    return with_player_module(body)
+
+
+def with_player_module(body: str) -> str:
+    """The page with the player module inlined once, before </body>."""
+    script = embed.module_script()
+    index = body.rfind("</body>")
+    return body[:index] + script + "\n" + body[index:] if index >= 0 else body + script
+
+
+def _data_url(path: Path) -> str:
+    return "data:video/mp4;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
 def summary(result: ExportResult) -> str:
     lines = [f"Exported {len(result.players)} player(s) to {result.output} ({_mb(result.size)}, {result.seconds:.1f} s):"]
     lines += [f"  {player.summary_line()}" for player in result.players]
@@ -216,7 +297,6 @@ def summary(result: ExportResult) -> str:
 
 
 def _check_player(spec: dict[str, Any], secret: bytes, max_height: int | None) -> PlayerExport:
-    """Every source is checked before any clip is written: a bad one fails the export at once."""
     name = str(spec.get("name", "?"))
     path = source_of(spec, secret)
     try:
@@ -247,56 +327,6 @@ def exported_spec(spec: dict[str, Any], src: str, plan: ClipPlan) -> dict[str, A
     return result
 
 
-def _render(
-    nb: Any,
-    outputs: list[dict[str, Any]],
-    players: list[PlayerExport],
-    work: Path,
-    single_file: bool,
-    previews: dict[str, str],
-    notebook: Path,
-) -> str:
-    from nbconvert import HTMLExporter
-
-    nb = copy.deepcopy(nb)
-    # The same outputs in the copy, in the same order.
-    copies = find_players(nb)
-    models = set()
-    for output, player in zip(copies, players):
-        data = output["data"]
-        spec = data[MIMETYPE]
-        if single_file:
-            encoded = base64.b64encode((work / player.clip).read_bytes()).decode("ascii")
-            src = "data:video/mp4;base64," + encoded
-            still = ""
-        else:
-            src = quote(player.clip)
-            still = f'<video src="{html.escape(src, quote=True)}" controls preload="metadata" style="max-width:100%"></video>'
-        picture = previews.get(player.clip) or _poster_of(data.get("text/html", ""))
-        if picture and not still:
-            still = f'<img src="{html.escape(picture, quote=True)}" alt="{html.escape(player.name, quote=True)}" style="max-width:100%">'
-        fallback = f'<div class="jp-RangeVideo-fallback">{still}<p><small>{html.escape(player.name)}</small></p></div>'
-        data["text/html"] = embed.spec_html(exported_spec(spec, src, player.plan), fallback, with_module=False)
-        view = data.pop(WIDGET_VIEW, None)
-        if isinstance(view, dict) and view.get("model_id"):
-            models.add(view["model_id"])
-    # The players' widget state holds the source's absolute path and loads a renderer from a
-    # CDN: the page does not need it.
-    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state")
-    if isinstance(state, dict):
-        for model in models:
-            state.pop(model, None)
-        if not state:
-            nb.metadata.pop("widgets", None)
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(
-        nb, resources={"metadata": {"name": notebook.stem, "path": str(notebook.parent)}}
-    )
-    script = embed.module_script()
-    index = body.rfind("</body>")
-    return body[:index] + script + "\n" + body[index:] if index >= 0 else body + script
-
-
 def _poster_of(fallback_html: str) -> str:
     """The still frame's data URL in a player's saved text/html, or ""."""
     marker = 'src="data:image/'
@@ -307,15 +337,13 @@ def _poster_of(fallback_html: str) -> str:
     return html.unescape(fallback_html[start : fallback_html.find('"', start)])
 
 
-def _write_previews(
-    notebook: Path, nb: Any, outputs: list[dict[str, Any]], players: list[PlayerExport], previews: dict[str, str]
-) -> None:
+def _write_previews(notebook: Path, nb: Any, players: list[PlayerExport], previews: dict[str, str]) -> None:
     """Put the animated previews into the saved outputs' text/html, where the still frame was."""
     import nbformat
 
     from .preview import preview_html
 
-    for output, player in zip(outputs, players):
+    for output, player in zip(find_players(nb), players):
         url = previews.get(player.clip)
         if url:
             output["data"]["text/html"] = preview_html(output["data"].get("text/html", ""), url, player.name)
