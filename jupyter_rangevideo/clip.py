@@ -151,6 +151,9 @@ def write_clip(
                 frames = _copy(container, output, plan, progress)
             else:
                 frames = _encode(container, output, plan, crf, progress)
+    if video is not None and frames < plan.frames:
+        # A file cut short after it was shared, or damaged: say so rather than export less.
+        raise ValueError(f"the file ends at frame {plan.first + frames - 1}, before the clip's last frame {plan.last}")
     progress(1.0)
     return ClipResult(out, os.path.getsize(out), plan.copy, frames, plan.reason)
 
@@ -187,8 +190,10 @@ def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress) -> in
         outs[stream.index] = output.add_stream_from_template(stream)
     frames = 0
     last_ticks = zero + _to_ticks(plan.end + half_frame, main)
-    video_done = video is None
+    video_done, audio_done = video is None, audio is None
     for packet in container.demux(chosen):
+        if video_done and audio_done:
+            break  # never read on past the clip
         if packet.pts is None or packet.dts is None:
             continue
         stream = packet.stream
@@ -202,17 +207,16 @@ def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress) -> in
             frames += 1
             progress(min(0.99, (seconds - plan.start) / max(plan.end - plan.start, 1e-6)))
         else:
-            if seconds < plan.start - 1e-3 or seconds > plan.end + 2 * half_frame:
-                if seconds > plan.end and video_done:
-                    break
+            if seconds > plan.end + 2 * half_frame:
+                audio_done = True
+                continue
+            if seconds < plan.start - 1e-3:
                 continue
         offset = firsts.setdefault(stream.index, zero + _to_ticks(plan.start, stream))
         packet.pts -= offset
         packet.dts -= offset
         packet.stream = outs[stream.index]
         output.mux(packet)
-        if video_done and audio is None:
-            break
     return frames
 
 
