@@ -143,9 +143,9 @@ def write_clip(
         # With B-frames, frames shown before the cut may be decoded from ones after it: a copy
         # ends only before a keyframe; re-encode rather than show a broken last frame.
         b_frames = video is not None and video.codec_context.has_b_frames
-        if plan.copy and b_frames and not plan.to_the_end:
-            if not any(abs(k - plan.next_time) < 1e-3 for k in plan.keyframes_after):
-                plan = replace(plan, copy=False, reason="the clip ends inside a group of B-frames")
+        ends_on_keyframe = any(abs(k - plan.next_time) < 1e-3 for k in plan.keyframes_after)
+        if plan.copy and b_frames and not plan.to_the_end and not ends_on_keyframe:
+            plan = replace(plan, copy=False, reason="the clip ends inside a group of B-frames")
         with av.open(out, "w", format="mp4", options={"movflags": "+faststart"}) as output:
             if plan.copy:
                 frames = _copy(container, output, plan, progress)

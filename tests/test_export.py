@@ -19,7 +19,7 @@ from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
 from jupyter_rangevideo.share import ExportError, export
 
 FPS = 25
-SPEC_RE = re.compile(r'<script type="application/vnd\.jupyter\.rangevideo\+json">(.*?)</script>', re.S)
+SPEC_RE = re.compile(r'<script type="application/vnd\.jupyter\.rangevideo\+json">(.*?)</script>', re.DOTALL)
 
 
 @pytest.fixture(autouse=True)
@@ -214,7 +214,7 @@ def test_command_line_and_nbconvert_exporter(tmp_path, media):
     nb = notebook_with(tmp_path, [(media["h264"], {"start": 1, "end": 2})], name="demo.ipynb")
     run = subprocess.run(
         [sys.executable, "-m", "jupyter_rangevideo", "export", str(nb), "-o", str(tmp_path / "site")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert run.returncode == 0, run.stderr
     assert "Exported 1 player(s)" in run.stderr and "copied" in run.stderr
@@ -224,14 +224,14 @@ def test_command_line_and_nbconvert_exporter(tmp_path, media):
     bad = notebook_with(tmp_path, [(tmp_path / "site" / "clips" / "01-h264.mp4", {})], name="bad.ipynb")
     (tmp_path / "site" / "clips" / "01-h264.mp4").rename(tmp_path / "h264-moved.mp4")
     run = subprocess.run(
-        [sys.executable, "-m", "jupyter_rangevideo", "export", str(bad)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "jupyter_rangevideo", "export", str(bad)], capture_output=True, text=True, timeout=120, check=False
     )
     assert run.returncode == 1 and "missing" in run.stderr and "Nothing was written" in run.stderr
     assert not (tmp_path / "bad-export").exists()
 
     run = subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "rangevideo", str(nb)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert run.returncode == 0, run.stderr
     (spec,) = specs_in((tmp_path / "demo.html").read_text())
