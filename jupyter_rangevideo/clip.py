@@ -91,8 +91,16 @@ def plan_clip(
     next_time = clock.time_of(last + 1)
     after = tuple(k for k in facts.keyframes if k > t1 + 1e-3)[:1]
     return ClipPlan(
-        first, last, t0, t1, copy=not reason, reason=reason, max_height=max_height,
-        to_the_end=last == count - 1, next_time=next_time, keyframes_after=after,
+        first,
+        last,
+        t0,
+        t1,
+        copy=not reason,
+        reason=reason,
+        max_height=max_height,
+        to_the_end=last == count - 1,
+        next_time=next_time,
+        keyframes_after=after,
     )
 
 
@@ -112,7 +120,9 @@ def _why_not_copy(facts: Probe, t0: float, max_height: int | None) -> str:
     if video.codec != "h264":
         return f"video is {video.codec}, not H.264"
     if video.pix_fmt not in _COPY_PIX_FMTS or (video.profile and video.profile not in _COPY_PROFILES):
-        return f"H.264 {video.profile or ''} {video.pix_fmt or ''} is not playable in every browser".replace("  ", " ")
+        return f"H.264 {video.profile or ''} {video.pix_fmt or ''} is not playable in every browser".replace(
+            "  ", " "
+        )
     if audio is not None and audio.codec != "aac":
         return f"audio is {audio.codec}, not AAC"
     if max_height and video.height > max_height:
@@ -153,7 +163,9 @@ def write_clip(
                 frames = _encode(container, output, plan, crf, progress)
     if video is not None and frames < plan.frames:
         # A file cut short after it was shared, or damaged: say so rather than export less.
-        raise ValueError(f"the file ends at frame {plan.first + frames - 1}, before the clip's last frame {plan.last}")
+        raise ValueError(
+            f"the file ends at frame {plan.first + frames - 1}, before the clip's last frame {plan.last}"
+        )
     progress(1.0)
     return ClipResult(out, os.path.getsize(out), plan.copy, frames, plan.reason)
 
@@ -174,7 +186,7 @@ def _seek(container: Any, stream: Any, seconds: float) -> int:
 
 
 def _to_ticks(seconds: float, stream: Any) -> int:
-    return round(Fraction(seconds) / stream.time_base)
+    return round(Fraction(seconds) / Fraction(stream.time_base))
 
 
 def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress) -> int:
@@ -237,7 +249,8 @@ def _encode(container: Any, output: Any, plan: ClipPlan, crf: int, progress: Pro
     if video is not None:
         video.thread_type = "AUTO"
     _seek(container, main, plan.start)
-    out_video = out_audio = None
+    out_video: Any = None
+    out_audio: Any = None
     if video is not None:
         width, height = _scaled_size(video.codec_context.width, video.codec_context.height, plan.max_height)
         out_video = output.add_stream("libx264", rate=video.average_rate or 25)
@@ -245,7 +258,7 @@ def _encode(container: Any, output: Any, plan: ClipPlan, crf: int, progress: Pro
         out_video.time_base = video.time_base
         out_video.options = {"preset": "veryfast", "crf": str(crf)}
         out_video.codec_context.time_base = video.time_base
-    resampler = None
+    resampler: Any = None
     if audio is not None:
         out_audio = output.add_stream("aac", rate=audio.codec_context.sample_rate or 48000)
         out_audio.bit_rate = 128_000

@@ -24,7 +24,9 @@ from . import share as _export
 class RangeVideoPreprocessor(Preprocessor):
     """Writes each player's clip into the resources and points the player at it."""
 
-    max_height = Int(0, help="downscale clips taller than this many lines (0: keep the size)").tag(config=True)
+    max_height = Int(0, help="downscale clips taller than this many lines (0: keep the size)").tag(
+        config=True
+    )
     crf = Int(23, help="libx264 quality of re-encoded clips (lower is better and bigger)").tag(config=True)
     preview = Bool(False, help="a short animated preview in each player's fallback").tag(config=True)
 
@@ -58,11 +60,13 @@ class RangeVideoExporter(HTMLExporter):
         config.merge({"HTMLExporter": {"template_name": "lab"}})
         return config
 
+    # nbconvert has no type hints: its calls are untyped, and its stubs declare the HTML
+    # exporter's output a NotebookNode where it returns the page's text.
     def _init_preprocessors(self) -> None:
-        super()._init_preprocessors()
+        super()._init_preprocessors()  # type: ignore[no-untyped-call]
         # After the others, so that --execute has made the outputs first.
-        self.register_preprocessor(RangeVideoPreprocessor, enabled=True)
+        self.register_preprocessor(RangeVideoPreprocessor, enabled=True)  # type: ignore[no-untyped-call]
 
-    def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> tuple[str, Any]:
+    def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> tuple[str, Any]:  # type: ignore[override]
         body, resources = super().from_notebook_node(nb, resources, **kw)
         return _export.with_player_module(body), resources

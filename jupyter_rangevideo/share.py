@@ -17,6 +17,7 @@ import copy
 import html
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -78,7 +79,11 @@ def source_of(spec: dict[str, Any], secret: bytes) -> str:
     if not isinstance(src, str) or not src.startswith(prefix):
         raise ExportError(f"player {name!r} has no source file (src {src!r})")
     signature, _, quoted = src[len(prefix) :].partition("/")
-    path = "/" + os.fsdecode(unquote_to_bytes(quoted)) if os.sep == "/" else os.fsdecode(unquote_to_bytes(quoted))
+    path = (
+        "/" + os.fsdecode(unquote_to_bytes(quoted))
+        if os.sep == "/"
+        else os.fsdecode(unquote_to_bytes(quoted))
+    )
     if "\0" in path or not verify(path, signature, secret):
         raise ExportError(
             f"player {name!r}: its file {path!r} was not shared by you (the signature does not match "
@@ -148,7 +153,7 @@ def export(
     if out is None:
         out = notebook.with_name(notebook.stem + (".html" if single_file else "-export"))
     out = Path(out)
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]  # nbformat has no types
     players = check_players(nb, max_height)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +227,12 @@ def write_clips(players: list[PlayerExport], folder: Path, *, crf: int, log: Tex
             player.copied, player.reason = result.copied, result.reason
             written[key] = player
         else:
-            player.clip, player.size, player.copied, player.reason = done.clip, done.size, done.copied, done.reason
+            player.clip, player.size, player.copied, player.reason = (
+                done.clip,
+                done.size,
+                done.copied,
+                done.reason,
+            )
 
 
 def make_previews(players: list[PlayerExport], root: Path) -> dict[str, str]:
@@ -257,7 +267,9 @@ def rewrite(
         if picture and not still:
             still = f'<img src="{html.escape(picture, quote=True)}" alt="{html.escape(player.name, quote=True)}" style="max-width:100%">'
         fallback = f'<div class="jp-RangeVideo-fallback">{still}<p><small>{html.escape(player.name)}</small></p></div>'
-        data["text/html"] = embed.spec_html(exported_spec(data[MIMETYPE], src, player.plan), fallback, with_module=False)
+        data["text/html"] = embed.spec_html(
+            exported_spec(data[MIMETYPE], src, player.plan), fallback, with_module=False
+        )
         view = data.pop(WIDGET_VIEW, None)
         if isinstance(view, dict) and view.get("model_id"):
             models.add(view["model_id"])
@@ -274,8 +286,10 @@ def rewrite(
 def render_html(nb: Any, notebook: Path) -> str:
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem, "path": str(notebook.parent)}})
+    exporter = HTMLExporter(template_name="lab")  # type: ignore[no-untyped-call]  # nbconvert has no types
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": notebook.stem, "path": str(notebook.parent)}}
+    )
     return with_player_module(body)
 
 
@@ -291,7 +305,9 @@ def _data_url(path: Path) -> str:
 
 
 def summary(result: ExportResult) -> str:
-    lines = [f"Exported {len(result.players)} player(s) to {result.output} ({_mb(result.size)}, {result.seconds:.1f} s):"]
+    lines = [
+        f"Exported {len(result.players)} player(s) to {result.output} ({_mb(result.size)}, {result.seconds:.1f} s):"
+    ]
     lines += [f"  {player.summary_line()}" for player in result.players]
     return "\n".join(lines)
 
@@ -348,7 +364,7 @@ def _write_previews(notebook: Path, nb: Any, players: list[PlayerExport], previe
         if url:
             output["data"]["text/html"] = preview_html(output["data"].get("text/html", ""), url, player.name)
     temporary = notebook.with_name(f".{notebook.name}.{os.getpid()}.tmp")
-    nbformat.write(nb, temporary)
+    nbformat.write(nb, temporary)  # type: ignore[no-untyped-call]  # nbformat has no types
     os.replace(temporary, notebook)
 
 
@@ -385,17 +401,49 @@ def main(argv: list[str] | None = None) -> int:
         description="Export a notebook with players to a folder (or one HTML file) that plays anywhere.",
     )
     parser.add_argument("notebook", type=Path)
-    parser.add_argument("-o", "--output", type=Path, help="the folder (default NAME-export/) or, with --single-file, the HTML file (default NAME.html)")
-    parser.add_argument("--single-file", action="store_true", help=f"one HTML file with the clips inside (up to {_mb(SINGLE_FILE_LIMIT)})")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="the folder (default NAME-export/) or, with --single-file, the HTML file (default NAME.html)",
+    )
+    parser.add_argument(
+        "--single-file",
+        action="store_true",
+        help=f"one HTML file with the clips inside (up to {_mb(SINGLE_FILE_LIMIT)})",
+    )
     parser.add_argument("--max-height", type=int, metavar="H", help="downscale clips taller than H lines")
-    parser.add_argument("--crf", type=int, default=23, metavar="Q", help="libx264 quality of re-encoded clips (default 23; lower is better and bigger)")
-    parser.add_argument("--preview", action="store_true", help="also write a short animated preview into the notebook's saved outputs")
-    parser.add_argument("--size-limit", type=float, default=SINGLE_FILE_LIMIT / 2**20, metavar="MB", help="the --single-file limit, MiB (default 50)")
+    parser.add_argument(
+        "--crf",
+        type=int,
+        default=23,
+        metavar="Q",
+        help="libx264 quality of re-encoded clips (default 23; lower is better and bigger)",
+    )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="also write a short animated preview into the notebook's saved outputs",
+    )
+    parser.add_argument(
+        "--size-limit",
+        type=float,
+        default=SINGLE_FILE_LIMIT / 2**20,
+        metavar="MB",
+        help="the --single-file limit, MiB (default 50)",
+    )
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM: unwind like Ctrl-C, so the temporary output is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         export(
-            args.notebook, args.output, single_file=args.single_file, max_height=args.max_height, crf=args.crf,
-            preview=args.preview, size_limit=int(args.size_limit * 2**20),
+            args.notebook,
+            args.output,
+            single_file=args.single_file,
+            max_height=args.max_height,
+            crf=args.crf,
+            preview=args.preview,
+            size_limit=int(args.size_limit * 2**20),
         )
     except ExportError as e:
         print(f"\njupyter rangevideo export: {e}\nNothing was written.", file=sys.stderr)

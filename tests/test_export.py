@@ -65,11 +65,14 @@ def specs_in(html: str) -> list[dict]:
 
 
 def test_clips_hold_the_frames_each_player_shows_copied_where_the_cut_allows(tmp_path, media):
-    nb = notebook_with(tmp_path, [
-        (media["h264"], {}),  # the whole file
-        (media["h264"], {"start": 1, "end": 2.5}),  # starts on a keyframe: copied
-        (media["h264"], {"start": 1.5, "end": 3}),  # starts between keyframes: re-encoded
-    ])
+    nb = notebook_with(
+        tmp_path,
+        [
+            (media["h264"], {}),  # the whole file
+            (media["h264"], {"start": 1, "end": 2.5}),  # starts on a keyframe: copied
+            (media["h264"], {"start": 1.5, "end": 3}),  # starts between keyframes: re-encoded
+        ],
+    )
     result = export(nb, tmp_path / "out", log=None)
     whole, keyed, between = result.players
     assert [p.copied for p in result.players] == [True, True, False]
@@ -102,11 +105,14 @@ def test_the_saved_spec_is_carried_over_with_only_its_source_changed(tmp_path, m
     assert html.count("export function mountPlayer") == 1
 
 
-@pytest.mark.parametrize(("source", "options", "copied", "reason"), [
-    ("mkv", {}, True, ""),
-    ("hevc", {}, False, "video is hevc"),
-    ("h264", {"max_height": 60}, False, "downscaled from 120 to 60"),
-])
+@pytest.mark.parametrize(
+    ("source", "options", "copied", "reason"),
+    [
+        ("mkv", {}, True, ""),
+        ("hevc", {}, False, "video is hevc"),
+        ("h264", {"max_height": 60}, False, "downscaled from 120 to 60"),
+    ],
+)
 def test_copy_or_re_encode(tmp_path, media, source, options, copied, reason):
     nb = notebook_with(tmp_path, [(media[source], {"start": 1})])
     (player,) = export(nb, tmp_path / "out", log=None, **options).players
@@ -214,7 +220,10 @@ def test_command_line_and_nbconvert_exporter(tmp_path, media):
     nb = notebook_with(tmp_path, [(media["h264"], {"start": 1, "end": 2})], name="demo.ipynb")
     run = subprocess.run(
         [sys.executable, "-m", "jupyter_rangevideo", "export", str(nb), "-o", str(tmp_path / "site")],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert "Exported 1 player(s)" in run.stderr and "copied" in run.stderr
@@ -224,14 +233,21 @@ def test_command_line_and_nbconvert_exporter(tmp_path, media):
     bad = notebook_with(tmp_path, [(tmp_path / "site" / "clips" / "01-h264.mp4", {})], name="bad.ipynb")
     (tmp_path / "site" / "clips" / "01-h264.mp4").rename(tmp_path / "h264-moved.mp4")
     run = subprocess.run(
-        [sys.executable, "-m", "jupyter_rangevideo", "export", str(bad)], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "jupyter_rangevideo", "export", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 1 and "missing" in run.stderr and "Nothing was written" in run.stderr
     assert not (tmp_path / "bad-export").exists()
 
     run = subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "rangevideo", str(nb)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     (spec,) = specs_in((tmp_path / "demo.html").read_text())

@@ -42,8 +42,22 @@ asyncio.run(main())
 def execute(notebook: Path, env: dict) -> None:
     """`jupyter nbconvert --execute`, as users run it: the widget state is stored."""
     subprocess.run(
-        [sys.executable, "-m", "jupyter", "nbconvert", "--execute", "--to", "notebook", "--inplace", str(notebook)],
-        cwd=notebook.parent, env=env, check=True, capture_output=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--execute",
+            "--to",
+            "notebook",
+            "--inplace",
+            str(notebook),
+        ],
+        cwd=notebook.parent,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
 
 
@@ -61,12 +75,14 @@ def sites(tmp_path_factory):
     write_sample(work / "left.mp4", duration=6, fps=FPS, size=SIZE, audio="aac")
     write_sample(work / "right.mp4", duration=6, fps=FPS, size=SIZE, codec="hevc")
     clips = nbformat.v4.new_notebook()
-    clips.cells = [nbformat.v4.new_code_cell(
-        "import jupyter_rangevideo as rangevideo\n"
-        "a = rangevideo.show('left.mp4', start=1.5, end=3)\n"
-        "b = rangevideo.show('left.mp4', start=2, end=5)\n"
-        "c = rangevideo.show('right.mp4')"
-    )]
+    clips.cells = [
+        nbformat.v4.new_code_cell(
+            "import jupyter_rangevideo as rangevideo\n"
+            "a = rangevideo.show('left.mp4', start=1.5, end=3)\n"
+            "b = rangevideo.show('left.mp4', start=2, end=5)\n"
+            "c = rangevideo.show('right.mp4')"
+        )
+    ]
     clips.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(clips, work / "clips.ipynb")
     execute(work / "clips.ipynb", env)
@@ -92,7 +108,10 @@ def _export_all(tmp_path_factory, work: Path):
         shutil.copytree(result.output, elsewhere / name)
         record(f"export {name}: seconds", round(time.monotonic() - started, 2))
         record(f"export {name}: bytes", result.size)
-        record(f"export {name}: players", [p.summary_line().split(": ", 1)[1].split("  ", 1)[1] for p in result.players])
+        record(
+            f"export {name}: players",
+            [p.summary_line().split(": ", 1)[1].split("  ", 1)[1] for p in result.players],
+        )
     single = export(work / "clips.ipynb", elsewhere / "clips-single.html", single_file=True, log=None)
     record("export clips --single-file: bytes", single.size)
     (work / "moved").mkdir()
@@ -145,8 +164,10 @@ def at_frame(page, nth: int, expected: int) -> None:
 
 
 def seek(page, nth: int, seconds: float) -> None:
-    page.evaluate("([n, t]) => { document.querySelectorAll('video.jp-RangeVideo-video')[n].currentTime = t; }",
-                  [nth, seconds])
+    page.evaluate(
+        "([n, t]) => { document.querySelectorAll('video.jp-RangeVideo-video')[n].currentTime = t; }",
+        [nth, seconds],
+    )
 
 
 def test_demo_export_plays_and_seeks(page, server):
@@ -164,7 +185,9 @@ def test_demo_export_plays_and_seeks(page, server):
     seek(page, 0, 3)  # backwards
     at_frame(page, 0, 3 * FPS)
     page.evaluate("() => document.querySelectorAll('video.jp-RangeVideo-video')[0].play()")
-    page.wait_for_function("() => document.querySelectorAll('video.jp-RangeVideo-video')[0].currentTime > 3.6")
+    page.wait_for_function(
+        "() => document.querySelectorAll('video.jp-RangeVideo-video')[0].currentTime > 3.6"
+    )
     seen = frame_index(page, nth=0)
     assert seen is not None and seen > 3 * FPS
     record(f"demo export over {kind}: responses", sorted(set(responses)))
@@ -184,10 +207,13 @@ def test_clip_export_plays_each_player_and_a_clip_stops_on_its_last_frame(page, 
     seek(page, 0, 2.6)
     at_frame(page, 0, 65)
     page.evaluate("() => document.querySelectorAll('video.jp-RangeVideo-video')[0].play()")
-    page.wait_for_function("() => document.querySelectorAll('video.jp-RangeVideo-video')[0].paused", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('video.jp-RangeVideo-video')[0].paused", timeout=15_000
+    )
     at_frame(page, 0, 75)  # end=3 s: it stops on frame 75, the clip's last
-    assert page.evaluate("() => document.querySelectorAll('video.jp-RangeVideo-video')[0].currentTime") == \
-        pytest.approx(3.0, abs=0.05)
+    assert page.evaluate(
+        "() => document.querySelectorAll('video.jp-RangeVideo-video')[0].currentTime"
+    ) == pytest.approx(3.0, abs=0.05)
 
 
 def test_exports_from_file_urls(page, sites):
@@ -209,8 +235,12 @@ def test_exports_from_file_urls(page, sites):
 def test_the_exported_players_point_only_into_their_folder(sites):
     root, results = sites
     html = (root / "clips" / "index.html").read_text()
-    specs = [json.loads(text) for text in re.findall(
-        r'<script type="application/vnd\.jupyter\.rangevideo\+json">(.*?)</script>', html, re.DOTALL)]
+    specs = [
+        json.loads(text)
+        for text in re.findall(
+            r'<script type="application/vnd\.jupyter\.rangevideo\+json">(.*?)</script>', html, re.DOTALL
+        )
+    ]
     assert [spec["src"] for spec in specs] == ["clips/01-left.mp4", "clips/02-left.mp4", "clips/03-right.mp4"]
     assert all((root / "clips" / spec["src"]).is_file() for spec in specs)
     assert str(Path(results["clips"].players[0].source).parent) not in html
