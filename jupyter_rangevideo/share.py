@@ -339,6 +339,8 @@ def exported_spec(spec: dict[str, Any], src: str, plan: ClipPlan) -> dict[str, A
     options = result.get("options")
     if isinstance(options, dict):
         options.pop("_local_src", None)  # pointed at the source file
+        if "delivery" in options:
+            options["delivery"] = "direct"  # the clip is a web-playable MP4, read as it is
     result["export"] = {"offset": plan.start, "first_frame": plan.first, "last_frame": plan.last}
     return result
 

@@ -7,6 +7,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import anywidget
@@ -24,6 +25,9 @@ WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
     "start", "end", "loop", "autoplay", "controls", "muted", "volume", "playback_rate", "width", "height",
+    # How the page gets the file (a remuxed or transcoded one plays from segments) and the
+    # probe's facts it trusts over the stream's.
+    "delivery", "duration", "video_width", "video_height",
 )
 
 
@@ -138,13 +142,16 @@ class Player(anywidget.AnyWidget):
         bundle["text/plain"] = f"Video: {self.name}"
         return bundle
 
-    def _saved_spec(self) -> dict:
+    def _saved_spec(self) -> dict[str, Any]:
         return {
             "version": 1,
             "src": self.src,
             "name": self.name,
             "player_id": self.player_id,
-            "options": {name: getattr(self, name) for name in _SAVED_OPTIONS},
+            "options": {
+                **{name: getattr(self, name) for name in _SAVED_OPTIONS},
+                "audio_only": self.probe.video is None,
+            },
         }
 
     def _fallback_html(self) -> str:
