@@ -7,12 +7,14 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import anywidget
 import traitlets as t
 
 from . import delivery as _delivery
+from .embed import spec_html
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
@@ -135,7 +137,13 @@ class Player(anywidget.AnyWidget):
         if isinstance(bundle, tuple):  # (data, metadata)
             bundle = bundle[0]
         bundle = dict(bundle)
-        bundle[MIMETYPE] = {
+        bundle[MIMETYPE] = self._saved_spec()
+        bundle["text/html"] = self._fallback_html()
+        bundle["text/plain"] = f"Video: {self.name}"
+        return bundle
+
+    def _saved_spec(self) -> dict[str, Any]:
+        return {
             "version": 1,
             "src": self.src,
             "name": self.name,
@@ -145,14 +153,12 @@ class Player(anywidget.AnyWidget):
                 "audio_only": self.probe.video is None,
             },
         }
-        bundle["text/html"] = self._fallback_html()
-        bundle["text/plain"] = f"Video: {self.name}"
-        return bundle
 
     def _fallback_html(self) -> str:
-        """What renderers without this package show: a <video> if the file sits beside the
-        notebook (an exported HTML opened next to it plays it), else a still frame and the
-        file's name; never an empty box."""
+        """What renderers without this package show: the player itself, drawn by the package's
+        module inlined here, if the file sits beside the notebook (an HTML export opened next
+        to it plays, seeks and keeps the clip, with no kernel and no CDN), with a plain <video>
+        where scripts do not run; else a still frame and the file's name; never an empty box."""
         name = html.escape(self.name)
         note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
         poster = html.escape(self._poster, quote=True) if self._poster else ""
@@ -162,10 +168,13 @@ class Player(anywidget.AnyWidget):
             return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
         src = html.escape(relative, quote=True)
         poster_attribute = f' poster="{poster}"' if poster else ""
-        return (
+        fallback = (
             f'<div class="jp-RangeVideo-fallback"><video src="{src}"{poster_attribute} controls '
             f'preload="metadata" style="max-width:100%"><p>{note}</p></video><p><small>{name}</small></p></div>'
         )
+        spec = self._saved_spec()
+        spec["options"]["_local_src"] = relative
+        return spec_html(spec, fallback, with_module=True)
 
     def _relative_source(self) -> str | None:
         """The file's URL path relative to the kernel's working directory (the notebook's

@@ -91,6 +91,31 @@ function ensureStyle() {
 }
 
 /**
+ * Give `video` the source's clock when it plays a clip cut from the source `offset` seconds
+ * in: currentTime, duration and requestVideoFrameCallback's mediaTime read in source time,
+ * so clips, seeks and per-frame data saved in source time work unchanged.
+ */
+export function shiftTimeline(video, offset) {
+  if (!offset) return;
+  const proto = HTMLMediaElement.prototype;
+  const time = Object.getOwnPropertyDescriptor(proto, "currentTime");
+  const duration = Object.getOwnPropertyDescriptor(proto, "duration");
+  // Microseconds, rounded: the browser truncates, and 12 - 1.48 must not land before a frame.
+  const native = (t) => Math.max(0, Math.round((t - offset) * 1e6) / 1e6);
+  Object.defineProperty(video, "currentTime", {
+    configurable: true,
+    get() { return time.get.call(this) + offset; },
+    set(t) { time.set.call(this, native(t)); },
+  });
+  Object.defineProperty(video, "duration", { configurable: true, get() { return duration.get.call(this) + offset; } });
+  const frameCallback = video.requestVideoFrameCallback;
+  if (frameCallback) {
+    video.requestVideoFrameCallback = (callback) =>
+      frameCallback.call(video, (now, meta) => callback(now, { ...meta, mediaTime: meta.mediaTime + offset }));
+  }
+}
+
+/**
  * Draw a player into `el`. `spec` is the saved output ({src, name, player_id, options});
  * `model`, when given, is the live widget model: state then syncs both ways.
  * Returns a cleanup function.
@@ -248,7 +273,10 @@ export function mountPlayer(el, spec, model = null) {
     return true;
   }
 
-  if (typeof spec.src !== "string" || !spec.src.startsWith(SRC_PREFIX)) {
+  // An exported page (`jupyter rangevideo export`): src is the clip beside the page, or a
+  // data: URL, holding the source's frames from `spec.export.offset` seconds on.
+  const exported = spec.export != null && typeof spec.src === "string";
+  if (!exported && (typeof spec.src !== "string" || !spec.src.startsWith(SRC_PREFIX))) {
     say(`Video: ${spec.name ?? "unknown file"} (no playable source).`);
     return () => root.remove();
   }
@@ -259,7 +287,10 @@ export function mountPlayer(el, spec, model = null) {
   // The file beside an export plays only as it is; segments need a server.
   const localSrc = delivery === "direct" ? get("_local_src") : "";
   let usingLocalSrc = false;
-  if (baseUrl) {
+  if (exported) {
+    shiftTimeline(video, spec.export.offset || 0);
+    video.src = spec.src;
+  } else if (baseUrl) {
     attachSource(new URL(baseUrl, location.href).href);
   } else if (localSrc) {
     usingLocalSrc = true;
