@@ -6,13 +6,17 @@ import html
 import os
 import sys
 import uuid
+import weakref
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import anywidget
 import traitlets as t
 
 from . import delivery as _delivery
+from . import markers as _markers
+from . import overlay as _overlay
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
@@ -71,6 +75,11 @@ class Player(anywidget.AnyWidget):
     # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
+    # Overlay layers by name (overlay.py: packed marks, sent once as binary buffers) and the
+    # names of the hidden ones; timeline markers and chapters (markers.py).
+    _overlays = t.Dict({}).tag(sync=True)
+    _overlays_hidden = t.List(t.Unicode()).tag(sync=True)
+    _markers = t.Dict({}).tag(sync=True)
 
     def __init__(
         self, source: str | os.PathLike, *, poster: bool = True, delivery: str | None = None, **options
@@ -94,6 +103,8 @@ class Player(anywidget.AnyWidget):
         # A still frame for renderers that cannot reach the file (needs PyAV).
         self._poster = poster_data_url(str(path), at=self.start) if poster and facts.video else None
         self._skip_next_displayhook = False
+        self._displayed = False  # an output to update when overlays or markers change
+        self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @t.validate("volume")
     def _valid_volume(self, proposal):
@@ -127,6 +138,61 @@ class Player(anywidget.AnyWidget):
     def pause(self) -> None:
         self.paused = True
 
+    def overlay(self, data: Any, *, name: str | None = None) -> _overlay.Overlay:
+        """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
+        pandas DataFrame, one row a mark with ``frame`` (or ``time`` in seconds), ``kind``
+        ("box": x, y, w, h; "point": x, y; "line": x, y, x2, y2; "text": x, y, label; default
+        "box"), coordinates in source-video pixels, and optional ``color`` (CSS), ``label``
+        and ``width`` (line width). A layer of the same ``name`` is replaced. Returns the
+        layer: ``.visible`` shows or hides it, ``.remove()`` drops it."""
+        layer = _overlay.layer_names(self._overlays, name)
+        packed = _overlay.pack(data, self.probe.clock)
+        self._overlays = {**{k: v for k, v in self._overlays.items() if k != layer}, layer: packed.state()}
+        self._overlays_hidden = [n for n in self._overlays_hidden if n != layer]
+        self._update_saved_output()
+        return _overlay.Overlay(self, layer, packed.count)
+
+    @property
+    def overlays(self) -> list[_overlay.Overlay]:
+        """The overlay layers on this player, in drawing order."""
+        return [_overlay.Overlay(self, name, state["count"]) for name, state in self._overlays.items()]
+
+    def _remove_overlay(self, name: str) -> None:
+        self._overlays = {k: v for k, v in self._overlays.items() if k != name}
+        self._overlays_hidden = [n for n in self._overlays_hidden if n != name]
+        self._update_saved_output()
+
+    def markers(
+        self, times: Any = None, labels: Any = None, *, frames: Any = None, chapters: Any = None
+    ) -> None:
+        """Ticks on a bar under the video, at ``times`` (seconds) or ``frames=``, with
+        optional ``labels``; clicking one seeks there. Chapters: ``chapters=`` (or the first
+        argument) a WebVTT file or a list of ``(start, end, label)``. Replaces the previous
+        markers; ``p.markers()`` clears them."""
+        self._markers = _markers.build(times, labels, frames=frames, chapters=chapters, clock=self.probe.clock)
+        self._update_saved_output()
+
+    def _saved_visuals(self) -> dict[str, Any]:
+        """Overlays and markers for the saved output: JSON, the packed marks as base64."""
+        overlays = {
+            name: {**state, "data": _overlay.base64_of(state["data"])} for name, state in self._overlays.items()
+        }
+        saved: dict[str, Any] = {"overlays": overlays, "overlays_hidden": list(self._overlays_hidden),
+                                 "markers": self._markers}
+        if overlays or self._markers:  # what the page needs to place them with no kernel
+            saved.update(clock=self._facts.get("clock"), duration=self.duration,
+                         video_width=self.video_width, video_height=self.video_height)
+        return saved
+
+    def _update_saved_output(self) -> None:
+        """Rewrite this player's displayed outputs, so a saved notebook keeps what was drawn."""
+        if self._displayed:
+            from IPython.display import update_display
+
+            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
+        for grid in list(self._grids):
+            grid._update_saved_output()
+
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         if isinstance(bundle, tuple):  # (data, metadata)
@@ -138,6 +204,7 @@ class Player(anywidget.AnyWidget):
             "name": self.name,
             "player_id": self.player_id,
             "options": {name: getattr(self, name) for name in _SAVED_OPTIONS},
+            **self._saved_visuals(),
         }
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"
@@ -176,7 +243,8 @@ class Player(anywidget.AnyWidget):
         if self._skip_next_displayhook and _called_from_displayhook():
             self._skip_next_displayhook = False  # show() displayed it already
             return
-        display(self._repr_mimebundle_(), raw=True)
+        self._displayed = True
+        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
 
 
 def _called_from_displayhook() -> bool:

@@ -27,7 +27,12 @@ class RangeVideoRenderer extends Widget {
     const mount = (live) => {
       this._cleanup?.();
       this._cleanup = mountPlayer(this.node, spec, live);
+      this._live = live;
+      this._playerId = spec.player_id;
     };
+    // An update of the output (new overlays or markers) for the player already bound to
+    // its live model: the model holds them already, and remounting would reload the video.
+    if (this._live && this._playerId === spec.player_id && registryHas(this._live)) return;
     const live = await findModel(spec.player_id);
     mount(live);
     if (!live) {
@@ -41,6 +46,10 @@ class RangeVideoRenderer extends Widget {
     this._cleanup = null;
     super.dispose();
   }
+}
+
+function registryHas(live) {
+  return globalThis.__jupyterRangevideo?.models?.get(live.get("player_id")) === live;
 }
 
 const extension = {
