@@ -28,7 +28,13 @@ def __getattr__(name):
         from . import widget
 
         return getattr(widget, name)
+    if name in ("grid", "Grid"):
+        # Importing the submodule sets the package's `grid` to the module: put the function back.
+        from .grid import Grid, grid
+
+        globals().update(grid=grid, Grid=Grid)
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MediaError", "Player", "Probe", "__version__", "probe", "show", "url_for"]
+__all__ = ["Grid", "MediaError", "Player", "Probe", "__version__", "grid", "probe", "show", "url_for"]

@@ -193,12 +193,9 @@ class Player(anywidget.AnyWidget):
         for grid in list(self._grids):
             grid._update_saved_output()
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        bundle[MIMETYPE] = {
+    def _saved_spec(self) -> dict[str, Any]:
+        """The saved output's state: enough to draw the player with no kernel."""
+        return {
             "version": 1,
             "src": self.src,
             "name": self.name,
@@ -206,6 +203,13 @@ class Player(anywidget.AnyWidget):
             "options": {name: getattr(self, name) for name in _SAVED_OPTIONS},
             **self._saved_visuals(),
         }
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(bundle, tuple):  # (data, metadata)
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        bundle[MIMETYPE] = self._saved_spec()
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"
         return bundle

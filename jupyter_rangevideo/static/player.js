@@ -75,6 +75,7 @@ function ensureStyle() {
  * Returns a cleanup function.
  */
 export function mountPlayer(el, spec, model = null) {
+  if (spec.grid) return mountGrid(el, spec, model); // several players in step: see the end of this file
   ensureStyle();
   const root = document.createElement("div");
   root.className = "jp-RangeVideo";
@@ -322,7 +323,7 @@ export default {
     return register(model);
   },
   render({ model, el }) {
-    return mountPlayer(el, specFromModel(model), model);
+    return mountPlayer(el, model.get("_grid") ? gridSpecFromModel(model) : specFromModel(model), model);
   },
 };
 
@@ -689,4 +690,175 @@ function mountVisuals(root, video, spec, model) {
     canvas.remove();
     bar.remove();
   };
+}
+
+// =================================================================================
+// Grid: several players in one output, kept in step (grid.py). Each cell is a player's
+// own view (mountPlayer, bound to its live model when the kernel has one); the first
+// player leads and a loop keeps the others within a frame of its presented mediaTime.
+// =================================================================================
+
+const GRID_TICK_MS = 50;
+const GRID_SEEK_THRESHOLD = 0.3; // seconds of drift past which a follower re-seeks
+const GRID_MAX_NUDGE = 0.1; // the largest playback-rate change for small drift (10 %)
+const GRID_CORRECTION_SECONDS = 1; // a nudge aims to cancel the drift in about this long
+const WAIT_FOR_PLAYER_MS = 5000;
+
+function gridSpecFromModel(model) {
+  return {
+    grid: true,
+    player_id: model.get("player_id"),
+    columns: model.get("columns"),
+    offsets: model.get("offsets"),
+    players: model.get("_players").map((entry) => ({ ...entry, options: {} })),
+  };
+}
+
+/** The length of a player's frames at `seconds` (frame clock), for thresholds. */
+function frameDuration(clock, seconds) {
+  const run = runOf(clock, frameAt(clock, seconds) ?? 0);
+  return run?.[2] || 1 / 30;
+}
+
+/** The frame clock's run that holds `frame`. */
+function runOf(clock, frame) {
+  const runs = clock?.runs;
+  if (!runs?.length) return null;
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (runs[mid][0] <= frame) lo = mid;
+    else hi = mid - 1;
+  }
+  return runs[lo];
+}
+
+function mountGrid(el, spec, model) {
+  ensureStyle();
+  const root = document.createElement("div");
+  root.className = "jp-RangeVideo-grid";
+  root.dataset.playerId = spec.player_id;
+  const columns = Math.max(1, (model ? model.get("columns") : spec.columns) || 1);
+  root.style.cssText = `display: grid; gap: 4px; grid-template-columns: repeat(${columns}, minmax(0, 1fr));`;
+  el.replaceChildren(root);
+  const offsets = () => (model ? model.get("offsets") : spec.offsets) ?? [];
+  const entries = spec.players ?? [];
+  const cells = entries.map(() => root.appendChild(document.createElement("div")));
+  const mounted = [];
+  const liveModels = [];
+  let disposed = false;
+  entries.forEach(async (entry, index) => {
+    const live = model ? await findModel(entry.player_id, WAIT_FOR_PLAYER_MS) : null;
+    if (disposed) return;
+    liveModels[index] = live;
+    mounted[index] = mountPlayer(cells[index], entry, live);
+  });
+  const clockOf = (index) => (liveModels[index] ? liveModels[index].get("_facts") : entries[index].facts)?.clock
+    ?? entries[index].clock;
+
+  // Presented frames, from requestVideoFrameCallback: what each video really shows.
+  const watched = new WeakMap();
+  function watch(video) {
+    if (watched.has(video)) return watched.get(video);
+    const state = { mediaTime: null, at: 0, handle: null, nudged: null };
+    watched.set(video, state);
+    const next = () => {
+      if (disposed || !video.requestVideoFrameCallback) return;
+      state.handle = video.requestVideoFrameCallback((now, metadata) => {
+        state.mediaTime = metadata.mediaTime;
+        state.at = metadata.expectedDisplayTime ?? now;
+        next();
+      });
+    };
+    next();
+    video.addEventListener("seeking", () => (state.mediaTime = null));
+    return state;
+  }
+  /** Where a video is now, in its media time: the presented frame's time, moved on by the
+   * time since it was presented while playing. */
+  function position(video) {
+    const state = watch(video);
+    if (state.mediaTime == null || video.seeking) return video.currentTime;
+    if (video.paused) return state.mediaTime;
+    return state.mediaTime + ((performance.now() - state.at) / 1000) * video.playbackRate;
+  }
+
+  // A follower's nudged rate is the grid's business, not Python's: stop its ratechange
+  // before the player's own listener reports it (capture phase, on the cell).
+  const hideNudges = (event) => {
+    const video = event.target;
+    const state = watched.get(video);
+    if (state?.nudged != null && video.playbackRate === state.nudged) event.stopImmediatePropagation();
+  };
+  for (const cell of cells) cell.addEventListener("ratechange", hideNudges, true);
+
+  const stats = { seeks: 0, nudges: 0 };
+  root.__rangevideoGrid = stats; // for tests and the curious
+  function setRate(video, rate, base) {
+    const state = watch(video);
+    state.nudged = rate === base ? null : rate;
+    if (video.playbackRate !== rate) video.playbackRate = rate;
+  }
+
+  function tick() {
+    const videos = cells.map((cell) => cell.querySelector("video.jp-RangeVideo-video"));
+    const leader = videos[0];
+    if (!leader || leader.readyState < 2) return;
+    const shift = offsets();
+    const gridTime = position(leader) - (shift[0] ?? 0);
+    const base = leader.playbackRate;
+    for (let index = 1; index < videos.length; index++) {
+      const video = videos[index];
+      if (!video || video.readyState < 2 || video.seeking) continue;
+      const target = gridTime + (shift[index] ?? 0);
+      const clock = clockOf(index);
+      const step = frameDuration(clock, target);
+      if (leader.paused) {
+        // Paused: show the frame at the leader's time, exactly.
+        setRate(video, base, base);
+        if (!video.paused) video.pause();
+        if (leader.seeking || target < 0) continue;
+        const want = frameAt(clock, target);
+        const have = frameAt(clock, position(video));
+        if (want != null ? want !== have : Math.abs(position(video) - target) > step / 2) {
+          // The middle of the wanted frame: a seek there shows exactly that frame.
+          video.currentTime = want != null ? timeOfFrame(clock, want) + step / 2 : target;
+          stats.seeks++;
+        }
+        continue;
+      }
+      if (target < 0) continue;
+      if (video.paused) video.play().catch(() => {});
+      const drift = position(video) - target;
+      if (Math.abs(drift) > GRID_SEEK_THRESHOLD) {
+        setRate(video, base, base);
+        video.currentTime = target + 0.1 * base; // it lands a little later: aim ahead
+        stats.seeks++;
+      } else if (Math.abs(drift) > step / 4) {
+        const change = Math.max(-GRID_MAX_NUDGE, Math.min(GRID_MAX_NUDGE, drift / GRID_CORRECTION_SECONDS));
+        setRate(video, base * (1 - change), base);
+        stats.nudges++;
+      } else {
+        setRate(video, base, base);
+      }
+    }
+  }
+  const timer = setInterval(tick, GRID_TICK_MS);
+
+  return () => {
+    disposed = true;
+    clearInterval(timer);
+    for (const cell of cells) cell.removeEventListener("ratechange", hideNudges, true);
+    for (const cleanup of mounted) cleanup?.();
+    root.remove();
+  };
+}
+
+/** When `frame` is presented, from the frame clock (FrameClock.time_of). */
+export function timeOfFrame(clock, frame) {
+  if (!clock?.runs?.length) return 0;
+  frame = Math.max(0, Math.min(frame, clock.frame_count - 1));
+  const run = runOf(clock, frame);
+  return run[1] + (frame - run[0]) * run[2];
 }

@@ -145,3 +145,113 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, lab, clip):
     assert is_magenta(pixels(page)[80, 200])
     assert page.locator(".jp-RangeVideo-tick").count() == 1
     assert frame_index(page) == 50
+
+
+def frames_of_all(page, count: int) -> list[int | None]:
+    """The frame index each of the first ``count`` videos shows, read in one go (one task)."""
+    images = page.evaluate(
+        """([selector, count]) => {
+            const canvas = document.createElement('canvas');
+            canvas.width = 160; canvas.height = 120;
+            const ctx = canvas.getContext('2d', { willReadFrequently: true });
+            const videos = [...document.querySelectorAll(selector)].slice(0, count);
+            const grabbed = videos.map((video) => {
+                if (video.readyState < 2) return null;
+                ctx.drawImage(video, 0, 0, 160, 120);
+                return ctx.getImageData(0, 0, 160, 120).data.slice();
+            });
+            return grabbed.map((bytes) => {
+                if (!bytes) return null;
+                let binary = '';
+                for (let i = 0; i < bytes.length; i += 0x8000) {
+                    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+                }
+                return btoa(binary);
+            });
+        }""",
+        [VIDEO, count],
+    )
+    import base64
+
+    from jupyter_rangevideo.sample import read_frame_index
+
+    return [
+        None if image is None
+        else read_frame_index(np.frombuffer(base64.b64decode(image), np.uint8).reshape(120, 160, 4)[:, :, :3])
+        for image in images
+    ]
+
+
+def wait_all(page, count: int, expected: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = frames_of_all(page, count)
+        if seen == [expected] * count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"expected frame {expected} in all {count} players, they show {seen}")
+
+
+@pytest.fixture(scope="module")
+def renditions(tmp_path_factory):
+    """Two renditions of one 66 s recording: 160x120 and 320x240, both H.264 at 25 fps."""
+    folder = tmp_path_factory.mktemp("grid")
+    small = write_sample(folder / "small.mp4", duration=66, fps=FPS, size=(160, 120), noise=False)
+    large = write_sample(folder / "large.mp4", duration=66, fps=FPS, size=(320, 240), noise=False)
+    return small, large
+
+
+def test_grid_moves_together_and_stays_in_step(page, lab, renditions):
+    small, large = renditions
+    name = "grid.ipynb"
+    sources = [str(small), str(large), str(small), str(large)]
+    cell = f"import jupyter_rangevideo as rangevideo\ng = rangevideo.grid({sources!r}, columns=2, muted=True, controls=False)"
+    create_notebook(lab, name, [cell])
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    page.locator(VIDEO).nth(3).wait_for()
+    wait_all(page, 4, 0)
+
+    kernel_value(page, "setattr(g, 'frame', 50)")
+    wait_all(page, 4, 50)
+    kernel_value(page, "g.step(3)")
+    wait_all(page, 4, 53)
+    kernel_value(page, "g.step(-2)")
+    wait_all(page, 4, 51)
+    kernel_value(page, "g.seek(10.02)")
+    wait_all(page, 4, 250)
+
+    # A minute of playback: every half second, the frames the four players show.
+    kernel_value(page, "g.play()")
+    page.wait_for_function("(s) => [...document.querySelectorAll(s)].every((v) => !v.paused)", arg=VIDEO)
+    started = time.monotonic()
+    spreads, frames = [], []
+    while time.monotonic() - started < 60:
+        seen = frames_of_all(page, 4)
+        if None not in seen:
+            frames.append(seen)
+            spreads.append(max(seen) - min(seen))
+        time.sleep(0.5)
+    stats = page.evaluate("() => document.querySelector('.jp-RangeVideo-grid').__rangevideoGrid")
+    settled = spreads[2:]  # after the first second: the followers have joined
+    figures = {
+        "samples": len(spreads),
+        "max spread (frames)": max(spreads),
+        "max spread after 1 s (frames)": max(settled),
+        "samples within 1 frame after 1 s (%)": round(100 * sum(s <= 1 for s in settled) / len(settled), 1),
+        "mean spread after 1 s (frames)": round(sum(settled) / len(settled), 3),
+        "played frames": frames[-1][0] - frames[0][0],
+        "corrections": stats,
+    }
+    record("lab: 4-player grid drift over 60 s of playback", figures)
+    assert figures["played frames"] > 50 * FPS  # it really played
+    assert figures["samples within 1 frame after 1 s (%)"] >= 95
+    assert max(settled) <= 2
+
+    kernel_value(page, "g.pause()")
+    page.wait_for_function("(s) => [...document.querySelectorAll(s)].every((v) => v.paused)", arg=VIDEO)
+    deadline = time.monotonic() + 10
+    while len(set(seen := frames_of_all(page, 4))) != 1:
+        assert time.monotonic() < deadline, f"paused players show {seen}"
+        time.sleep(0.1)
