@@ -28,15 +28,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from .probe import FrameClock
 from .widget import MIMETYPE, Player, _called_from_displayhook
-
-
-def _middle_of(clock: FrameClock, frame: int) -> float:
-    """A time inside ``frame``'s display interval: seeking there shows exactly that frame."""
-    start, after = clock.time_of(frame), clock.time_of(frame + 1)
-    step = after - start if after > start else clock.runs[-1][2]
-    return start + step / 2
 
 
 class Grid(anywidget.AnyWidget):
@@ -85,13 +77,12 @@ class Grid(anywidget.AnyWidget):
 
     @property
     def frame(self) -> int:
-        """The leader's frame, from its last reported time."""
-        clock = self.leader.probe.clock
-        return 0 if clock is None else clock.frame_at(self.leader.current_time)
+        """The frame the first player presents."""
+        return self.leader.frame
 
     @frame.setter
     def frame(self, frame: int) -> None:
-        """Show the leader's ``frame`` and, in the others, the frame at the same grid time."""
+        """Show the first player's ``frame`` and, in the others, the frame at the same grid time."""
         clock = self.leader.probe.clock
         if clock is None:
             raise ValueError("the first video has no frames")
@@ -102,13 +93,14 @@ class Grid(anywidget.AnyWidget):
             own = player.probe.clock
             if own is None:
                 player.seek(max(0.0, grid_time + offset))
-            else:
-                player.seek(_middle_of(own, own.frame_at(max(0.0, grid_time + offset))))
+            else:  # the player's own frame command: exactly that frame
+                player.frame = own.frame_at(max(0.0, grid_time + offset) + 1e-6)
 
     def step(self, n: int = 1) -> None:
         """Pause, then move every player ``n`` frames of the leader (negative: back)."""
+        target = max(0, self.frame + int(n))
         self.pause()
-        self.frame = max(0, self.frame + int(n))
+        self.frame = target
 
     def play(self) -> None:
         for player in self.players:

@@ -12,11 +12,13 @@ from typing import Any
 from urllib.parse import quote
 
 import anywidget
+import numpy as np
 import traitlets as t
 
 from . import delivery as _delivery
 from . import markers as _markers
 from . import overlay as _overlay
+from . import sync as _sync
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
@@ -27,6 +29,7 @@ WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
     "start", "end", "loop", "autoplay", "controls", "muted", "volume", "playback_rate", "width", "height",
+    "show_frame_number",
 )
 
 
@@ -67,8 +70,13 @@ class Player(anywidget.AnyWidget):
     _facts = t.Dict({}).tag(sync=True)
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
 
-    # seek(t) sends a numbered request, so seeking twice to the same time works.
-    _seek_request = t.Dict({"time": 0.0, "n": 0}).tag(sync=True)
+    # Frames (see sync.py for how Python's commands and the page's reports are ordered).
+    frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(sync=True)
+    show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
+    # Python's numbered commands, newest last; the page applies those it has not applied.
+    _commands = t.List([]).tag(sync=True)
+    # The last command the page had applied when it reported its state.
+    _applied = t.Int(0).tag(sync=True)
     # The front end asks for the in-kernel server when its page has no server extension.
     _kernel_server_requested = t.Bool(False).tag(sync=True)
     _kernel_server = t.Dict({}).tag(sync=True)
@@ -82,14 +90,31 @@ class Player(anywidget.AnyWidget):
     _markers = t.Dict({}).tag(sync=True)
 
     def __init__(
-        self, source: str | os.PathLike, *, poster: bool = True, delivery: str | None = None, **options
+        self,
+        source: str | os.PathLike,
+        *,
+        poster: bool = True,
+        delivery: str | None = None,
+        start_frame: int | None = None,
+        end_frame: int | None = None,
+        **options,
     ):
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
         facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
         chosen = _delivery.check(delivery, facts)
+        self._log = _sync.CommandLog()
+        self._quiet = True  # options are the starting state, not commands
+        # A clip in frames: it starts when start_frame is presented and ends on end_frame.
+        for key, frame in (("start", start_frame), ("end", end_frame)):
+            if frame is not None:
+                if facts.clock is None or not 0 <= frame < facts.clock.frame_count:
+                    raise ValueError(f"{key}_frame={frame} is not a frame of {path.name}")
+                options[key] = facts.clock.time_of(frame)
         super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
         self.probe: Probe = facts
+        self.frame = self._frame_at(self.current_time)
+        self._quiet = False
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
         self._facts = facts.facts()
@@ -126,17 +151,96 @@ class Player(anywidget.AnyWidget):
             server = kernel_server()
             self._kernel_server = {"port": server.port, "token": server.token}
 
+    # --- commands (Python's win, in order: see sync.py) -------------------------------
+
     def seek(self, time: float) -> None:
         """Show the frame at ``time`` seconds."""
-        with self.hold_sync():
-            self.current_time = time
-            self._seek_request = {"time": float(time), "n": self._seek_request["n"] + 1}
+        time = max(0.0, float(time))
+        self._command("seek", time, current_time=time, frame=self._frame_at(time))
 
     def play(self) -> None:
-        self.paused = False
+        self._command("play", paused=False)
 
     def pause(self) -> None:
-        self.paused = True
+        self._command("pause", paused=True)
+
+    def step(self, n: int = 1) -> None:
+        """Pause and move ``n`` frames forward (negative: back) from the frame presented."""
+        frame = self._clamp_frame(self.frame + int(n))
+        self._command("step", int(n), paused=True, frame=frame, current_time=self._mid_time(frame))
+
+    def snapshot(self) -> np.ndarray:
+        """The frame presented now, as an H×W×3 uint8 RGB array at the video's own size
+        (decoded here with PyAV, not read back from the page)."""
+        return self.frame_at(self.frame)
+
+    def frame_at(self, n: int) -> np.ndarray:
+        """Frame ``n`` as an H×W×3 uint8 RGB array, without moving the player."""
+        from .frames import decode_frame
+
+        if self.probe.clock is None:
+            raise ValueError(f"{self.name} has no video stream")
+        return decode_frame(self.probe.path, self.probe.clock, int(n))
+
+    def _command(self, op: str, value: float | int | None = None, **state) -> None:
+        """Set the kernel's state as asked and send the numbered command, in one message."""
+        with self.hold_sync():
+            self._set_quietly(state)
+            self._commands = _sync.CommandLog.add(self._log, op, value)
+
+    def _set_quietly(self, state: dict) -> None:
+        quiet, self._quiet = self._quiet, True
+        try:
+            for name, value in state.items():
+                setattr(self, name, value)
+        finally:
+            self._quiet = quiet
+
+    @t.observe("paused", "current_time", "playback_rate", "frame")
+    def _python_set(self, change) -> None:
+        # `p.paused = True`, `p.current_time = 9`, `p.frame = 40`, `p.playback_rate = 2`
+        # from Python become commands; the page's reports (set quietly) do not.
+        if self._quiet:
+            return
+        name, new = change["name"], change["new"]
+        if name == "paused":
+            self._command("pause" if new else "play")
+        elif name == "current_time":
+            self.seek(new)
+        elif name == "playback_rate":
+            self._command("rate", float(new))
+        else:
+            frame = self._clamp_frame(new)
+            self._command("frame", frame, frame=frame, current_time=self._mid_time(frame))
+
+    def set_state(self, sync_data) -> None:
+        """A state update from the page: its playback state counts only if it had applied
+        every command sent so far; the file's facts are the probe's."""
+        accepted, refused = _sync.filter_report(sync_data, self._log)
+        quiet, self._quiet = self._quiet, True
+        try:
+            super().set_state(accepted)
+        finally:
+            self._quiet = quiet
+        if refused:  # the page keeps no stale copy of the kernel's state
+            self.send_state(refused)
+
+    def _frame_at(self, time: float) -> int:
+        clock = self.probe.clock
+        return clock.frame_at(time) if clock is not None else 0
+
+    def _clamp_frame(self, frame: int) -> int:
+        count = self.probe.clock.frame_count if self.probe.clock is not None else 1
+        return max(0, min(int(frame), count - 1))
+
+    def _mid_time(self, frame: int) -> float:
+        """The middle of the frame's display interval: a seek there shows exactly that frame."""
+        clock = self.probe.clock
+        if clock is None or not clock.runs:
+            return 0.0
+        start = clock.time_of(frame)
+        following = clock.time_of(frame + 1) if frame + 1 < clock.frame_count else start + clock.runs[-1][2]
+        return round(start + (following - start) / 2, 6)
 
     def overlay(self, data: Any, *, name: str | None = None) -> _overlay.Overlay:
         """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a

@@ -8,6 +8,63 @@
 const SRC_PREFIX = "rangevideo/files/";
 const TIME_UPDATES_PER_SECOND = 4;
 
+// --- frames: frame number <-> time, from the probe's FrameClock (probe.py) ---------------
+// `clock.runs` holds [first_frame, first_time, frame_duration]: the stream's own timestamps,
+// so variable-frame-rate files are exact. Never currentTime * fps.
+
+/** The frame on screen at `seconds`: the last one presented at or before it. */
+export function frameAtTime(clock, seconds) {
+  const runs = clock?.runs ?? [];
+  if (!runs.length || !(clock.frame_count > 0)) return 0;
+  const t = seconds + 1e-4; // a frame's mediaTime may be rounded to microseconds
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (runs[mid][1] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  const [first, start, step] = runs[lo];
+  const offset = step > 0 ? Math.floor((t - start) / step) : 0;
+  return Math.max(0, Math.min(first + Math.max(offset, 0), clock.frame_count - 1));
+}
+
+/** When frame `n` (clamped to the file) is presented, in seconds. */
+export function timeOfFrame(clock, n) {
+  const runs = clock?.runs ?? [];
+  if (!runs.length) return 0;
+  const frame = Math.max(0, Math.min(n, clock.frame_count - 1));
+  let run = runs[0];
+  for (const candidate of runs) {
+    if (candidate[0] > frame) break;
+    run = candidate;
+  }
+  return run[1] + (frame - run[0]) * run[2];
+}
+
+/** The middle of frame `n`'s display interval: seeking there shows exactly frame n. */
+export function frameMidTime(clock, n) {
+  const count = clock?.frame_count ?? 0;
+  if (!count) return 0;
+  const frame = Math.max(0, Math.min(n, count - 1));
+  const start = timeOfFrame(clock, frame);
+  const runs = clock.runs;
+  const next = frame + 1 < count ? timeOfFrame(clock, frame + 1) : start + runs[runs.length - 1][2];
+  return start + (next - start) / 2;
+}
+
+// --- sync: Python's commands win, in order (sync.py is the kernel side) ---------------------
+
+/** The commands not applied yet, oldest first. */
+export function pendingCommands(commands, applied) {
+  return (commands ?? []).filter((command) => command.seq > applied).sort((a, b) => a.seq - b.seq);
+}
+
+/** The latest sequence number in the log (what a freshly drawn view starts from). */
+export function latestSeq(commands) {
+  return (commands ?? []).reduce((latest, command) => Math.max(latest, command.seq), 0);
+}
+
 // Live models by player_id, so a renderer of a saved output can bind to its kernel's player.
 const registry = (globalThis.__jupyterRangevideo ??= { models: new Map(), waiting: new Map() });
 
@@ -53,7 +110,11 @@ function cssSize(value) {
 }
 
 const STYLE = `
-.jp-RangeVideo { max-width: 100%; }
+.jp-RangeVideo { max-width: 100%; position: relative; }
+.jp-RangeVideo:focus { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.jp-RangeVideo-frame { position: absolute; top: 4px; left: 0; transform: translateX(calc(-100% - 4px)); padding: 1px 5px; border-radius: 3px;
+  background: rgba(0, 0, 0, 0.6); color: #fff; font: 12px/1.4 var(--jp-code-font-family, monospace);
+  pointer-events: none; }
 .jp-RangeVideo-video { display: block; max-width: 100%; background: #000; }
 .jp-RangeVideo-message { padding: 0.6em 0.8em; border: 1px solid var(--jp-border-color1, #bbb);
   border-left: 4px solid var(--jp-warn-color1, #e69500); background: var(--jp-layout-color1, #fff);
@@ -83,12 +144,14 @@ export function mountPlayer(el, spec, model = null) {
   const video = document.createElement("video");
   video.className = "jp-RangeVideo-video";
   video.dataset.playerId = spec.player_id;
-  video.preload = "metadata";
+  video.preload = "none"; // until the player scrolls into view (see "visibility" below)
   video.playsInline = true;
   const message = document.createElement("div");
   message.className = "jp-RangeVideo-message";
   message.hidden = true;
-  root.append(video, message);
+  const label = document.createElement("div"); // the current frame number (show_frame_number)
+  label.className = "jp-RangeVideo-frame";
+  root.append(video, label, message);
   el.replaceChildren(root);
 
   const listeners = [];
@@ -193,108 +256,131 @@ export function mountPlayer(el, spec, model = null) {
       }
     }
     say(text);
-    push({ error: text, paused: true });
+    push({ error: text });
+    report();
   }
   on(video, "error", explain);
 
-  // --- Python -> browser ---------------------------------------------------------
+  // --- Python -> browser: numbered commands, applied in order (sync.py) ---------------
+  // Frame state (used by the commands; tracked in the "frames" section below).
+  const clock = () => get("_facts")?.clock ?? null;
+  const hasFrameCallback = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+  let presentedFrame = model ? model.get("frame") : 0;
+  let targetFrame = null; // a frame asked for and not yet presented: steps count from it
+  let frameCallback = null;
+  // The clip's last frame: the one presented at `end` seconds (end=14 at 25 fps: frame 350).
+  const endFrame = () => (get("end") != null && clock() ? frameAtTime(clock(), get("end")) : Infinity);
   const clipped = () => (get("start") || 0) > 0 || get("end") != null;
   function apply() {
-    video.playbackRate = get("playback_rate") ?? 1;
-    video.defaultPlaybackRate = video.playbackRate;
     video.muted = !!get("muted");
     video.volume = get("volume") ?? 1;
     video.controls = get("controls") ?? true;
     video.loop = !!get("loop") && !clipped();
     video.style.width = cssSize(get("width") ?? "100%");
     video.style.height = cssSize(get("height") ?? "auto");
+    label.hidden = !(get("show_frame_number") ?? true) || !clock();
   }
-  apply();
 
   function seekTo(time) {
     if (Number.isFinite(time)) video.currentTime = Math.max(0, time);
   }
 
-  function playOrPause() {
-    if (get("paused") === video.paused) return;
-    if (get("paused")) video.pause();
-    else video.play().catch(() => push({ paused: true })); // e.g. an autoplay policy
+  function setRate(rate) {
+    video.playbackRate = rate ?? 1;
+    video.defaultPlaybackRate = video.playbackRate;
   }
 
+  function play() {
+    video.play().catch(() => report()); // e.g. an autoplay policy, or a pause right after
+  }
+
+  // The last command applied; every report carries it, so the kernel can tell a report
+  // made before its latest command from one made after (a click in the page).
+  let applied = model ? latestSeq(model.get("_commands")) : 0;
+
+  function applyCommand({ op, value }) {
+    if (op === "play") play();
+    else if (op === "pause") video.pause();
+    else if (op === "rate") setRate(value);
+    else if (op === "seek") {
+      targetFrame = null;
+      seekTo(value);
+    } else if (op === "frame") showFrame(value);
+    else if (op === "step") step(value);
+  }
+
+  function applyCommands() {
+    for (const command of pendingCommands(model.get("_commands"), applied)) {
+      applyCommand(command);
+      applied = command.seq;
+    }
+    report();
+  }
+
+  // A view drawn after the commands were sent starts from the state they left.
+  setRate(get("playback_rate"));
+  apply();
+
   if (model) {
-    for (const name of ["playback_rate", "muted", "volume", "controls", "loop", "width", "height", "start", "end"]) {
+    for (const name of ["muted", "volume", "controls", "loop", "width", "height", "start", "end", "show_frame_number"]) {
       const handler = () => apply();
       model.on(`change:${name}`, handler);
       listeners.push(() => model.off(`change:${name}`, handler));
     }
-    const onSeek = () => seekTo(model.get("_seek_request").time);
-    const onTime = () => {
-      // Our own updates match the element; a value set in Python does not: seek to it.
-      if (Math.abs(model.get("current_time") - video.currentTime) > 0.25) seekTo(model.get("current_time"));
-    };
-    model.on("change:_seek_request", onSeek);
-    model.on("change:current_time", onTime);
-    model.on("change:paused", playOrPause);
-    listeners.push(
-      () => model.off("change:_seek_request", onSeek),
-      () => model.off("change:current_time", onTime),
-      () => model.off("change:paused", playOrPause),
-    );
+    model.on("change:_commands", applyCommands);
+    listeners.push(() => model.off("change:_commands", applyCommands));
   }
 
-  // --- browser -> Python ---------------------------------------------------------
-  let lastTimePush = 0;
-  const pushTime = (force) => {
+  // --- browser -> Python: reports tagged with the last command applied ---------------------
+  let lastReport = 0;
+  function report(throttle = false) {
+    if (!model) return;
     const now = performance.now();
-    if (!force && now - lastTimePush < 1000 / TIME_UPDATES_PER_SECOND) return;
-    lastTimePush = now;
-    push({ current_time: video.currentTime });
-  };
+    if (throttle && now - lastReport < 1000 / TIME_UPDATES_PER_SECOND) return;
+    lastReport = now;
+    push({
+      paused: video.paused,
+      current_time: video.currentTime,
+      playback_rate: video.playbackRate,
+      frame: targetFrame ?? presentedFrame,
+      _applied: applied,
+    });
+  }
 
   on(video, "loadedmetadata", () => {
     say("");
-    push({
-      duration: Number.isFinite(video.duration) ? video.duration : null,
-      video_width: video.videoWidth,
-      video_height: video.videoHeight,
-      error: "",
-    });
+    push({ error: "" });
     const start = get("start") || 0;
     const resumeAt = model ? model.get("current_time") : 0;
     if (resumeAt > start) seekTo(resumeAt);
     else if (start > 0) seekTo(start);
-    if (get("autoplay") || (model && !model.get("paused"))) {
-      video.play().catch(() => push({ paused: true }));
-    }
-  });
-  on(video, "resize", () => push({ video_width: video.videoWidth, video_height: video.videoHeight }));
-  on(video, "durationchange", () => {
-    if (Number.isFinite(video.duration)) push({ duration: video.duration });
+    if (get("autoplay") || (model && !model.get("paused"))) play();
   });
   on(video, "timeupdate", () => {
-    enforceClip();
-    pushTime(false);
+    if (!hasFrameCallback) enforceClip();
+    report(true);
   });
-  on(video, "seeked", () => pushTime(true));
+  on(video, "seeked", () => report());
   on(video, "play", () => {
     const start = get("start") || 0;
     const end = get("end");
-    if (clipped() && (video.currentTime < start || (end != null && video.currentTime >= end))) seekTo(start);
-    push({ paused: false });
+    targetFrame = null;
+    if (clipped() && (video.currentTime < start || (end != null && presentedFrame >= endFrame()))) {
+      seekTo(clock() ? frameMidTime(clock(), frameAtTime(clock(), start)) : start);
+    }
+    report();
   });
-  on(video, "pause", () => {
-    push({ paused: true });
-    pushTime(true);
-  });
+  on(video, "pause", () => report());
   on(video, "ended", () => {
     if (get("loop") && clipped()) {
       seekTo(get("start") || 0);
-      video.play().catch(() => {});
+      play();
     }
   });
-  on(video, "ratechange", () => push({ playback_rate: video.playbackRate }));
+  on(video, "ratechange", () => report());
   on(video, "volumechange", () => push({ muted: video.muted, volume: video.volume }));
 
+  // Fallback without requestVideoFrameCallback: the clip's end from timeupdate (coarse).
   function enforceClip() {
     const end = get("end");
     if (end == null || video.paused || video.currentTime < end) return;
@@ -303,6 +389,101 @@ export function mountPlayer(el, spec, model = null) {
       video.pause();
       seekTo(end);
     }
+  }
+
+  // --- frames: the frame presented now, from requestVideoFrameCallback -----------------------
+
+  function showFrame(n) {
+    const c = clock();
+    if (!c) return;
+    targetFrame = Math.max(0, Math.min(Math.round(n), c.frame_count - 1));
+    seekTo(frameMidTime(c, targetFrame));
+  }
+
+  function step(n) {
+    video.pause();
+    showFrame((targetFrame ?? presentedFrame) + n);
+  }
+
+  function onFrame(_now, metadata) {
+    frameCallback = video.requestVideoFrameCallback(onFrame);
+    const c = clock();
+    if (!c) return;
+    const frame = frameAtTime(c, metadata.mediaTime);
+    const changed = frame !== presentedFrame;
+    presentedFrame = frame;
+    if (!video.seeking) targetFrame = null; // the frame asked for is presented
+    drawLabel();
+    if (!video.paused && frame >= endFrame()) {
+      // Stop on the clip's last frame itself: the next one is due a frame's time later.
+      if (get("loop")) {
+        showFrame(frameAtTime(c, get("start") || 0));
+        targetFrame = null;
+      } else {
+        video.pause();
+        if (frame !== endFrame()) showFrame(endFrame());
+      }
+    }
+    if (changed) report(!video.paused);
+  }
+  if (hasFrameCallback) frameCallback = video.requestVideoFrameCallback(onFrame);
+  else {
+    const estimate = () => {
+      if (clock()) presentedFrame = frameAtTime(clock(), video.currentTime);
+      drawLabel();
+    };
+    on(video, "timeupdate", estimate);
+    on(video, "seeked", estimate);
+  }
+  listeners.push(() => frameCallback != null && video.cancelVideoFrameCallback?.(frameCallback));
+
+  function drawLabel() {
+    if (label.hidden) return;
+    label.textContent = `frame ${presentedFrame}`;
+    label.style.left = `${video.offsetWidth}px`;
+  }
+  drawLabel();
+
+  // --- keyboard, in the focused player ------------------------------------------------------
+  // `,` `.` one frame back / forward; space or k play/pause; arrows ±5 s; j l ±10 s.
+  function userSeek(delta) {
+    targetFrame = null;
+    const duration = Number.isFinite(video.duration) ? video.duration : get("_facts")?.duration ?? Infinity;
+    seekTo(Math.min(Math.max(0, video.currentTime + delta), duration));
+  }
+  const keys = {
+    ",": () => step(-1),
+    ".": () => step(1),
+    " ": () => (video.paused ? play() : video.pause()),
+    k: () => (video.paused ? play() : video.pause()),
+    ArrowLeft: () => userSeek(-5),
+    ArrowRight: () => userSeek(5),
+    j: () => userSeek(-10),
+    l: () => userSeek(10),
+  };
+  root.tabIndex = 0;
+  root.dataset.lmSuppressShortcuts = "true"; // JupyterLab: these keys are the player's here
+  on(root, "keydown", (event) => {
+    const action = keys[event.key];
+    if (!action || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault(); // also the native controls' own handling of the same key
+    event.stopPropagation(); // and the notebook's command-mode shortcuts (j, k, space)
+    action();
+  });
+  on(video, "click", () => root.focus({ preventScroll: true }));
+
+  // --- visibility: players out of view do not preload ----------------------------------------
+  if (typeof IntersectionObserver === "function") {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) {
+        video.preload = "metadata";
+        observer.disconnect();
+      }
+    });
+    observer.observe(root);
+    listeners.push(() => observer.disconnect());
+  } else {
+    video.preload = "metadata";
   }
 
   return () => {
@@ -395,22 +576,6 @@ export async function unpackOverlay(layer) {
   }
   if (offset !== raw.length) throw new Error("overlay data has the wrong length");
   return columns;
-}
-
-/** The frame on screen at `seconds`, from the probe's frame clock (FrameClock.frame_at). */
-export function frameAt(clock, seconds) {
-  const runs = clock?.runs;
-  if (!runs?.length || !Number.isFinite(seconds)) return null;
-  let lo = 0;
-  let hi = runs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (runs[mid][1] <= seconds + 1e-6) lo = mid;
-    else hi = mid - 1;
-  }
-  const [first, start, step] = runs[lo];
-  const offset = step > 0 ? Math.floor((seconds - start) / step + 1e-6) : 0;
-  return Math.max(0, Math.min(first + Math.max(offset, 0), clock.frame_count - 1));
 }
 
 /** The first index i with values[i] >= target (values sorted). */
@@ -543,8 +708,8 @@ function mountVisuals(root, video, spec, model) {
     if (!visible.length || video.readyState < 2) return;
     const [sourceWidth, sourceHeight] = sourceSize();
     const rect = pictureRect(video, sourceWidth, sourceHeight);
-    const frame = frameAt(clock(), mediaTime ?? video.currentTime);
-    if (!rect || frame == null) return;
+    if (!rect || !clock()) return;
+    const frame = frameAtTime(clock(), mediaTime ?? video.currentTime);
     canvas.dataset.frame = String(frame); // the frame the overlay shows, for tests and tools
     for (const layer of visible) drawLayer(ctx, layer.columns, frame, rect, rect.width / sourceWidth, rect.height / sourceHeight);
   }
@@ -716,7 +881,7 @@ function gridSpecFromModel(model) {
 
 /** The length of a player's frames at `seconds` (frame clock), for thresholds. */
 function frameDuration(clock, seconds) {
-  const run = runOf(clock, frameAt(clock, seconds) ?? 0);
+  const run = runOf(clock, frameAtTime(clock, seconds));
   return run?.[2] || 1 / 30;
 }
 
@@ -819,11 +984,11 @@ function mountGrid(el, spec, model) {
         setRate(video, base, base);
         if (!video.paused) video.pause();
         if (leader.seeking || target < 0) continue;
-        const want = frameAt(clock, target);
-        const have = frameAt(clock, position(video));
-        if (want != null ? want !== have : Math.abs(position(video) - target) > step / 2) {
+        const want = clock ? frameAtTime(clock, target) : null;
+        const have = clock ? frameAtTime(clock, position(video)) : null;
+        if (clock ? want !== have : Math.abs(position(video) - target) > step / 2) {
           // The middle of the wanted frame: a seek there shows exactly that frame.
-          video.currentTime = want != null ? timeOfFrame(clock, want) + step / 2 : target;
+          video.currentTime = clock ? frameMidTime(clock, want) : target;
           stats.seeks++;
         }
         continue;
@@ -853,12 +1018,4 @@ function mountGrid(el, spec, model) {
     for (const cleanup of mounted) cleanup?.();
     root.remove();
   };
-}
-
-/** When `frame` is presented, from the frame clock (FrameClock.time_of). */
-export function timeOfFrame(clock, frame) {
-  if (!clock?.runs?.length) return 0;
-  frame = Math.max(0, Math.min(frame, clock.frame_count - 1));
-  const run = runOf(clock, frame);
-  return run[1] + (frame - run[0]) * run[2];
 }
