@@ -865,8 +865,8 @@ function mountVisuals(root, video, spec, model) {
 
 const GRID_TICK_MS = 50;
 const GRID_SEEK_THRESHOLD = 0.3; // seconds of drift past which a follower re-seeks
-const GRID_MAX_NUDGE = 0.1; // the largest playback-rate change for small drift (10 %)
-const GRID_CORRECTION_SECONDS = 1; // a nudge aims to cancel the drift in about this long
+const GRID_MAX_NUDGE = 0.25; // the largest playback-rate change for small drift (25 %; pitch is preserved)
+const GRID_CORRECTION_SECONDS = 0.5; // a nudge aims to cancel the drift in about this long
 const WAIT_FOR_PLAYER_MS = 5000;
 
 function gridSpecFromModel(model) {
@@ -1000,6 +1000,7 @@ function mountGrid(el, spec, model) {
         setRate(video, base, base);
         video.currentTime = target + 0.1 * base; // it lands a little later: aim ahead
         stats.seeks++;
+        stats.lastSeek = { index, drift: Math.round(drift * 1000), at: Math.round(performance.now()) };
       } else if (Math.abs(drift) > step / 4) {
         const change = Math.max(-GRID_MAX_NUDGE, Math.min(GRID_MAX_NUDGE, drift / GRID_CORRECTION_SECONDS));
         setRate(video, base * (1 - change), base);

@@ -226,27 +226,29 @@ def test_grid_moves_together_and_stays_in_step(page, lab, renditions):
     kernel_value(page, "g.play()")
     page.wait_for_function("(s) => [...document.querySelectorAll(s)].every((v) => !v.paused)", arg=VIDEO)
     started = time.monotonic()
-    spreads, frames = [], []
+    spreads, frames, times = [], [], []
     while time.monotonic() - started < 60:
         seen = frames_of_all(page, 4)
         if None not in seen:
             frames.append(seen)
             spreads.append(max(seen) - min(seen))
-        time.sleep(0.5)
+            times.append(time.monotonic() - started)
+        time.sleep(0.4)
     stats = page.evaluate("() => document.querySelector('.jp-RangeVideo-grid').__rangevideoGrid")
-    settled = spreads[2:]  # after the first second: the followers have joined
+    settled = [spread for spread, at in zip(spreads, times) if at >= 2]  # the followers have joined
     figures = {
         "samples": len(spreads),
         "max spread (frames)": max(spreads),
-        "max spread after 1 s (frames)": max(settled),
-        "samples within 1 frame after 1 s (%)": round(100 * sum(s <= 1 for s in settled) / len(settled), 1),
-        "mean spread after 1 s (frames)": round(sum(settled) / len(settled), 3),
+        "max spread after 2 s (frames)": max(settled),
+        "samples within 1 frame after 2 s (%)": round(100 * sum(s <= 1 for s in settled) / len(settled), 1),
+        "mean spread after 2 s (frames)": round(sum(settled) / len(settled), 3),
         "played frames": frames[-1][0] - frames[0][0],
         "corrections": stats,
+        "spreads": "".join(str(min(s, 9)) for s in spreads),
     }
     record("lab: 4-player grid drift over 60 s of playback", figures)
     assert figures["played frames"] > 50 * FPS  # it really played
-    assert figures["samples within 1 frame after 1 s (%)"] >= 95
+    assert figures["samples within 1 frame after 2 s (%)"] >= 95
     assert max(settled) <= 2
 
     kernel_value(page, "g.pause()")
