@@ -135,8 +135,8 @@ class Grid(anywidget.AnyWidget):
             "players": [player._saved_spec() for player in self.players],
         }
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle: Any = super()._repr_mimebundle_(**kwargs) or {}
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         bundle = dict(bundle)
@@ -151,13 +151,13 @@ class Grid(anywidget.AnyWidget):
             self._skip_next_displayhook = False  # grid() displayed it already
             return
         self._displayed = True
-        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
+        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)  # type: ignore[no-untyped-call]
 
     def _update_saved_output(self) -> None:
         if self._displayed:
             from IPython.display import update_display
 
-            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
+            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
         return f"<Grid of {len(self.players)}: {', '.join(player.name for player in self.players)}>"
@@ -177,7 +177,7 @@ def grid(
 
     players = [source if isinstance(source, Player) else Player(source, **show_options) for source in sources]
     g = Grid(players, columns=columns, offsets=offsets)
-    display(g)
+    display(g)  # type: ignore[no-untyped-call]
     g._skip_next_displayhook = True
     return g
 

@@ -90,7 +90,8 @@ def frames_at(clock: FrameClock, seconds: np.ndarray) -> np.ndarray:
     first, start, step = runs[which, 0], runs[which, 1], runs[which, 2]
     safe_step = np.where(step > 0, step, 1.0)
     offset = np.where(step > 0, np.floor((seconds - start) / safe_step + 1e-6), 0.0)
-    return np.clip(first + np.maximum(offset, 0), 0, clock.frame_count - 1).astype(np.int64)
+    frames: np.ndarray = np.clip(first + np.maximum(offset, 0), 0, clock.frame_count - 1).astype(np.int64)
+    return frames
 
 
 def _indexed(values: list[Any], limit: int, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
