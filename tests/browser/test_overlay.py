@@ -120,6 +120,24 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, lab, clip):
     page.wait_for_timeout(500)
     assert is_magenta(pixels(page)[80, 200])
 
+    # Full screen takes the whole player (video, overlay, bar): the box scales with the picture.
+    page.locator(".jp-RangeVideo-fullscreen").click()
+    page.wait_for_function("() => document.fullscreenElement?.classList.contains('jp-RangeVideo')")
+    page.wait_for_function("(s) => document.querySelector(s).clientWidth === window.innerWidth", arg=VIDEO)
+    page.wait_for_timeout(500)
+    box = page.evaluate("(s) => { const r = document.querySelector(s).getBoundingClientRect(); "
+                        "return [r.x, r.y, r.width, r.height]; }", VIDEO)
+    scale = min(box[2] / 320, box[3] / 240)
+    left = box[0] + (box[2] - 320 * scale) / 2 + 40 * scale  # frame 50's box: left edge, middle
+    middle = box[1] + (box[3] - 240 * scale) / 2 + 80 * scale
+    from PIL import Image
+
+    screen = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+    assert is_magenta(screen[round(middle), round(left)]), (screen[round(middle), round(left)], box)
+    assert not is_magenta(screen[round(middle), round(left - 20 * scale)])
+    page.evaluate("() => document.exitFullscreen()")
+    page.wait_for_function("() => !document.fullscreenElement")
+
     # A marker click seeks to its frame; Python follows.
     page.locator(".jp-RangeVideo-tick").first.click()
     wait_for_frame(page, 75, tolerance=0)
