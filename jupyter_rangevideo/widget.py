@@ -219,7 +219,8 @@ class Player(anywidget.AnyWidget):
     def set_state(self, sync_data) -> None:
         """A state update from the page: its playback state counts only if it had applied
         every command sent so far; the file's facts are the probe's."""
-        accepted, refused = _sync.filter_report(sync_data, self._log)
+        # The page sends only what changed: without `_applied`, it is the one it sent last.
+        accepted, refused = _sync.filter_report({"_applied": self._applied, **sync_data}, self._log)
         quiet, self._quiet = self._quiet, True
         try:
             super().set_state(accepted)

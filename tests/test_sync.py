@@ -86,3 +86,15 @@ def test_snapshot_and_frame_at_are_the_exact_frames(video):
     image = p.snapshot()
     assert image.shape == (48, 64, 3) and read_frame_index(image) == 123
     assert read_frame_index(p.frame_at(499)) == 499 and p.frame == 123
+
+
+def test_a_report_without_applied_counts_from_the_last_one_sent(video):
+    # A widget front end sends only the keys that changed: `_applied` is then absent.
+    p = Player(video, poster=False)
+    p.play()
+    p.set_state({"paused": False, "_applied": 1})
+    p.set_state({"paused": True})  # a click in the page, nothing pending
+    assert p.paused is True
+    p.seek(3)
+    p.set_state({"paused": False, "current_time": 0.5})  # made before the seek arrived
+    assert (p.paused, p.current_time) == (True, 3.0)

@@ -440,8 +440,16 @@ export function mountPlayer(el, spec, model = null) {
     label.hidden = !(get("show_frame_number") ?? true) || !clock();
   }
 
+  // Where to be and whether to play once the video has loaded: from the state at render,
+  // then from commands and the page's own events; never from the model's copy, which the
+  // page's own (possibly refused) reports may have changed meanwhile.
+  let startAt = model ? model.get("current_time") : 0;
+  let wantPlay = !!get("autoplay") || (model ? !model.get("paused") : false);
+
   function seekTo(time) {
-    if (Number.isFinite(time)) video.currentTime = Math.max(0, time);
+    if (!Number.isFinite(time)) return;
+    startAt = Math.max(0, time);
+    video.currentTime = startAt;
   }
 
   function setRate(rate) {
@@ -450,7 +458,13 @@ export function mountPlayer(el, spec, model = null) {
   }
 
   function play() {
+    wantPlay = true;
     video.play().catch(() => report()); // e.g. an autoplay policy, or a pause right after
+  }
+
+  function pause() {
+    wantPlay = false;
+    video.pause();
   }
 
   // The last command applied; every report carries it, so the kernel can tell a report
@@ -459,7 +473,7 @@ export function mountPlayer(el, spec, model = null) {
 
   function applyCommand({ op, value }) {
     if (op === "play") play();
-    else if (op === "pause") video.pause();
+    else if (op === "pause") pause();
     else if (op === "rate") setRate(value);
     else if (op === "seek") {
       targetFrame = null;
@@ -493,7 +507,7 @@ export function mountPlayer(el, spec, model = null) {
   // --- browser -> Python: reports tagged with the last command applied ---------------------
   let lastReport = 0;
   function report(throttle = false) {
-    if (!model) return;
+    if (!model || video.readyState === 0) return; // nothing to tell before the metadata
     const now = performance.now();
     if (throttle && now - lastReport < 1000 / TIME_UPDATES_PER_SECOND) return;
     lastReport = now;
@@ -510,10 +524,9 @@ export function mountPlayer(el, spec, model = null) {
     say("");
     push({ error: "" });
     const start = get("start") || 0;
-    const resumeAt = model ? model.get("current_time") : 0;
-    if (resumeAt > start) seekTo(resumeAt);
+    if (startAt > start) seekTo(startAt);
     else if (start > 0) seekTo(start);
-    if (get("autoplay") || (model && !model.get("paused"))) play();
+    if (wantPlay) play();
   });
   on(video, "timeupdate", () => {
     if (!hasFrameCallback) enforceClip();
@@ -524,12 +537,16 @@ export function mountPlayer(el, spec, model = null) {
     const start = get("start") || 0;
     const end = get("end");
     targetFrame = null;
+    wantPlay = !video.paused; // events arrive late: the element's state now is what counts
     if (clipped() && (video.currentTime < start || (end != null && presentedFrame >= endFrame()))) {
       seekTo(clock() ? frameMidTime(clock(), frameAtTime(clock(), start)) : start);
     }
     report();
   });
-  on(video, "pause", () => report());
+  on(video, "pause", () => {
+    wantPlay = !video.paused;
+    report();
+  });
   on(video, "ended", () => {
     if (get("loop") && clipped()) {
       seekTo(get("start") || 0);
@@ -560,7 +577,7 @@ export function mountPlayer(el, spec, model = null) {
   }
 
   function step(n) {
-    video.pause();
+    pause();
     showFrame((targetFrame ?? presentedFrame) + n);
   }
 
@@ -579,7 +596,7 @@ export function mountPlayer(el, spec, model = null) {
         showFrame(frameAtTime(c, get("start") || 0));
         targetFrame = null;
       } else {
-        video.pause();
+        pause();
         if (frame !== endFrame()) showFrame(endFrame());
       }
     }
@@ -613,8 +630,8 @@ export function mountPlayer(el, spec, model = null) {
   const keys = {
     ",": () => step(-1),
     ".": () => step(1),
-    " ": () => (video.paused ? play() : video.pause()),
-    k: () => (video.paused ? play() : video.pause()),
+    " ": () => (video.paused ? play() : pause()),
+    k: () => (video.paused ? play() : pause()),
     ArrowLeft: () => userSeek(-5),
     ArrowRight: () => userSeek(5),
     j: () => userSeek(-10),
