@@ -486,6 +486,9 @@ export function mountPlayer(el, spec, model = null) {
   });
   on(video, "click", () => root.focus({ preventScroll: true }));
 
+  // A view drawn after Python said play (also out of view: play() loads the video).
+  if (wantPlay && video.src) play();
+
   // --- visibility: players out of view do not preload ----------------------------------------
   if (typeof IntersectionObserver === "function") {
     const observer = new IntersectionObserver((entries) => {
