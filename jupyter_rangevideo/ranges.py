@@ -231,7 +231,10 @@ def if_range_holds(value: str | None, v: Validators) -> bool:
 # it knows the size) and keeps the answer's connection open while it buffers: a page of
 # players would hold all of Chromium's 6 connections per host, and Jupyter's own requests
 # (saving, running a cell) would queue behind them. Answered this long, it asks for the next range.
-MEDIA_ELEMENT_RESPONSE_BYTES = 8 * 1024 * 1024
+# Short, because Chromium stops reading a response (keeping its connection) once it has buffered
+# about 10 s ahead: measured with 8 players playing, a REST call took 1-20 s with 8 MiB
+# answers, about 1 s with 1 MiB, 0.1-0.8 s with 512 KiB (tests/browser/test_many_players.py).
+MEDIA_ELEMENT_RESPONSE_BYTES = 512 * 1024
 _FROM_POSITION = re.compile(r"^\s*bytes\s*=\s*[0-9]+\s*-\s*[0-9]*\s*$", re.IGNORECASE)
 
 
