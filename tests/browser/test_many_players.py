@@ -6,7 +6,7 @@ them. The server answers a media element's open-ended range with 8 MiB (ranges.p
 
 import time
 
-from conftest import VIDEO, create_notebook, open_notebook, record, run_all_cells
+from conftest import VIDEO, create_notebook, open_notebook, record
 
 from jupyter_rangevideo.sample import make_large, write_sample
 
