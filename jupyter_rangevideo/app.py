@@ -1,4 +1,4 @@
-"""The jupyter_server extension: its configuration and its one route."""
+"""The jupyter_server extension: its configuration and its routes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from .handlers import FileStreamHandler
+from .handlers import HLS_ROUTE, STATIC_DIR, STATIC_ROUTE, FileStreamHandler, SegmentHandler, StaticHandler
+from .segments import EncodeSettings, segment_service
 from .signing import ROUTE, load_secret
 
 
@@ -37,12 +38,68 @@ class RangeVideoApp(ExtensionApp):
         where kernels of the same user find it too.""",
     ).tag(config=True)
 
+    cache_dir = Unicode(
+        "",
+        help="""Directory of the on-disk cache of remuxed and transcoded segments. Empty means
+        jupyter-rangevideo in the user's cache directory ($XDG_CACHE_HOME, else ~/.cache).
+        Several servers and kernels may share it.""",
+    ).tag(config=True)
+
+    cache_size = Int(
+        2 * 1024**3,
+        help="""Most bytes the segment cache holds; the least recently used segments are
+        removed past it. A 1080p transcoded minute is about 20-60 MB.""",
+    ).tag(config=True)
+
+    transcode_workers = Int(
+        2,
+        help="""Segments made at once (remux or transcode), by threads at a lower CPU priority
+        than the server's event loop. Each encode uses several cores already; more workers
+        serve more players at once, not one player faster.""",
+    ).tag(config=True)
+
+    prefetch_segments = Int(
+        2,
+        help="""Segments made ahead of the last one a player asked for, so playback goes on
+        without waiting. Queued prefetches are dropped when the player seeks elsewhere.""",
+    ).tag(config=True)
+
+    max_height = Int(
+        1080,
+        help="""Tallest picture a transcode makes, in pixels: taller sources are scaled down
+        (aspect kept); smaller ones keep their size.""",
+    ).tag(config=True)
+
+    crf = Int(
+        23,
+        help="""Quality of transcoded video: libx264's constant rate factor (0-51; lower is
+        better and bigger; 18 looks transparent, 28 is visibly soft).""",
+    ).tag(config=True)
+
+    preset = Unicode(
+        "ultrafast",
+        help="""libx264 preset for transcoding (ultrafast, superfast, veryfast, faster, fast,
+        medium ...). ultrafast costs about half the CPU time of veryfast per segment, so a
+        seek waits about half as long; its segments are larger, which matters little when
+        the browser and the server share a machine or a LAN. Slower presets suit a server
+        with cores to spare and a slow link.""",
+    ).tag(config=True)
+
     def initialize_settings(self):
         from pathlib import Path
 
         secret = load_secret(Path(self.secret_file) if self.secret_file else None)
         self.read_pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="rangevideo-read")
+        self.segments = segment_service(
+            cache_dir=self.cache_dir,
+            cache_size=self.cache_size,
+            io_pool=self.read_pool,
+            workers=self.transcode_workers,
+            prefetch=self.prefetch_segments,
+            settings=EncodeSettings(max_height=self.max_height, crf=self.crf, preset=self.preset),
+        )
         self.settings.update(
+            rangevideo_segments=self.segments,
             rangevideo_secret=secret,
             rangevideo_chunk_size=max(self.chunk_size, 4096),
             rangevideo_read_pool=self.read_pool,
@@ -51,7 +108,10 @@ class RangeVideoApp(ExtensionApp):
     def initialize_handlers(self):
         # ExtensionApp prefixes the server's base_url.
         self.handlers.append((rf"/{ROUTE}/([0-9a-f]+)/(.+)", FileStreamHandler))
+        self.handlers.append((rf"/{HLS_ROUTE}", SegmentHandler))
+        self.handlers.append((rf"/{STATIC_ROUTE}/(.+)", StaticHandler, {"path": STATIC_DIR}))
 
     async def stop_extension(self):
         # Reads already queued finish (each is one chunk); responses then end at once.
         self.read_pool.shutdown(wait=False)
+        self.segments.shutdown()

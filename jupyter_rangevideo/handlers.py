@@ -8,10 +8,11 @@ import socket
 import stat
 import sys
 import time
+from typing import Any
 from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from tornado import web
 from tornado.iostream import IOStream, StreamClosedError
 
@@ -271,3 +272,137 @@ def _inline_disposition(path: str) -> str:
     name = os.path.basename(path)
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\%' else "_" for c in name)
     return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(os.fsencode(name), safe='')}"
+
+
+# ---------------------------------------------------------------- segmented deliveries (HLS)
+
+# rangevideo/hls/{delivery}/{signature}/{path}/{index.m3u8 | seg-NNNNN.ts}: the signature is the
+# file URL's own, so a URL shared for one file grants its playlist and segments, nothing else.
+HLS_ROUTE = r"rangevideo/hls/(remux|transcode)/([0-9a-f]+)/(.+)/(index\.m3u8|seg-\d+\.ts)"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+
+
+class SegmentMixin:
+    """Serve the HLS playlist and segments of a signed file, made on demand.
+
+    Mixed in before RangeFileMixin into a RequestHandler whose settings hold
+    ``rangevideo_segments`` (a segments.SegmentService) and ``rangevideo_secret``;
+    the handler authenticates the request first. A finished segment is a cached file,
+    served with RangeFileMixin.serve_file.
+    """
+
+    _waiting: asyncio.Future[Any] | None = None
+
+    async def serve_hls(self, delivery: str, signature: str, url_path: str, name: str, include_body: bool) -> None:
+        from .delivery import check
+        from .probe import MediaError
+        from .segments import Cancelled, SegmentError
+
+        path = check_signature(signature, url_path, self.settings["rangevideo_secret"])  # type: ignore[attr-defined]
+        service = self.settings["rangevideo_segments"]  # type: ignore[attr-defined]
+        try:
+            source = await self._wait(service.source(path))
+            check(delivery, source.facts)
+            if name == "index.m3u8":
+                body = (await self._wait(service.playlist(path, delivery))).encode()
+                self.set_header("Content-Type", PLAYLIST_TYPE)  # type: ignore[attr-defined]
+                self.set_header("Cache-Control", "private, no-cache")  # type: ignore[attr-defined]
+                self.set_header("Content-Length", len(body))  # type: ignore[attr-defined]
+                if include_body:
+                    self.write(body)  # type: ignore[attr-defined]
+                return
+            index = int(name[len("seg-") : -len(".ts")])
+            for attempt in range(2):
+                made = await self._wait(service.segment(path, delivery, index))
+                try:
+                    await self.serve_file(made, include_body)  # type: ignore[attr-defined]
+                    return
+                except web.HTTPError as e:
+                    # Evicted between being made and being opened (another process's cache
+                    # bound): make it again, once.
+                    if e.status_code != 404 or attempt:
+                        raise
+        except asyncio.CancelledError:
+            return  # the client went away; the job goes on only if someone else waits for it
+        except FileNotFoundError:
+            raise web.HTTPError(404, log_message=f"rangevideo: no such file {path!r}") from None
+        except PermissionError:
+            raise web.HTTPError(403, log_message=f"rangevideo: permission denied for {path!r}") from None
+        except IsADirectoryError:
+            raise web.HTTPError(404, log_message=f"rangevideo: {path!r} is a directory") from None
+        except IndexError as e:
+            raise web.HTTPError(404, log_message=f"rangevideo: {e}") from None
+        except MediaError as e:
+            raise web.HTTPError(415, log_message=f"rangevideo: {e}") from None
+        except ValueError as e:  # a delivery this file cannot have (remux of HEVC)
+            raise web.HTTPError(400, log_message=f"rangevideo: {e}") from None
+        except SegmentError as e:
+            raise web.HTTPError(500, log_message=f"rangevideo: {e}") from None
+        except Cancelled:
+            raise web.HTTPError(503, log_message="rangevideo: the segment's job was cancelled") from None
+
+    async def _wait(self, work: Any) -> Any:
+        # A future the connection's close can cancel: a reader gone is a reader no more.
+        self._waiting = asyncio.ensure_future(work)
+        try:
+            return await self._waiting
+        finally:
+            self._waiting = None
+
+    def on_connection_close(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
+        super().on_connection_close()  # type: ignore[misc]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Plain words, for a player to show as they are.
+        error = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(error, "log_message", None) or str(status_code)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")  # type: ignore[attr-defined]
+        self.set_header("Cache-Control", "no-store")  # type: ignore[attr-defined]
+        self.finish(message.removeprefix("rangevideo: ") + "\n")  # type: ignore[attr-defined]
+
+
+class SegmentHandler(SegmentMixin, RangeFileMixin, JupyterHandler):
+    """GET and HEAD of the HLS playlist and segments of a file shared by a signed URL."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized
+    async def get(self, delivery: str, signature: str, path: str, name: str) -> None:
+        self.check_xsrf_cookie()  # as for the file route
+        await self.serve_hls(delivery, signature, path, name, include_body=True)
+
+    @web.authenticated
+    @authorized
+    async def head(self, delivery: str, signature: str, path: str, name: str) -> None:
+        self.check_xsrf_cookie()
+        await self.serve_hls(delivery, signature, path, name, include_body=False)
+
+
+# --- the package's own front-end files ---------------------------------------------
+# player.js runs from a blob (anywidget) or a webpack bundle, so it cannot import a file
+# beside it: it imports the vendored hls.js from this route, and only when a file that
+# is not played directly is shown.
+
+STATIC_ROUTE = "rangevideo/static"
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+
+
+def static_headers(handler: web.RequestHandler, path: str) -> None:
+    """Headers for a public, unchanging-per-release script of this package."""
+    if path.endswith((".mjs", ".js")):
+        handler.set_header("Content-Type", "text/javascript; charset=utf-8")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Cache-Control", "no-cache")  # revalidated: an upgrade is seen at once
+    # Public library code: a page on another origin (the kernel's fallback server is
+    # one) may import it as a module, which needs CORS. It grants nothing else.
+    handler.set_header("Access-Control-Allow-Origin", "*")
+
+
+class StaticHandler(FileFindHandler):
+    """GET of the package's static files (like Jupyter's own /static/, public)."""
+
+    def set_extra_headers(self, path: str) -> None:
+        static_headers(self, path)

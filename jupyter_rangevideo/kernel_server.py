@@ -21,7 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .handlers import RangeFileMixin, check_signature
+from .handlers import (
+    HLS_ROUTE,
+    STATIC_DIR,
+    STATIC_ROUTE,
+    RangeFileMixin,
+    SegmentMixin,
+    check_signature,
+    static_headers,
+)
+from .segments import segment_service
 from .signing import ROUTE, load_secret
 
 
@@ -38,9 +47,12 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
     async def head(self, token: str, signature: str, path: str) -> None:
         await self.serve_signed(token, signature, path, include_body=False)
 
-    async def serve_signed(self, token: str, signature: str, path: str, include_body: bool) -> None:
+    def check_token(self, token: str) -> None:
         if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
             raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
+
+    async def serve_signed(self, token: str, signature: str, path: str, include_body: bool) -> None:
+        self.check_token(token)
         path = check_signature(signature, path, self.settings["rangevideo_secret"])
         await self.serve_file(path, include_body)
 
@@ -51,14 +63,61 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
             super().log_exception(typ, value, tb)
 
 
+class KernelSegmentHandler(SegmentMixin, KernelFileHandler):
+    """The same HLS playlists and segments as the server extension's, behind the kernel token.
+
+    Unlike a <video src>, hls.js fetches these with XHR from the notebook's page, which is
+    another origin (VS Code's webview, Colab's frame): without CORS it could not read them.
+    The URL carries the kernel's token and the file's signature; no cookie is involved, so
+    allowing any origin grants nothing to a page that does not already hold the URL.
+    """
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Access-Control-Allow-Origin", "*")
+
+    async def get(self, token: str, delivery: str, signature: str, path: str, name: str) -> None:  # type: ignore[override]
+        self.check_token(token)
+        await self.serve_hls(delivery, signature, path, name, include_body=True)
+
+    async def head(self, token: str, delivery: str, signature: str, path: str, name: str) -> None:  # type: ignore[override]
+        self.check_token(token)
+        await self.serve_hls(delivery, signature, path, name, include_body=False)
+
+
+class KernelStaticHandler(web.StaticFileHandler):
+    """The package's static files (the vendored hls.js), behind the kernel's token too."""
+
+    def set_default_headers(self):
+        self.clear_header("Server")
+
+    def set_extra_headers(self, path: str) -> None:
+        static_headers(self, path)
+
+    def get(self, token: str, path: str, include_body: bool = True):  # type: ignore[override]
+        if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
+            raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
+        return super().get(path, include_body)
+
+    def head(self, token: str, path: str):  # type: ignore[override]
+        return self.get(token, path, include_body=False)
+
+
 class KernelServer:
     """A range server on 127.0.0.1 running on a daemon thread with its own event loop."""
 
-    def __init__(self, chunk_size: int = 1024 * 1024, read_threads: int = 4):
+    def __init__(self, chunk_size: int = 1024 * 1024, read_threads: int = 4, cache_dir: str = ""):
         self.token = secrets.token_hex(16)
         self.read_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="rangevideo-kernel-read")
+        # The server extension's defaults; the cache directory is shared with it.
+        self.segments = segment_service(cache_dir, 2 * 1024**3, self.read_pool)
         self.app = web.Application(
-            [(rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler)],
+            [
+                (rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler),
+                (rf"/([0-9a-f]+)/{HLS_ROUTE}", KernelSegmentHandler),
+                (rf"/([0-9a-f]+)/{STATIC_ROUTE}/(.+)", KernelStaticHandler, {"path": STATIC_DIR}),
+            ],
+            rangevideo_segments=self.segments,
             rangevideo_token=self.token,
             rangevideo_secret=load_secret(),
             rangevideo_read_pool=self.read_pool,
@@ -112,6 +171,7 @@ class KernelServer:
         self._loop.call_soon_threadsafe(shutdown)
         self._thread.join(5)
         self.read_pool.shutdown(wait=False)
+        self.segments.shutdown()
 
 
 _lock = threading.Lock()

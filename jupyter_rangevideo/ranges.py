@@ -31,6 +31,8 @@ MEDIA_TYPES = {
     ".wav": "audio/wav",
     ".flac": "audio/flac",
     ".vtt": "text/vtt",
+    ".ts": "video/mp2t",  # the system's table may say Qt Linguist
+    ".m3u8": "application/vnd.apple.mpegurl",
 }
 
 # Above this many ranges after merging, the Range header is ignored and the whole

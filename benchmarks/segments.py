@@ -1,0 +1,327 @@
+"""Remux and transcode deliveries, server side: 1080p ten-minute sources through a real Jupyter server.
+
+    python benchmarks/segments.py [--seeks 20]
+
+For H.264 MP4 (direct), H.264 AVI (remux), HEVC MP4 and MJPEG AVI (transcode): time to the
+first segment (playlist + segment 0, cold cache), random-seek segment latency (cold
+segments, median and p90), transcode speed as a multiple of real time and server CPU
+seconds per minute of video (segments asked in order, as a player does, prefetch on),
+the tiny-request p99 (/api/status) while 4 transcodes run, libx264 presets side by side,
+and the anchor: a full `ffmpeg -c:v libx264 -preset veryfast` re-encode (timed on the first
+ANCHOR_SECONDS and scaled to the whole file). Writes benchmarks/results/segments.{json,md}.
+Every loop is bounded; the run takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+from run import TOKEN, free_port, wait_listening
+from segment_sources import CLIP_SECONDS, COPIES, source
+
+from jupyter_rangevideo import url_for
+
+RESULTS = Path(__file__).parent / "results"
+DELIVERY = {"h264-mp4": "direct", "h264-avi": "remux", "hevc-mp4": "transcode", "mjpeg-avi": "transcode"}
+DURATION = CLIP_SECONDS * COPIES
+ANCHOR_SECONDS = 20
+HEADERS = {"Authorization": f"token {TOKEN}"}
+
+
+class Server:
+    """A jupyter_server process with the extension, its own cache directory and settings."""
+
+    def __init__(self, runtime: Path, cache: Path, **settings: object):
+        self.port = free_port()
+        self.cache = cache
+        args = [f"--RangeVideoApp.{k}={v}" for k, v in settings.items()]
+        cmd = [
+            sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.base_url=/bench/",
+            f"--IdentityProvider.token={TOKEN}", "--ServerApp.log_level=WARN",
+            "--ServerApp.jpserver_extensions=jupyter_rangevideo=True", f"--RangeVideoApp.cache_dir={cache}", *args,
+        ]
+        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
+        self.process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_listening(self.port, self.process, "jupyter")
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            connection.request("GET", "/bench/" + path, headers={**HEADERS, **(headers or {})})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def cpu_seconds(self) -> float:
+        return sum(psutil.Process(self.process.pid).cpu_times()[:2])
+
+    def clear_cache(self) -> None:
+        for entry in self.cache.glob("*"):
+            entry.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def hls(path: Path, delivery: str, name: str = "index.m3u8") -> str:
+    return url_for(path).replace("rangevideo/files/", f"rangevideo/hls/{delivery}/", 1) + "/" + name
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def first_and_seeks(server: Server, path: Path, delivery: str, seeks: int, rng: random.Random) -> dict:
+    server.clear_cache()
+    began = time.perf_counter()
+    if delivery == "direct":
+        status, _ = server.get(url_for(path), {"Range": "bytes=0-1048575"})
+        assert status == 206, status
+        first = time.perf_counter() - began
+        size = path.stat().st_size
+        latencies = []
+        for _ in range(seeks):
+            start = rng.randrange(size - 2**20)
+            t0 = time.perf_counter()
+            status, _ = server.get(url_for(path), {"Range": f"bytes={start}-{start + 2**20 - 1}"})
+            assert status == 206, status
+            latencies.append(time.perf_counter() - t0)
+        return {"first_ms": ms(first), "seek_median_ms": ms(statistics.median(latencies)),
+                "seek_p90_ms": ms(percentile(latencies, 90)), "segments": None}
+    status, body = server.get(hls(path, delivery))
+    assert status == 200, body[:300]
+    names = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
+    status, body = server.get(hls(path, delivery, names[0]))
+    assert status == 200, body[:300]
+    first = time.perf_counter() - began
+    latencies = []
+    for index in rng.sample(range(5, len(names)), seeks):  # cold segments, far apart
+        t0 = time.perf_counter()
+        status, body = server.get(hls(path, delivery, names[index]))
+        assert status == 200, body[:300]
+        latencies.append(time.perf_counter() - t0)
+        time.sleep(0.2)  # a glance at the picture; prefetches run meanwhile and are cancelled by the next seek
+    return {"first_ms": ms(first), "seek_median_ms": ms(statistics.median(latencies)),
+            "seek_p90_ms": ms(percentile(latencies, 90)), "segments": len(names)}
+
+
+def speed(server: Server, path: Path, delivery: str, seconds: float) -> dict:
+    """Play-through: segments asked in order as fast as they come (prefetch on)."""
+    server.clear_cache()
+    status, body = server.get(hls(path, delivery))
+    lines = body.decode().splitlines()
+    durations = [float(line[8:-1]) for line in lines if line.startswith("#EXTINF:")]
+    names = [line for line in lines if line and not line.startswith("#")]
+    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+    video = 0.0
+    start = len(names) // 3  # mid-file
+    for name, duration in zip(names[start:], durations[start:]):
+        status, body = server.get(hls(path, delivery, name))
+        assert status == 200, body[:300]
+        video += duration
+        if video >= seconds:
+            break
+    wall, cpu = time.perf_counter() - t0, server.cpu_seconds() - cpu0
+    return {"video_seconds": round(video, 1), "speed_x_realtime": round(video / wall, 2),
+            "cpu_seconds_per_video_minute": round(cpu / (video / 60), 1)}
+
+
+def tiny_p99_during(server: Server, path: Path, requests: int) -> dict:
+    """p99 of /api/status (one keep-alive connection, back to back), idle then while 4 transcodes run."""
+
+    def statuses(count: int, stop: threading.Event | None = None) -> list[float]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        out = []
+        deadline = time.monotonic() + 120
+        while len(out) < count and time.monotonic() < deadline and not (stop and stop.is_set()):
+            t0 = time.perf_counter()
+            connection.request("GET", "/bench/api/status", headers=HEADERS)
+            connection.getresponse().read()
+            out.append(time.perf_counter() - t0)
+            time.sleep(0.01)
+        connection.close()
+        return out
+
+    idle = statuses(requests)
+    server.clear_cache()
+    _, body = server.get(hls(path, "transcode"))
+    names = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
+    stop = threading.Event()
+    busy: list[float] = []
+    with ThreadPoolExecutor(5) as pool:
+        prober = pool.submit(statuses, requests * 10, stop)
+        # Four players at four places: 4 segments at once, again and again, while we probe.
+        picks = iter([names[k] for k in range(10, len(names), 7)])
+        transcodes = 0
+        for _ in range(3):
+            batch = [next(picks) for _ in range(4)]
+            list(pool.map(lambda n: server.get(hls(path, "transcode", n)), batch))
+            transcodes += 4
+        stop.set()
+        busy = prober.result()
+    return {"idle_p99_ms": ms(percentile(idle, 99)), "idle_median_ms": ms(statistics.median(idle)),
+            "busy_p99_ms": ms(percentile(busy, 99)), "busy_median_ms": ms(statistics.median(busy)),
+            "busy_samples": len(busy), "transcodes": transcodes}
+
+
+def presets(path: Path, rounds: int) -> dict:
+    """libx264 presets side by side on the same 1080p HEVC segments (in-process, one at a time)."""
+    from jupyter_rangevideo.probe import probe
+    from jupyter_rangevideo.segments import EncodeSettings, Job, make_segment, plan
+
+    facts = probe(path)
+    segments = plan(facts, "transcode")
+    out: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            index = 20 + 37 * r
+            start, end = segments.span(index)
+            for preset in ("ultrafast", "superfast", "veryfast"):
+                job = Job(str(path), "transcode", index, start, end, False, True, EncodeSettings(preset=preset))
+                target = os.path.join(tmp, f"{preset}.ts")
+                t0 = time.perf_counter()
+                make_segment(job, target, threading.Event())
+                entry = out.setdefault(preset, {"seconds": [], "bytes": []})
+                entry["seconds"].append(time.perf_counter() - t0)
+                entry["bytes"].append(os.path.getsize(target))
+    return {
+        preset: {"segment_ms_median": ms(statistics.median(v["seconds"])),
+                 "speed_x_realtime": round(2.0 / statistics.median(v["seconds"]), 2),
+                 "segment_kib_median": round(statistics.median(v["bytes"]) / 1024)}
+        for preset, v in out.items()
+    }
+
+
+def anchor(path: Path) -> dict:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-y", "-t", str(ANCHOR_SECONDS), "-i", str(path), "-c:v", "libx264",
+             "-preset", "veryfast", "-an", os.path.join(tmp, "out.mp4")],
+            check=True,
+        )
+        wall = time.perf_counter() - t0
+    return {"measured_seconds": round(wall, 1), "full_file_seconds": round(wall * DURATION / ANCHOR_SECONDS, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeks", type=int, default=20)
+    parser.add_argument("--speed-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    began = time.monotonic()
+    paths = {name: source(name) for name in DELIVERY}
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                 "load_before": os.getloadavg()[0]}}
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = Path(tmp) / "runtime"
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+        server = Server(runtime, Path(tmp) / "cache")
+        try:
+            rng = random.Random(1)
+            for name, delivery in DELIVERY.items():
+                row = {"delivery": delivery, **first_and_seeks(server, paths[name], delivery, args.seeks, rng)}
+                if delivery != "direct":
+                    row.update(speed(server, paths[name], delivery, args.speed_seconds))
+                results[name] = row
+                print(name, row, file=sys.stderr)
+        finally:
+            server.stop()
+        busy = Server(runtime, Path(tmp) / "cache4", transcode_workers=4)
+        try:
+            results["tiny_request"] = tiny_p99_during(busy, paths["hevc-mp4"], 100)
+            print("tiny", results["tiny_request"], file=sys.stderr)
+        finally:
+            busy.stop()
+    results["presets"] = presets(paths["hevc-mp4"], 2)
+    print("presets", results["presets"], file=sys.stderr)
+    for name in DELIVERY:
+        results[name]["anchor"] = anchor(paths[name])
+        print("anchor", name, results[name]["anchor"], file=sys.stderr)
+    results["run_seconds"] = round(time.monotonic() - began)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "segments.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "segments.md").write_text(report(results))
+    print(report(results))
+
+
+def report(r: dict) -> str:
+    lines = [
+        "# Remux and transcode deliveries: server-side figures",
+        "",
+        (f"`python benchmarks/segments.py` on {r['machine']['cpus']} cores shared with other work "
+        f"(load {r['machine']['load_before']:.1f} at the start); 1080p, 25 fps, {DURATION // 60}-minute sources made by "
+        "repeating a 10 s test-pattern clip (2 s GOP, no audio). Figures are from the client's side of real HTTP "
+        "requests to a jupyter_server process with the extension (default settings: 2 workers, prefetch 2, "
+        "libx264 ultrafast, CRF 23, 2 s transcode segments, 4 s remux segments). Browser-side figures (first frame, "
+        "seek to the frame) come from the front-end's benchmark."),
+        "",
+        ("| source | delivery | first segment | seek median | seek p90 | speed (x real time) | CPU s / video min "
+        "| full re-encode (ffmpeg veryfast) |"),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, delivery in DELIVERY.items():
+        row = r[name]
+        anchor_text = f"{row['anchor'].get('full_file_seconds', '-')} s" if row.get("anchor") else "-"
+        lines.append(
+            f"| {name} | {delivery} | {row['first_ms']} ms | {row['seek_median_ms']} ms | {row['seek_p90_ms']} ms "
+            f"| {row.get('speed_x_realtime', '-')} | {row.get('cpu_seconds_per_video_minute', '-')} | {anchor_text} |"
+        )
+    t = r["tiny_request"]
+    lines += [
+        "",
+        "Direct rows: a 1 MiB range at the start, then at random offsets (what the browser asks for).",
+        (f"Full re-encode: timed on the first {ANCHOR_SECONDS} s and scaled to the whole file: the wait before a "
+        "first frame without on-the-fly segments."),
+        "",
+        "## Tiny requests while 4 transcodes run",
+        "",
+        (f"`/api/status` back to back on one connection, with 4 workers each making a 1080p HEVC segment "
+        f"({t['transcodes']} segments, 4 at a time): p99 {t['busy_p99_ms']} ms, median {t['busy_median_ms']} ms "
+        f"({t['busy_samples']} requests); idle: p99 {t['idle_p99_ms']} ms, median {t['idle_median_ms']} ms. "
+        "The encode threads run at nice 10, so the event loop's thread wins the CPU when it has work."),
+        "",
+        "## libx264 presets (one 2 s 1080p segment from HEVC, one job at a time, median of 2)",
+        "",
+        "| preset | time per segment | speed (x real time) | segment size |",
+        "|---|---|---|---|",
+    ]
+    for preset, v in r["presets"].items():
+        lines.append(f"| {preset} | {v['segment_ms_median']} ms | {v['speed_x_realtime']} | {v['segment_kib_median']} KiB |")
+    lines += ["", f"Run time: {r['run_seconds']} s.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

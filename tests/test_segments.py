@@ -1,0 +1,341 @@
+"""Remux and transcode deliveries as HLS, through a real in-process server: playlists, segments
+that decode to the right frames, job sharing, prefetch and cancellation, the cache, errors."""
+
+import asyncio
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+
+import av
+import pytest
+from helpers import wait_for
+
+from jupyter_rangevideo import url_for
+from jupyter_rangevideo.kernel_server import KernelServer
+from jupyter_rangevideo.probe import probe
+from jupyter_rangevideo.sample import read_frame_index, write_sample
+from jupyter_rangevideo.segments import plan
+from jupyter_rangevideo.signing import load_secret, sign
+
+SIZE = (160, 120)
+
+
+@pytest.fixture
+def workers():
+    return 1  # one job at a time: the order of jobs is then the test's to check
+
+
+@pytest.fixture
+def jp_server_config(tmp_path, workers):
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        },
+        "RangeVideoApp": {
+            "cache_dir": str(tmp_path / "cache"),
+            "transcode_workers": workers,
+            "preset": "ultrafast",
+        },
+    }
+
+
+@pytest.fixture
+def service(jp_serverapp):
+    return jp_serverapp.web_app.settings["rangevideo_segments"]
+
+
+def hls_url(path, delivery, name="index.m3u8"):
+    """The contract's URL: the file URL's signature and path under rangevideo/hls/{delivery}/."""
+    file_url = url_for(path)
+    return file_url.replace("rangevideo/files/", f"rangevideo/hls/{delivery}/", 1) + "/" + name
+
+
+def segment_names(playlist):
+    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
+
+
+def decode(data, tmp_path, name="seg.ts"):
+    """(time, frame index) of every video frame of a TS segment, and its audio packets' times."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        frames = [
+            (float(f.pts * f.time_base), read_frame_index(f.to_ndarray(format="rgb24")))
+            for f in container.decode(container.streams.video[0])
+        ] if container.streams.video else []
+    with av.open(str(path)) as container:
+        audio = [
+            float(p.pts * p.time_base) for p in container.demux(container.streams.audio[0]) if p.pts is not None
+        ] if container.streams.audio else []
+    return frames, audio
+
+
+@pytest.mark.parametrize(
+    "name,codec,audio,delivery",
+    [
+        ("h264.ts", "h264", "aac", "remux"),
+        ("h264.mp4", "h264", "aac", "remux"),  # a browser plays it directly, but a remux is asked
+        ("h264.avi", "h264", "mp3", "remux"),
+        ("hevc.mkv", "hevc", "ac3", "transcode"),
+        ("mjpeg.avi", "mjpeg", None, "transcode"),
+    ],
+)
+async def test_every_segment_holds_the_frames_of_its_span(fetch, tmp_path, name, codec, audio, delivery):
+    source = write_sample(tmp_path / name, 7, 25, SIZE, codec=codec, audio=audio, gop=25)
+    facts = probe(source)
+    r = await fetch(hls_url(source, delivery))
+    assert r.code == 200 and r.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    text = r.body.decode()
+    assert text.startswith("#EXTM3U\n") and "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.endswith("#EXT-X-ENDLIST\n")
+    extinf = [float(line[8:-1]) for line in text.splitlines() if line.startswith("#EXTINF:")]
+    assert abs(sum(extinf) - facts.duration) < 1e-3
+    assert max(extinf) <= int(text.split("#EXT-X-TARGETDURATION:")[1].split()[0])
+    names = segment_names(text)
+    assert names == [f"seg-{n:05d}.ts" for n in range(len(extinf))] and len(names) >= 2
+    starts = plan(facts, delivery).starts
+    seen = []
+    for n, segment in enumerate(names):
+        r = await fetch(hls_url(source, delivery, segment))
+        assert r.code == 200 and r.headers["Content-Type"] == "video/mp2t", r.body[:200]
+        frames, sound = decode(r.body, tmp_path)
+        # Each segment starts at its playlist time, with the frame shown then in the source.
+        first_time, first_index = frames[0]
+        if name != "h264.avi":  # (this sample's first frame is presented 2 frames late: see below)
+            assert abs(first_time - starts[n]) < 1e-3, (n, first_time, starts[n])
+            assert first_index == facts.clock.frame_at(first_time), (n, frames[:2])
+        seen += frames
+        if audio:
+            assert sound and sound[0] <= first_time + 0.1 and sound[-1] >= frames[-1][0] - 0.1
+    # Together, every frame once, in order, on a continuous timeline.
+    assert [index for _, index in seen] == list(range(facts.frame_count))
+    times = [t for t, _ in seen]
+    steps = {round(b - a, 4) for a, b in zip(times, times[1:])}
+    assert steps == {0.04}, steps
+    if name == "h264.avi":
+        # The source's own presentation times (its first frame at 0.08 s) are kept.
+        with av.open(str(source)) as container:
+            stream = container.streams.video[0]
+            firsts = [float((f.pts - (stream.start_time or 0)) * stream.time_base) for _, f in zip(range(2), container.decode(stream))]
+        assert times[:2] == pytest.approx(firsts)
+
+
+async def test_a_far_seek_costs_one_segment(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "far.mkv", 12, 25, SIZE, codec="hevc", gop=50)
+    names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
+    assert len(names) == 6
+    r = await fetch(hls_url(source, "transcode", names[-1]))
+    assert r.code == 200
+    frames, _ = decode(r.body, tmp_path)
+    assert frames[0][1] == 250 and frames[-1][1] == 299
+    await service.idle()
+    assert [(e, i) for e, *_, i in service.history if e == "started"] == [("started", 5)]
+    # Back to the middle: that segment, then the prefetch of the two after it.
+    r = await fetch(hls_url(source, "transcode", names[2]))
+    await service.idle()
+    started = [i for e, *_, i in service.history if e == "started"]
+    assert started == [5, 2, 3, 4]
+
+
+async def test_two_requests_for_one_segment_share_one_job(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "two.mkv", 6, 25, SIZE, codec="hevc")
+    url = hls_url(source, "transcode", "seg-00001.ts")
+    first, second = await asyncio.gather(fetch(url), fetch(url))
+    assert first.code == second.code == 200 and first.body == second.body
+    await service.idle()
+    assert [e for e, *_, i in service.history if i == 1] == ["queued", "started", "made"]
+
+
+async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "seek.avi", 30, 25, (320, 240), codec="mjpeg")
+    service.settings = replace(service.settings, preset="slower")  # jobs long enough to be caught running
+    playlist = (await fetch(hls_url(source, "transcode"))).body.decode()
+    assert len(segment_names(playlist)) == 15
+    r = await fetch(hls_url(source, "transcode", "seg-00000.ts"))
+    assert r.code == 200
+    # Segment 0 asked; 1 and 2 prefetched on the one worker. Now a seek far away:
+    assert await wait_for(lambda: ("started", 1) in [(e, i) for e, *_, i in service.history], 20)
+    r = await fetch(hls_url(source, "transcode", "seg-00012.ts"))
+    assert r.code == 200
+    await service.idle()
+    events = {(e, i) for e, *_, i in service.history}
+    assert ("cancelled", 2) in events and ("started", 2) not in events  # dropped while queued
+    assert ("cancelled", 1) in events and ("made", 1) not in events  # stopped between frames
+    assert {("made", 12), ("made", 13), ("made", 14)} <= events
+    cached = {n for n in range(15) if os.path.exists(service.cache.path(service._key(probe(source), "transcode", n)))}
+    assert cached == {0, 12, 13, 14}
+
+
+async def test_a_changed_file_is_never_served_stale(fetch, service, tmp_path):
+    source = tmp_path / "changes.mkv"
+    write_sample(source, 4, 25, (160, 120), codec="hevc")
+    url = hls_url(source, "transcode", "seg-00000.ts")
+    r = await fetch(url)
+    with av.open(__import__("io").BytesIO(r.body)) as c:
+        assert c.streams.video[0].codec_context.width == 160
+    write_sample(source, 4, 25, (192, 144), codec="hevc")
+    r = await fetch(url)
+    assert r.code == 200
+    with av.open(__import__("io").BytesIO(r.body)) as c:
+        assert c.streams.video[0].codec_context.width == 192
+    assert ("made", 0) in [(e, i) for e, *_, i in service.history][3:]
+
+
+async def test_the_cache_keeps_to_its_bound(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "bound.mkv", 16, 25, SIZE, codec="hevc")
+    names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
+    sizes = []
+    for name in names[:2]:
+        r = await fetch(hls_url(source, "transcode", name))
+        sizes.append(len(r.body))
+    await service.idle()
+    service.cache.max_bytes = int(max(sizes) * 3.5)
+    for name in names[2:]:
+        assert (await fetch(hls_url(source, "transcode", name))).code == 200
+    await service.idle()
+    assert service.cache.size() <= service.cache.max_bytes
+    assert 2 <= len(service.cache.entries()) <= 4
+    # The most recently used are kept: the last segment asked is there.
+    assert os.path.exists(service.cache.path(service._key(probe(source), "transcode", len(names) - 1)))
+
+
+async def test_bad_media_and_bad_requests_get_plain_errors(fetch, service, tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 100)
+    empty = tmp_path / "empty.avi"
+    empty.write_bytes(b"")
+    good = write_sample(tmp_path / "ok.mkv", 4, 25, SIZE, codec="hevc")
+    truncated = tmp_path / "cut.mkv"
+    truncated.write_bytes(good.read_bytes()[:3000])
+    for path in (text, empty):
+        r = await fetch(hls_url(path, "transcode"))
+        assert r.code == 415 and r.headers["Content-Type"].startswith("text/plain")
+        assert b"not a video" in r.body or b"empty" in r.body, r.body
+    r = await fetch(hls_url(truncated, "transcode", "seg-00000.ts"))
+    assert r.code in (415, 500) and r.body.strip(), r.body
+    r = await fetch(hls_url(good, "remux"))  # HEVC cannot be remuxed for a browser
+    assert r.code == 400 and b"transcode" in r.body
+    r = await fetch(hls_url(good, "transcode", "seg-00002.ts"))  # 2 segments only
+    assert r.code == 404
+    r = await fetch(hls_url(good, "transcode").replace("/index.m3u8", "/seg-1.mp4"))
+    assert r.code == 404
+    await service.idle()
+
+
+async def test_auth_and_signature_as_for_the_file_route(fetch, tmp_path):
+    source = write_sample(tmp_path / "private.mkv", 4, 25, SIZE, codec="hevc")
+    sibling = write_sample(tmp_path / "sibling.mkv", 4, 25, SIZE, codec="hevc")
+    url = hls_url(source, "transcode")
+    for name in ("index.m3u8", "seg-00000.ts"):
+        r = await fetch(url.replace("index.m3u8", name), auth=False)
+        assert r.code in (302, 403) and b"EXTM3U" not in r.body
+    signature = url.split("/")[3]
+    assert (await fetch(url.replace(signature, "0" * 32))).code == 404
+    assert (await fetch(url.replace("private.mkv", sibling.name))).code == 404
+    assert (await fetch(url.replace(signature, "0" * 32).replace("index.m3u8", "seg-00000.ts"))).code == 404
+    for method in ("POST", "PUT"):
+        assert (await fetch(url, method=method, body=b"")).code == 405
+    r = await fetch(url, method="HEAD")
+    assert r.code == 200 and r.body == b""
+    # A path that now resolves elsewhere (swapped for a symlink) serves nothing, as for files.
+    link_target = tmp_path / "elsewhere.mkv"
+    source.rename(link_target)
+    source.symlink_to(link_target)
+    assert (await fetch(url)).code == 404
+    fifo = tmp_path / "fifo.mkv"
+    os.mkfifo(fifo)  # url_for refuses it; a URL signed for it anyway must not hang the server
+    fifo_url = f"rangevideo/hls/transcode/{sign(str(fifo), load_secret())}/{str(fifo).lstrip('/')}/index.m3u8"
+    assert (await fetch(fifo_url)).code == 404
+
+
+@pytest.mark.parametrize("workers", [4])
+async def test_the_event_loop_answers_while_four_transcodes_run(jp_serverapp, fetch, service, tmp_path):
+    """Tiny requests keep being answered between frames of four encodes (no wall-clock bound here:
+    benchmarks/segments.py measures the p99)."""
+    assert service.workers == 4
+    service.settings = replace(service.settings, preset="medium")
+    first = write_sample(tmp_path / "busy0.avi", 4, 25, (640, 360), codec="mjpeg")
+    sources = [first] + [shutil.copy(first, tmp_path / f"busy{k}.avi") for k in range(1, 4)]
+
+    async def status_latencies(stop):
+        latencies = []
+        while not stop.is_set():
+            began = time.perf_counter()
+            r = await fetch("api/status")
+            assert r.code == 200
+            latencies.append(time.perf_counter() - began)
+            await asyncio.sleep(0.005)
+        return latencies
+
+    stop = asyncio.Event()
+    probe_task = asyncio.ensure_future(status_latencies(stop))
+    began = time.perf_counter()
+    results = await asyncio.gather(*(fetch(hls_url(s, "transcode", "seg-00001.ts")) for s in sources))
+    encode_time = time.perf_counter() - began
+    stop.set()
+    latencies = sorted(await probe_task)
+    assert all(r.code == 200 for r in results)
+    assert sum(e[0] == "started" for e in service.history) >= 4
+    # Many tiny requests were answered while the encodes ran, each in a small part of their time.
+    assert len(latencies) >= 10, (len(latencies), encode_time)
+    assert latencies[len(latencies) // 2] < encode_time / 10, (latencies, encode_time)
+    await service.idle()
+
+
+def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    source = write_sample(tmp_path / "kernel.mkv", 4, 25, SIZE, codec="hevc", audio="ac3")
+    server = KernelServer(cache_dir=str(tmp_path / "kcache")).start()
+    try:
+        base = server.base_url
+
+        def get(url):
+            try:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    return response.status, response.headers, response.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.headers, e.read()
+
+        status, headers, body = get(base + hls_url(source, "transcode"))
+        assert status == 200 and body.startswith(b"#EXTM3U") and headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        assert headers["Access-Control-Allow-Origin"] == "*"  # hls.js reads it from the notebook's origin
+        status, headers, body = get(base + hls_url(source, "transcode", "seg-00001.ts"))
+        assert status == 200 and headers["Content-Type"] == "video/mp2t"
+        frames, sound = decode(body, tmp_path)
+        assert frames[0] == (2.0, 50) and sound
+        assert get(base.replace(server.token, "0" * 32) + hls_url(source, "transcode"))[0] == 404
+        assert get(base + hls_url(source, "transcode").replace(url_for(source).split("/")[2], "f" * 32))[0] == 404
+        assert get(base + hls_url(source, "transcode", "seg-00009.ts"))[0] == 404
+    finally:
+        server.stop()
+
+
+
+@pytest.mark.parametrize("name,audio", [("ac3.m4a", "ac3"), ("tone.mp3", "mp3")])
+async def test_audio_only_files_get_aac_or_copied_audio_segments(fetch, tmp_path, name, audio):
+    source = write_sample(tmp_path / name, 9, 25, SIZE, codec="none", audio=audio)
+    delivery = "transcode" if audio == "ac3" else "remux"
+    names = segment_names((await fetch(hls_url(source, delivery))).body.decode())
+    assert len(names) == 3  # 4 s audio segments
+    previous_end = None
+    for n, segment in enumerate(names):
+        r = await fetch(hls_url(source, delivery, segment))
+        assert r.code == 200
+        path = tmp_path / f"a{n}.ts"
+        path.write_bytes(r.body)
+        with av.open(str(path)) as container:
+            assert not container.streams.video
+            stream = container.streams.audio[0]
+            assert stream.codec_context.codec.canonical_name == ("aac" if audio == "ac3" else "mp3")
+            frames = list(container.decode(stream))
+        first = float(frames[0].pts * frames[0].time_base)
+        last = float(frames[-1].pts * frames[-1].time_base) + frames[-1].samples / frames[-1].sample_rate
+        # Contiguous within an audio frame or two (AAC's encoder delay), from n * 4 s.
+        assert abs(first - 4 * n) < 0.07, (n, first)
+        if previous_end is not None:
+            assert abs(first - previous_end) < 0.07, (n, first, previous_end)
+        previous_end = last
+    assert abs(previous_end - 9.0) < 0.1
