@@ -37,6 +37,8 @@ def decode_frame(path: str | os.PathLike[str], clock: FrameClock, n: int) -> np.
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         time_base = stream.time_base
+        if time_base is None:
+            raise MediaError(f"{os.fspath(path)!r}: the video stream has no time base")
         origin = _first_pts(container, stream)
         # The index holds decode times: with B-frames, the keyframe found for a time can be
         # presented after it. Then seek again from further back.

@@ -34,7 +34,7 @@ class CommandLog:
         self.seq = 0
         self.recent: list[Command] = []
 
-    def add(self, op: str, value: float | int | None = None) -> list[Command]:
+    def add(self, op: str, value: float | None = None) -> list[Command]:
         """Number a command; return the new log (a fresh list, so a trait sees a change)."""
         if op not in OPS:
             raise ValueError(f"unknown command {op!r}; one of {', '.join(OPS)}")

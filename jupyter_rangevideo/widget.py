@@ -77,7 +77,7 @@ class Player(anywidget.AnyWidget):
     frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(sync=True)
     show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
     # Python's numbered commands, newest last; the page applies those it has not applied.
-    _commands = t.List([]).tag(sync=True)
+    _commands: t.List[dict[str, Any]] = t.List([]).tag(sync=True)
     # The last command the page had applied when it reported its state.
     _applied = t.Int(0).tag(sync=True)
     # The front end asks for the in-kernel server when its page has no server extension.
@@ -185,13 +185,13 @@ class Player(anywidget.AnyWidget):
             raise ValueError(f"{self.name} has no video stream")
         return decode_frame(self.probe.path, self.probe.clock, int(n))
 
-    def _command(self, op: str, value: float | int | None = None, **state) -> None:
+    def _command(self, op: str, value: float | None = None, **state: Any) -> None:
         """Set the kernel's state as asked and send the numbered command, in one message."""
         with self.hold_sync():
             self._set_quietly(state)
             self._commands = _sync.CommandLog.add(self._log, op, value)
 
-    def _set_quietly(self, state: dict) -> None:
+    def _set_quietly(self, state: dict[str, Any]) -> None:
         quiet, self._quiet = self._quiet, True
         try:
             for name, value in state.items():
@@ -200,7 +200,7 @@ class Player(anywidget.AnyWidget):
             self._quiet = quiet
 
     @t.observe("paused", "current_time", "playback_rate", "frame")
-    def _python_set(self, change) -> None:
+    def _python_set(self, change: dict[str, Any]) -> None:
         # `p.paused = True`, `p.current_time = 9`, `p.frame = 40`, `p.playback_rate = 2`
         # from Python become commands; the page's reports (set quietly) do not.
         if self._quiet:
@@ -216,7 +216,7 @@ class Player(anywidget.AnyWidget):
             frame = self._clamp_frame(new)
             self._command("frame", frame, frame=frame, current_time=self._mid_time(frame))
 
-    def set_state(self, sync_data) -> None:
+    def set_state(self, sync_data: dict[str, Any]) -> None:
         """A state update from the page: its playback state counts only if it had applied
         every command sent so far; the file's facts are the probe's."""
         # The page sends only what changed: without `_applied`, it is the one it sent last.

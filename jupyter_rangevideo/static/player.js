@@ -176,7 +176,7 @@ export function mountPlayer(el, spec, model = null) {
   message.hidden = true;
   const label = document.createElement("div"); // the current frame number (show_frame_number)
   label.className = "jp-RangeVideo-frame";
-  const busyBadge = document.createElement("div");
+    const busyBadge = document.createElement("div");
   busyBadge.className = "jp-RangeVideo-busy";
   busyBadge.hidden = true;
   busyBadge.setAttribute("role", "status");
@@ -520,13 +520,26 @@ export function mountPlayer(el, spec, model = null) {
     });
   }
 
+  // The probe's facts win: a segmented stream's duration is rounded to its segments,
+  // and a transcode may be smaller than the file.
+  const probed = (name) => (model ? model.get(name) : spec.options?.[name]) || null;
   on(video, "loadedmetadata", () => {
     say("");
-    push({ error: "" });
+    push({
+      ...(probed("duration") ? {} : { duration: Number.isFinite(video.duration) ? video.duration : null }),
+      ...(probed("video_width") || audioOnly ? {} : { video_width: video.videoWidth, video_height: video.videoHeight }),
+      error: "",
+    });
     const start = get("start") || 0;
     if (startAt > start) seekTo(startAt);
     else if (start > 0) seekTo(start);
     if (wantPlay) play();
+  });
+  on(video, "resize", () => {
+    if (!probed("video_width") && !audioOnly) push({ video_width: video.videoWidth, video_height: video.videoHeight });
+  });
+  on(video, "durationchange", () => {
+    if (Number.isFinite(video.duration) && !probed("duration")) push({ duration: video.duration });
   });
   on(video, "timeupdate", () => {
     if (!hasFrameCallback) enforceClip();
@@ -647,6 +660,9 @@ export function mountPlayer(el, spec, model = null) {
     action();
   });
   on(video, "click", () => root.focus({ preventScroll: true }));
+
+  // A view drawn after Python said play (also out of view: play() loads the video).
+  if (wantPlay && video.src) play();
 
   // --- visibility: players out of view do not preload ----------------------------------------
   if (typeof IntersectionObserver === "function") {
