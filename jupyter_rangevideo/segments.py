@@ -454,14 +454,17 @@ def _rate(stream: Any) -> Fraction:
 # ---------------------------------------------------------------- the job runner (event loop side)
 
 
-def _lower_priority() -> None:
-    """Run this pool thread (and the codec threads it starts) at a lower CPU priority.
+def _lower_priority(nice: int) -> None:
+    """Run this pool thread (and the codec threads it starts) ``nice`` steps lower in CPU priority.
 
     On Linux a thread's nice value is its own and new threads inherit it, so encodes
     yield the CPU to the event loop's thread, which keeps serving bytes and websockets.
     """
+    if nice <= 0:
+        return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, current + nice))
     except (AttributeError, OSError):  # not Linux, or not allowed: run at the normal priority
         pass
 
@@ -500,13 +503,16 @@ class SegmentService:
         settings: EncodeSettings = EncodeSettings(),
         prefetch: int = 2,
         probe_cache_size: int = 64,
+        nice: int = 10,
     ):
         self.cache = cache
         self.io_pool = io_pool
         self.workers = max(1, workers)
         self.settings = settings
         self.prefetch = max(0, prefetch)
-        self.pool = ThreadPoolExecutor(self.workers, "rangevideo-segment", initializer=_lower_priority)
+        self.pool = ThreadPoolExecutor(
+            self.workers, "rangevideo-segment", initializer=_lower_priority, initargs=(nice,)
+        )
         self.stats: Counter[str] = Counter()  # jobs "queued", "started", "made", "cancelled", "failed"
         self.history: deque[tuple[str, str, str, int]] = deque(maxlen=4096)  # (event, path, delivery, index)
         self._tasks: dict[str, _Task] = {}
@@ -712,9 +718,10 @@ def segment_service(
     workers: int = 2,
     prefetch: int = 2,
     settings: EncodeSettings = EncodeSettings(),
+    nice: int = 10,
 ) -> SegmentService:
     """A SegmentService with its cache in ``cache_dir`` (empty: the user's cache directory)."""
     from .cache import default_directory
 
     directory = cache_dir or str(default_directory() / "segments")
-    return SegmentService(SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch)
+    return SegmentService(SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch, nice=nice)
