@@ -12,6 +12,7 @@ from dataclasses import replace
 import av
 import pytest
 from helpers import wait_for
+from tornado.simple_httpclient import HTTPTimeoutError
 
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
@@ -339,3 +340,18 @@ async def test_audio_only_files_get_aac_or_copied_audio_segments(fetch, tmp_path
             assert abs(first - previous_end) < 0.07, (n, first, previous_end)
         previous_end = last
     assert abs(previous_end - 9.0) < 0.1
+
+
+async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "gone.avi", 12, 25, (320, 240), codec="mjpeg")
+    service.settings = replace(service.settings, preset="veryslow")  # a job long enough to walk away from
+    service.prefetch = 0  # only the job asked for
+    assert (await fetch(hls_url(source, "transcode"))).code == 200  # probed: the next request starts a job
+    with pytest.raises(HTTPTimeoutError):  # the client gives up and closes the connection
+        await fetch(hls_url(source, "transcode", "seg-00003.ts"), request_timeout=0.5)
+    assert ("started", 3) in [(e, i) for e, *_, i in service.history]
+    assert await wait_for(lambda: ("cancelled", 3) in [(e, i) for e, *_, i in service.history], 20)
+    await service.idle()
+    events = [(e, i) for e, *_, i in service.history]
+    assert ("made", 3) not in events
+    assert not os.path.exists(service.cache.path(service._key(probe(source), "transcode", 3)))
