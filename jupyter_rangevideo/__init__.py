@@ -5,6 +5,8 @@ player whose browser streams the file with HTTP Range requests from this package
 jupyter_server extension: the bytes never pass through the kernel.
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"
 
 # The function shadows its module's name on the package: rangevideo.probe(path) works.
@@ -12,17 +14,17 @@ from .probe import MediaError, Probe, probe
 from .signing import url_for
 
 
-def _jupyter_server_extension_points():
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .app import RangeVideoApp
 
     return [{"module": "jupyter_rangevideo.app", "app": RangeVideoApp}]
 
 
-def _jupyter_labextension_paths():
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-rangevideo"}]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     # The widget pulls in ipywidgets and anywidget: import it only when asked for.
     if name in ("show", "Player"):
         from . import widget

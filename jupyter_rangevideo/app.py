@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from .handlers import HLS_ROUTE, FileStreamHandler, SegmentHandler
+from .handlers import HLS_ROUTE, STATIC_DIR, STATIC_ROUTE, FileStreamHandler, SegmentHandler, StaticHandler
 from .segments import EncodeSettings, segment_service
 from .signing import ROUTE, load_secret
 
@@ -121,6 +121,7 @@ class RangeVideoApp(ExtensionApp):
         # ExtensionApp prefixes the server's base_url.
         self.handlers.append((rf"/{ROUTE}/([0-9a-f]+)/(.+)", FileStreamHandler))
         self.handlers.append((rf"/{HLS_ROUTE}", SegmentHandler))
+        self.handlers.append((rf"/{STATIC_ROUTE}/(.+)", StaticHandler, {"path": STATIC_DIR}))
 
     async def stop_extension(self):
         # Reads already queued finish (each is one chunk); responses then end at once.

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from tornado import web
 from tornado.iostream import IOStream, StreamClosedError
 
@@ -379,3 +379,30 @@ class SegmentHandler(SegmentMixin, RangeFileMixin, JupyterHandler):
     async def head(self, delivery: str, signature: str, path: str, name: str) -> None:
         self.check_xsrf_cookie()
         await self.serve_hls(delivery, signature, path, name, include_body=False)
+
+
+# --- the package's own front-end files ---------------------------------------------
+# player.js runs from a blob (anywidget) or a webpack bundle, so it cannot import a file
+# beside it: it imports the vendored hls.js from this route, and only when a file that
+# is not played directly is shown.
+
+STATIC_ROUTE = "rangevideo/static"
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+
+
+def static_headers(handler: web.RequestHandler, path: str) -> None:
+    """Headers for a public, unchanging-per-release script of this package."""
+    if path.endswith((".mjs", ".js")):
+        handler.set_header("Content-Type", "text/javascript; charset=utf-8")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Cache-Control", "no-cache")  # revalidated: an upgrade is seen at once
+    # Public library code: a page on another origin (the kernel's fallback server is
+    # one) may import it as a module, which needs CORS. It grants nothing else.
+    handler.set_header("Access-Control-Allow-Origin", "*")
+
+
+class StaticHandler(FileFindHandler):
+    """GET of the package's static files (like Jupyter's own /static/, public)."""
+
+    def set_extra_headers(self, path: str) -> None:
+        static_headers(self, path)

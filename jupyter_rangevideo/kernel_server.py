@@ -21,7 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .handlers import HLS_ROUTE, RangeFileMixin, SegmentMixin, check_signature
+from .handlers import (
+    HLS_ROUTE,
+    STATIC_DIR,
+    STATIC_ROUTE,
+    RangeFileMixin,
+    SegmentMixin,
+    check_signature,
+    static_headers,
+)
 from .segments import segment_service
 from .signing import ROUTE, load_secret
 
@@ -77,6 +85,24 @@ class KernelSegmentHandler(SegmentMixin, KernelFileHandler):
         await self.serve_hls(delivery, signature, path, name, include_body=False)
 
 
+class KernelStaticHandler(web.StaticFileHandler):
+    """The package's static files (the vendored hls.js), behind the kernel's token too."""
+
+    def set_default_headers(self):
+        self.clear_header("Server")
+
+    def set_extra_headers(self, path: str) -> None:
+        static_headers(self, path)
+
+    def get(self, token: str, path: str, include_body: bool = True):  # type: ignore[override]
+        if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
+            raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
+        return super().get(path, include_body)
+
+    def head(self, token: str, path: str):  # type: ignore[override]
+        return self.get(token, path, include_body=False)
+
+
 class KernelServer:
     """A range server on 127.0.0.1 running on a daemon thread with its own event loop."""
 
@@ -89,6 +115,7 @@ class KernelServer:
             [
                 (rf"/([0-9a-f]+)/{ROUTE}/([0-9a-f]+)/(.+)", KernelFileHandler),
                 (rf"/([0-9a-f]+)/{HLS_ROUTE}", KernelSegmentHandler),
+                (rf"/([0-9a-f]+)/{STATIC_ROUTE}/(.+)", KernelStaticHandler, {"path": STATIC_DIR}),
             ],
             rangevideo_segments=self.segments,
             rangevideo_token=self.token,

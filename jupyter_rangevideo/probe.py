@@ -13,6 +13,7 @@ variable-frame-rate file (phones, screen recorders, webcams) is frame-exact too.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import stat
 import time
@@ -57,9 +58,11 @@ class FrameClock:
         runs: list[tuple[int, float, float]] = []
         for index, (now, later) in enumerate(zip(times, times[1:])):
             step = round(later - now, 9)
-            if runs and abs(runs[-1][1] + (index - runs[-1][0]) * runs[-1][2] - now) < 1e-6 and abs(
-                runs[-1][2] - step
-            ) < 1e-6:
+            if (
+                runs
+                and abs(runs[-1][1] + (index - runs[-1][0]) * runs[-1][2] - now) < 1e-6
+                and abs(runs[-1][2] - step) < 1e-6
+            ):
                 continue
             runs.append((index, now, step))
         if not runs:  # a single frame
@@ -89,7 +92,11 @@ class FrameClock:
         return max(0, min(first + max(offset, 0), self.frame_count - 1))
 
     def to_json(self) -> dict[str, Any]:
-        return {"runs": [list(run) for run in self.runs], "frame_count": self.frame_count, "exact": self.exact}
+        return {
+            "runs": [list(run) for run in self.runs],
+            "frame_count": self.frame_count,
+            "exact": self.exact,
+        }
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,9 @@ def probe(path: str | os.PathLike[str]) -> Probe:
     try:
         container = av.open(path, metadata_errors="ignore")
     except av.FFmpegError as e:
-        raise MediaError(f"{path!r} is not a video or audio file that FFmpeg can read ({_reason(e)})") from None
+        raise MediaError(
+            f"{path!r} is not a video or audio file that FFmpeg can read ({_reason(e)})"
+        ) from None
     with container:
         video_stream = next((s for s in container.streams.video if not _is_cover_art(s)), None)
         audio_stream = container.streams.audio[0] if container.streams.audio else None
@@ -175,7 +184,9 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         if video_stream is not None and not video_stream.codec_context.width:
             raise MediaError(f"{path!r}: FFmpeg cannot read the video stream's size (truncated or corrupt?)")
         duration = _duration(container, video_stream or audio_stream)
-        video, keyframes, clock = None, (), None
+        video: VideoInfo | None = None
+        keyframes: tuple[float, ...] = ()
+        clock: FrameClock | None = None
         if video_stream is not None:
             keyframes, clock = _frames(container, video_stream, duration)
             context = video_stream.codec_context
@@ -191,10 +202,14 @@ def probe(path: str | os.PathLike[str]) -> Probe:
             if clock.exact and clock.frame_count > 1:
                 last = clock.time_of(clock.frame_count - 1)
                 duration = max(duration or 0.0, round(last + clock.runs[-1][2], 6))
-        audio = None
+        audio: AudioInfo | None = None
         if audio_stream is not None:
-            context = audio_stream.codec_context
-            audio = AudioInfo(codec=context.codec.canonical_name, sample_rate=context.sample_rate or 0, channels=context.channels or 0)
+            sound = audio_stream.codec_context
+            audio = AudioInfo(
+                codec=sound.codec.canonical_name,
+                sample_rate=sound.sample_rate or 0,
+                channels=sound.channels or 0,
+            )
         return Probe(
             path=path,
             container=container.format.name,
@@ -215,7 +230,9 @@ def _reason(error: Exception) -> str:
 
 def _is_cover_art(stream: Any) -> bool:
     # An MP3's or M4A's embedded picture is a one-frame "video" stream.
-    return bool(stream.disposition & 0x400) or stream.codec_context.name in ("png", "bmp") and not stream.frames
+    return (
+        bool(stream.disposition & 0x400) or stream.codec_context.name in ("png", "bmp") and not stream.frames
+    )
 
 
 def _rate(stream: Any) -> Fraction | None:
@@ -229,7 +246,7 @@ def _duration(container: Any, stream: Any) -> float | None:
     if stream.duration and stream.time_base:
         return round(float(stream.duration * stream.time_base), 6)
     if container.duration:
-        return round(container.duration / 1_000_000, 6)
+        return round(float(container.duration) / 1_000_000, 6)
     return None
 
 
@@ -254,14 +271,18 @@ def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[
         steps = {b - a for a, b in zip(stamps, stamps[1:])}
         if len(steps) == 1 or not stream.codec_context.has_b_frames:
             first = stamps[0]
-            return keyframes, FrameClock.from_times([round(float((s - first) * time_base), 9) for s in stamps])
+            return keyframes, FrameClock.from_times(
+                [round(float((s - first) * time_base), 9) for s in stamps]
+            )
     scanned = _scan_packets(container, stream)
     if scanned is not None:
         pts, key_pts = scanned
         first = min(pts) if pts else start
         if not keyframes or len(key_pts) > len(keyframes):
             keyframes = tuple(round(float((k - first) * time_base), 6) for k in sorted(key_pts))
-        return keyframes, FrameClock.from_times([round(float((p - first) * time_base), 9) for p in sorted(pts)])
+        return keyframes, FrameClock.from_times(
+            [round(float((p - first) * time_base), 9) for p in sorted(pts)]
+        )
     if rate is None:
         return keyframes, FrameClock((), 0, exact=False)
     count = stream.frames or (round(duration * rate) if duration else 0)
@@ -270,14 +291,15 @@ def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[
 
 def _scan_packets(container: Any, stream: Any) -> tuple[list[int], list[int]] | None:
     """Every video packet's pts and the keyframes' (no decoding), or None past the time budget."""
+    import av
+
     deadline = time.monotonic() + PACKET_SCAN_SECONDS
     pts: list[int] = []
     keys: list[int] = []
-    try:
+    with contextlib.suppress(av.FFmpegError):  # unseekable: read on from where the header left it
         container.seek(0)
-    except Exception:  # an unseekable container: read on from where the header left it
-        pass
-    try:
+    # A truncated tail ends the scan: what was read is what plays.
+    with contextlib.suppress(av.FFmpegError):
         for count, packet in enumerate(container.demux(stream)):
             if packet.pts is None:
                 continue
@@ -286,6 +308,4 @@ def _scan_packets(container: Any, stream: Any) -> tuple[list[int], list[int]] | 
                 keys.append(packet.pts)
             if count % 256 == 0 and time.monotonic() > deadline:
                 return None
-    except Exception:  # a truncated tail: what was read is what plays
-        pass
     return pts, keys

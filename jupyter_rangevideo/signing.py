@@ -79,7 +79,7 @@ def verify(path: str, signature: str, secret: bytes) -> bool:
     return hmac.compare_digest(sign(path, secret), signature)
 
 
-def resolve_shareable(path: str | os.PathLike) -> str:
+def resolve_shareable(path: str | os.PathLike[str]) -> str:
     """The resolved absolute path of a regular file, or a clear exception.
 
     Costs a ``stat``: never reads the content.
@@ -101,7 +101,7 @@ def url_path(resolved: str, secret: bytes) -> str:
     return f"{ROUTE}/{sign(resolved, secret)}/{quoted}"
 
 
-def url_for(path: str | os.PathLike) -> str:
+def url_for(path: str | os.PathLike[str]) -> str:
     """The URL, relative to the Jupyter server's base_url and without a leading slash,
     at which the server extension streams the local file ``path``.
 

@@ -23,6 +23,9 @@ WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
     "start", "end", "loop", "autoplay", "controls", "muted", "volume", "playback_rate", "width", "height",
+    # How the page gets the file (a remuxed or transcoded one plays from segments) and the
+    # probe's facts it trusts over the stream's.
+    "delivery", "duration", "video_width", "video_height",
 )
 
 
@@ -137,7 +140,10 @@ class Player(anywidget.AnyWidget):
             "src": self.src,
             "name": self.name,
             "player_id": self.player_id,
-            "options": {name: getattr(self, name) for name in _SAVED_OPTIONS},
+            "options": {
+                **{name: getattr(self, name) for name in _SAVED_OPTIONS},
+                "audio_only": self.probe.video is None,
+            },
         }
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"

@@ -6,6 +6,7 @@
 // so the same output works under any base_url (JupyterHub's /user/<name>/ too).
 
 const SRC_PREFIX = "rangevideo/files/";
+const HLS_VERSION = "1.6.15"; // vendored in static/vendor/, see its README
 const TIME_UPDATES_PER_SECOND = 4;
 
 // Live models by player_id, so a renderer of a saved output can bind to its kernel's player.
@@ -48,13 +49,33 @@ export function jupyterBaseUrl() {
   return fromBody ? (fromBody.endsWith("/") ? fromBody : fromBody + "/") : null;
 }
 
+/** hls.js from the server that serves the video (once per page and server). */
+function loadHls(base) {
+  const url = `${base}rangevideo/static/vendor/hls.light.mjs?v=${HLS_VERSION}`;
+  registry.hls ??= new Map();
+  if (!registry.hls.has(url)) {
+    const loading = import(/* webpackIgnore: true */ url).then((module) => module.default);
+    loading.catch(() => registry.hls.delete(url)); // let a later player try again
+    registry.hls.set(url, loading);
+  }
+  return registry.hls.get(url);
+}
+
 function cssSize(value) {
   return typeof value === "number" ? `${value}px` : value || "";
 }
 
 const STYLE = `
-.jp-RangeVideo { max-width: 100%; }
+.jp-RangeVideo { max-width: 100%; position: relative; }
 .jp-RangeVideo-video { display: block; max-width: 100%; background: #000; }
+.jp-RangeVideo-audio { display: block; max-width: 100%; }
+.jp-RangeVideo-busy { position: absolute; top: 8px; left: 8px; display: flex; align-items: center; gap: 0.5em;
+  padding: 0.25em 0.7em; border-radius: 1em; background: rgba(0, 0, 0, 0.65); color: #fff;
+  font: 12px var(--jp-ui-font-family, sans-serif); pointer-events: none; }
+.jp-RangeVideo-busy[hidden] { display: none; }
+.jp-RangeVideo-spinner { width: 10px; height: 10px; border: 2px solid rgba(255, 255, 255, 0.35);
+  border-top-color: #fff; border-radius: 50%; animation: jp-RangeVideo-spin 0.8s linear infinite; }
+@keyframes jp-RangeVideo-spin { to { transform: rotate(360deg); } }
 .jp-RangeVideo-message { padding: 0.6em 0.8em; border: 1px solid var(--jp-border-color1, #bbb);
   border-left: 4px solid var(--jp-warn-color1, #e69500); background: var(--jp-layout-color1, #fff);
   color: var(--jp-ui-font-color1, #222); font-family: var(--jp-ui-font-family, sans-serif);
@@ -79,15 +100,26 @@ export function mountPlayer(el, spec, model = null) {
   const root = document.createElement("div");
   root.className = "jp-RangeVideo";
   root.dataset.playerId = spec.player_id;
-  const video = document.createElement("video");
-  video.className = "jp-RangeVideo-video";
+  const get = (name) => (model ? model.get(name) : spec.options?.[name]);
+  const delivery = get("delivery") || "direct";
+  // Audio-only files get the browser's compact audio controls, not an empty video box.
+  const audioOnly = model ? model.get("_facts")?.video === null : !!spec.options?.audio_only;
+  const video = document.createElement(audioOnly ? "audio" : "video");
+  video.className = audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video";
   video.dataset.playerId = spec.player_id;
   video.preload = "metadata";
   video.playsInline = true;
   const message = document.createElement("div");
   message.className = "jp-RangeVideo-message";
   message.hidden = true;
-  root.append(video, message);
+  const busyBadge = document.createElement("div");
+  busyBadge.className = "jp-RangeVideo-busy";
+  busyBadge.hidden = true;
+  busyBadge.setAttribute("role", "status");
+  const spinner = document.createElement("span");
+  spinner.className = "jp-RangeVideo-spinner";
+  busyBadge.append(spinner, "Preparing video…");
+  root.append(video, busyBadge, message);
   el.replaceChildren(root);
 
   const listeners = [];
@@ -95,7 +127,6 @@ export function mountPlayer(el, spec, model = null) {
     target.addEventListener(event, handler);
     listeners.push(() => target.removeEventListener(event, handler));
   };
-  const get = (name) => (model ? model.get(name) : spec.options?.[name]);
   const push = (values) => {
     if (!model) return;
     for (const [name, value] of Object.entries(values)) model.set(name, value);
@@ -105,6 +136,86 @@ export function mountPlayer(el, spec, model = null) {
     message.textContent = text;
     message.hidden = !text;
   };
+
+  // --- attaching the source, by delivery -----------------------------------------
+  // direct: the file itself, with byte ranges. remux and transcode: an HLS playlist of
+  // MPEG-TS segments the server makes on demand, at the file's own times, played with
+  // hls.js through Media Source Extensions, or natively where a browser has HLS but no
+  // MSE (Chromium answers "maybe" for HLS without playing it: MSE is preferred).
+  let hls = null;
+  let hlsUrl = null;
+  let disposed = false;
+  let busyTimer = null; // for busy(), below
+  let stalled = false;
+
+  async function attachSource(base) {
+    hls?.destroy();
+    hls = null;
+    if (delivery === "direct") {
+      video.src = base + spec.src;
+      return;
+    }
+    hlsUrl = base + spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`) + "/index.m3u8";
+    busy(true);
+    const mse = globalThis.ManagedMediaSource || globalThis.MediaSource;
+    if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = hlsUrl;
+      return;
+    }
+    let Hls;
+    try {
+      Hls = await loadHls(base);
+    } catch (error) {
+      fail(`The player could not load its HLS library from the server (${error?.message ?? error}).`);
+      return;
+    }
+    if (disposed) return;
+    if (!Hls.isSupported()) {
+      fail(`This browser cannot play ${spec.name}: it needs Media Source Extensions or native HLS for a ${delivery}ed file.`);
+      return;
+    }
+    hls = new Hls(hlsConfig(base));
+    let recovered = false;
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal || disposed) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+        recovered = true; // one try, as hls.js advises: re-create the media source
+        hls.recoverMediaError();
+        return;
+      }
+      const status = data.response?.code;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+        const notServedHere = status === 404 || status === 405 || !status;
+        if (data.details?.startsWith("manifest") && notServedHere && !usingKernelServer && useKernelServer()) return;
+        fail(loadFailure(status || "unreachable"));
+      } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+        fail(`The video could not be decoded (${spec.name}, ${delivery}): ${data.details}.`);
+      } else {
+        fail(`The video could not be played (${spec.name}, ${delivery}): ${data.details}.`);
+      }
+    });
+    hls.loadSource(hlsUrl);
+    hls.attachMedia(video);
+  }
+
+  function hlsConfig(base) {
+    const sameOrigin = new URL(base).origin === location.origin;
+    const xsrf = sameOrigin ? document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/)?.[1] : null;
+    const patient = { maxTimeToFirstByteMs: 30_000, maxLoadTimeMs: 120_000 };
+    return {
+      // A segment costs server CPU when transcoded: buffer a little ahead, not minutes.
+      maxBufferLength: 12,
+      maxMaxBufferLength: 30,
+      backBufferLength: 30,
+      // The transmuxer's worker must be same-origin; elsewhere hls.js runs it inline.
+      enableWorker: true,
+      workerPath: sameOrigin ? `${base}rangevideo/static/vendor/hls.worker.js` : null,
+      // A transcoded segment may take seconds to make on a busy machine.
+      fragLoadPolicy: { default: { ...patient, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+        errorRetry: { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 4000 } } },
+      xhrSetup: xsrf ? (xhr) => xhr.setRequestHeader("X-XSRFToken", decodeURIComponent(xsrf)) : undefined,
+    };
+  }
 
   // --- where the bytes come from -------------------------------------------------
   let usingKernelServer = false;
@@ -127,7 +238,7 @@ export function mountPlayer(el, spec, model = null) {
       const base = await kernelServerBase();
       if (base) {
         say("");
-        video.src = base + spec.src;
+        attachSource(base);
       }
     };
     model.on("change:_kernel_server", load);
@@ -145,10 +256,11 @@ export function mountPlayer(el, spec, model = null) {
   // first the file's path relative to the notebook, which works for an export opened
   // beside the file; then the range server inside the kernel, if a kernel answers.
   const baseUrl = jupyterBaseUrl();
-  const localSrc = get("_local_src");
+  // The file beside an export plays only as it is; segments need a server.
+  const localSrc = delivery === "direct" ? get("_local_src") : "";
   let usingLocalSrc = false;
   if (baseUrl) {
-    video.src = new URL(baseUrl + spec.src, location.href).href;
+    attachSource(new URL(baseUrl, location.href).href);
   } else if (localSrc) {
     usingLocalSrc = true;
     video.src = localSrc;
@@ -161,12 +273,16 @@ export function mountPlayer(el, spec, model = null) {
     const error = video.error;
     if (!error) return;
     let text;
-    if (error.code === MediaError.MEDIA_ERR_NETWORK) {
+    if (hls && error.code !== MediaError.MEDIA_ERR_NETWORK) {
+      text = `The video could not be decoded (${spec.name}, ${delivery}): ${error.message || "media error"}.`;
+    } else if (error.code === MediaError.MEDIA_ERR_NETWORK) {
       text = `A network error stopped the video (${spec.name}).`;
     } else {
       let status = null;
       try {
-        status = (await fetch(video.currentSrc || video.src, { method: "HEAD", credentials: "same-origin" })).status;
+        // A native HLS player's source is the playlist: GET it (small), as the player did.
+        const url = hlsUrl ?? (video.currentSrc || video.src);
+        status = (await fetch(url, { method: hlsUrl ? "GET" : "HEAD", credentials: "same-origin" })).status;
       } catch {
         status = "unreachable";
       }
@@ -174,37 +290,80 @@ export function mountPlayer(el, spec, model = null) {
       // 405 from standalone Voilà (its GET redirects to a 403). Try the kernel's server.
       const notServedHere = status === 404 || status === 405 || status === "unreachable";
       if ((notServedHere || usingLocalSrc) && !usingKernelServer && useKernelServer()) return;
-      if (status === 200 || status === 206) {
+      if ((status === 200 || status === 206) && hlsUrl) {
+        text = `This browser cannot play the ${delivery}ed stream of ${spec.name}.`;
+      } else if (status === 200 || status === 206) {
         text =
           `This browser cannot play this video: its format or codec is not supported (${spec.name}). ` +
           `H.264 MP4 or VP9 WebM play everywhere.`;
-      } else if (status === 404) {
-        text =
-          `The video could not be loaded: the server does not serve ${spec.name} (HTTP 404). ` +
-          `It may have been moved or deleted, the notebook may come from another user, ` +
-          `or jupyter-rangevideo is not enabled on this server.`;
-      } else if (status === 403) {
-        text = `The video could not be loaded: access to ${spec.name} was refused (HTTP 403).`;
       } else {
-        text = `The video could not be loaded (${spec.name}; ${status === "unreachable" ? "no answer from the server" : `HTTP ${status}`}).`;
+        text = loadFailure(status);
       }
     }
+    fail(text);
+  }
+  on(video, "error", explain);
+
+  function loadFailure(status) {
+    if (status === 404) {
+      return (
+        `The video could not be loaded: the server does not serve ${spec.name} (HTTP 404). ` +
+        `It may have been moved or deleted, the notebook may come from another user, ` +
+        `or jupyter-rangevideo is not enabled on this server.`
+      );
+    }
+    if (status === 403) return `The video could not be loaded: access to ${spec.name} was refused (HTTP 403).`;
+    if (typeof status === "number" && status >= 500 && hlsUrl) {
+      return `The server could not prepare ${spec.name} for playing (${delivery}, HTTP ${status}): the file may be damaged there. The Jupyter server's log says why.`;
+    }
+    const why = status === "unreachable" || !status ? "no answer from the server" : `HTTP ${status}`;
+    return `The video could not be loaded (${spec.name}; ${why}).`;
+  }
+
+  function fail(text) {
+    busy(false);
     say(text);
     push({ error: text, paused: true });
   }
-  on(video, "error", explain);
+
+  // --- "Preparing video…" while the player waits for data ------------------------
+  // Segments of a remuxed or transcoded file are made when asked for: say so rather
+  // than show a frozen frame. Short waits (a direct seek) show nothing.
+  const needsData = () => !video.error && (stalled || video.seeking || video.readyState < 2);
+  function busy(on, delayMs = 0) {
+    clearTimeout(busyTimer);
+    busyTimer = null;
+    if (!on) busyBadge.hidden = true;
+    else if (delayMs <= 0) busyBadge.hidden = false;
+    else busyTimer = setTimeout(() => (busyBadge.hidden = !needsData()), delayMs);
+  }
+  on(video, "waiting", () => {
+    stalled = true;
+    busy(true, 300);
+  });
+  on(video, "seeking", () => busy(true, 300));
+  for (const event of ["seeked", "playing", "canplay", "loadeddata", "error", "emptied"]) {
+    on(video, event, () => {
+      if (event !== "seeked" || video.readyState >= 3) stalled = false;
+      if (!needsData()) busy(false);
+    });
+  }
 
   // --- Python -> browser ---------------------------------------------------------
   const clipped = () => (get("start") || 0) > 0 || get("end") != null;
   function apply() {
+    const width = get("width") ?? "100%";
     video.playbackRate = get("playback_rate") ?? 1;
     video.defaultPlaybackRate = video.playbackRate;
     video.muted = !!get("muted");
     video.volume = get("volume") ?? 1;
     video.controls = get("controls") ?? true;
     video.loop = !!get("loop") && !clipped();
-    video.style.width = cssSize(get("width") ?? "100%");
-    video.style.height = cssSize(get("height") ?? "auto");
+    // Audio controls as wide as a browser draws them by default, a bit more for long files.
+    video.style.width = audioOnly && width === "100%" ? "min(100%, 600px)" : cssSize(width);
+    // An <audio>'s height is its controls' (54 px in Chromium): "auto" would make it 0.
+    const height = get("height") ?? "auto";
+    video.style.height = audioOnly && height === "auto" ? "" : cssSize(height);
   }
   apply();
 
@@ -248,12 +407,14 @@ export function mountPlayer(el, spec, model = null) {
     push({ current_time: video.currentTime });
   };
 
+  // The probe's facts win: a segmented stream's duration is rounded to its segments,
+  // and a transcode may be smaller than the file.
+  const probed = (name) => (model ? model.get(name) : spec.options?.[name]) || null;
   on(video, "loadedmetadata", () => {
     say("");
     push({
-      duration: Number.isFinite(video.duration) ? video.duration : null,
-      video_width: video.videoWidth,
-      video_height: video.videoHeight,
+      ...(probed("duration") ? {} : { duration: Number.isFinite(video.duration) ? video.duration : null }),
+      ...(probed("video_width") || audioOnly ? {} : { video_width: video.videoWidth, video_height: video.videoHeight }),
       error: "",
     });
     const start = get("start") || 0;
@@ -264,9 +425,11 @@ export function mountPlayer(el, spec, model = null) {
       video.play().catch(() => push({ paused: true }));
     }
   });
-  on(video, "resize", () => push({ video_width: video.videoWidth, video_height: video.videoHeight }));
+  on(video, "resize", () => {
+    if (!probed("video_width") && !audioOnly) push({ video_width: video.videoWidth, video_height: video.videoHeight });
+  });
   on(video, "durationchange", () => {
-    if (Number.isFinite(video.duration)) push({ duration: video.duration });
+    if (Number.isFinite(video.duration) && !probed("duration")) push({ duration: video.duration });
   });
   on(video, "timeupdate", () => {
     enforceClip();
@@ -304,6 +467,10 @@ export function mountPlayer(el, spec, model = null) {
 
   return () => {
     for (const off of listeners) off();
+    disposed = true;
+    busy(false);
+    hls?.destroy();
+    hls = null;
     video.pause();
     video.removeAttribute("src");
     video.load(); // let the browser drop the connection

@@ -1,0 +1,64 @@
+"""The vendored hls.js, served by the extension and by the kernel's fallback server."""
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from jupyter_rangevideo.kernel_server import KernelServer
+
+VENDOR = Path(__file__).parent.parent / "jupyter_rangevideo" / "static" / "vendor"
+HLS = "rangevideo/static/vendor/hls.light.mjs"
+
+
+def test_vendored_files_are_there_with_their_license():
+    assert (VENDOR / "hls.light.mjs").stat().st_size > 100_000
+    assert (VENDOR / "hls.worker.js").stat().st_size > 10_000
+    assert "Apache License" in (VENDOR / "hls.js-LICENSE").read_text()
+    assert "1.6.15" in (VENDOR / "README.md").read_text()
+    assert 'const version = "1.6.15"' in (VENDOR / "hls.light.mjs").read_text()
+
+
+async def test_extension_serves_the_module_as_javascript(fetch):
+    response = await fetch(HLS)
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("text/javascript")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.body == (VENDOR / "hls.light.mjs").read_bytes()
+    # Public like Jupyter's own static files: nothing secret, and the login page is not needed.
+    assert (await fetch(HLS, auth=False)).code == 200
+
+
+@pytest.mark.parametrize("path", ["rangevideo/static/../handlers.py", "rangevideo/static/nope.js",
+                                  "rangevideo/static/%2e%2e/handlers.py"])
+async def test_extension_serves_nothing_outside_static(fetch, path):
+    assert (await fetch(path)).code in (403, 404)
+
+
+@pytest.fixture
+def kernel_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    server = KernelServer().start()
+    yield server
+    server.stop()
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_kernel_server_serves_the_module_behind_its_token(kernel_server):
+    status, headers, body = get(kernel_server.base_url + HLS)
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+    # The page is on another origin: a module import needs CORS.
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert body == (VENDOR / "hls.light.mjs").read_bytes()
+    wrong = kernel_server.base_url.replace(kernel_server.token, "0" * 32)
+    assert get(wrong + HLS)[0] == 404
+    assert get(kernel_server.base_url + "rangevideo/static/../signing.py")[0] in (403, 404)
