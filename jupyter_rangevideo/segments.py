@@ -220,7 +220,9 @@ def _seek(source: Any, stream: Any, target: float) -> None:
     if target <= 0:
         source.seek(0, backward=True, any_frame=False, stream=stream)
         return
-    source.seek(_origin(stream) + round(target / stream.time_base), backward=True, any_frame=False, stream=stream)
+    source.seek(
+        _origin(stream) + round(target / stream.time_base), backward=True, any_frame=False, stream=stream
+    )
 
 
 # How far before a segment's start to seek when the container's seek lands past it (no index).
@@ -408,6 +410,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
     streams = [s for s in (video, audio) if s is not None]
     video_done = video is None
     audio_done = sound is None
+
     def take(frame: Any) -> bool:
         """Encode one decoded frame; True once past the segment's end."""
         pts = frame.pts if frame.pts is not None else frame.dts
@@ -612,7 +615,16 @@ class SegmentService:
 
     def _queue(self, key: str, stream: tuple[str, str], facts: Probe, segments: Plan, index: int) -> _Task:
         start, end = segments.span(index)
-        job = Job(facts.path, stream[1], index, start, end, index == segments.count - 1, segments.exact, self.settings)
+        job = Job(
+            facts.path,
+            stream[1],
+            index,
+            start,
+            end,
+            index == segments.count - 1,
+            segments.exact,
+            self.settings,
+        )
         self._order += 1
         task = _Task(key, stream, job, asyncio.get_running_loop().create_future(), order=self._order)
         task.future.add_done_callback(_retrieve)
@@ -732,4 +744,6 @@ def segment_service(
     from .cache import default_directory
 
     directory = cache_dir or str(default_directory() / "segments")
-    return SegmentService(SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch, nice=nice)
+    return SegmentService(
+        SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch, nice=nice
+    )
