@@ -653,6 +653,10 @@ class SegmentService:
                 return
             # Segments someone waits for go first, then prefetches, oldest first.
             task = min(waiting, key=lambda t: (t.waiters == 0, t.order))
+            if task.waiters == 0 and any(t.started and t.waiters for t in self._tasks.values()):
+                # Each encode already uses every core: a prefetch now would halve the speed of
+                # the segment a player is waiting for (its first one, or a seek).
+                return
             task.started = True
             self._running += 1
             self._note("started", task)

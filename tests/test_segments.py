@@ -382,3 +382,15 @@ async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path)
     events = [(e, i) for e, *_, i in service.history]
     assert ("made", 3) not in events
     assert not os.path.exists(service.cache.path(service._key(probe(source), "transcode", 3)))
+
+
+@pytest.mark.parametrize("workers", [2])
+async def test_prefetches_wait_while_a_player_waits(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "first.mkv", 8, 25, SIZE, codec="hevc")
+    assert (await fetch(hls_url(source, "transcode", "seg-00000.ts"))).code == 200
+    await service.idle()
+    events = [(e, i) for e, *_, i in service.history]
+    # Segment 0 had both cores to itself: the prefetches of 1 and 2 started once it was made.
+    assert events.index(("made", 0)) < events.index(("started", 1))
+    assert events.index(("made", 0)) < events.index(("started", 2))
+    assert ("made", 1) in events and ("made", 2) in events
