@@ -448,6 +448,8 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
                 sound.add(packet, job.start, math.inf if finish is None else finish)
         if video_done and audio_done:
             break
+    if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
+        raise Cancelled()
     if encoder is not None:
         # (At the end of the file demux() ends with an empty packet that flushed the decoder.)
         out.mux(encoder.encode(None))
