@@ -340,7 +340,11 @@ def main() -> None:
     results["presets"] = last["presets"] if "presets" in keep else presets(paths["hevc-mp4"], 2)
     print("presets", results["presets"], file=sys.stderr)
     for name in DELIVERY:
-        results[name]["anchor"] = last[name]["anchor"] if "anchor" in keep else anchor(paths[name])
+        results[name]["anchor"] = (
+            last[name]["anchor"]
+            if last.get(name, {}).get("anchor") and "anchor" in keep
+            else anchor(paths[name])
+        )
         print("anchor", name, results[name]["anchor"], file=sys.stderr)
     results["run_seconds"] = round(time.monotonic() - began)
     RESULTS.mkdir(exist_ok=True)

@@ -448,6 +448,8 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
                 sound.add(packet, job.start, math.inf if finish is None else finish)
         if video_done and audio_done:
             break
+    if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
+        raise Cancelled()
     if encoder is not None:
         # (At the end of the file demux() ends with an empty packet that flushed the decoder.)
         out.mux(encoder.encode(None))
@@ -653,6 +655,10 @@ class SegmentService:
                 return
             # Segments someone waits for go first, then prefetches, oldest first.
             task = min(waiting, key=lambda t: (t.waiters == 0, t.order))
+            if task.waiters == 0 and any(t.started and t.waiters for t in self._tasks.values()):
+                # Each encode already uses every core: a prefetch now would halve the speed of
+                # the segment a player is waiting for (its first one, or a seek).
+                return
             task.started = True
             self._running += 1
             self._note("started", task)
