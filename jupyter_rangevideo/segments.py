@@ -267,7 +267,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
     sound = _AudioOut(audio, out, True, float(origin * video.time_base)) if audio is not None else None
     streams = [video] + ([audio] if audio is not None else [])
     begin: float | None = None  # where this segment really starts: its first keyframe
-    floor = 0.0  # audio from here on is this segment's: its start, or the file's for the first
+    floor = 0.0  # audio from here on is this segment's: from its first keyframe
     finish: float | None = None  # where the next one starts: the first keyframe at or after job.end
     held: list[tuple[float, Any]] = []  # audio read before we know which segment it belongs to
     video_origin = float(origin * video.time_base)
@@ -296,7 +296,9 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
                 if not (packet.is_keyframe and t >= job.start - EPSILON):
                     continue
                 begin = t
-                floor = 0.0 if job.index == 0 else begin
+                # Audio before the first keyframe is dropped, also in the first segment:
+                # hls.js starts its timeline at the first sample, which must be a picture.
+                floor = begin
                 if sound is not None:
                     place(None if job.last else job.end)
             elif finish is None and not job.last and packet.is_keyframe and t >= job.end - EPSILON:
