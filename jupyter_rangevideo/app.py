@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from .handlers import HLS_ROUTE, STATIC_DIR, STATIC_ROUTE, FileStreamHandler, SegmentHandler, StaticHandler
+from .fdcache import DescriptorCache
+from .handlers import (
+    HLS_ROUTE,
+    STATIC_DIR,
+    STATIC_ROUTE,
+    FileStreamHandler,
+    SegmentHandler,
+    StaticHandler,
+    open_regular_file,
+)
 from .segments import EncodeSettings, segment_service
 from .signing import ROUTE, load_secret
 
@@ -64,6 +74,13 @@ class RangeVideoApp(ExtensionApp):
         without waiting. Queued prefetches are dropped when the player seeks elsewhere.""",
     ).tag(config=True)
 
+    worker_nice = Int(
+        10,
+        help="""How much lower than the server's own the CPU priority of segment work is (a
+        nice increment, 0-19, Linux). The event loop then keeps answering while encodes run;
+        0 lets encodes compete as equals with everything else, kernels included.""",
+    ).tag(config=True)
+
     max_height = Int(
         1080,
         help="""Tallest picture a transcode makes, in pixels: taller sources are scaled down
@@ -90,6 +107,7 @@ class RangeVideoApp(ExtensionApp):
 
         secret = load_secret(Path(self.secret_file) if self.secret_file else None)
         self.read_pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="rangevideo-read")
+        self.fd_cache = DescriptorCache(open_regular_file)
         self.segments = segment_service(
             cache_dir=self.cache_dir,
             cache_size=self.cache_size,
@@ -97,12 +115,17 @@ class RangeVideoApp(ExtensionApp):
             workers=self.transcode_workers,
             prefetch=self.prefetch_segments,
             settings=EncodeSettings(max_height=self.max_height, crf=self.crf, preset=self.preset),
+            nice=self.worker_nice,
         )
+        # PyAV (FFmpeg's libraries) takes a while to import: do it now, off the event loop,
+        # rather than inside the first playlist request.
+        self.read_pool.submit(importlib.import_module, "av")
         self.settings.update(
             rangevideo_segments=self.segments,
             rangevideo_secret=secret,
             rangevideo_chunk_size=max(self.chunk_size, 4096),
             rangevideo_read_pool=self.read_pool,
+            rangevideo_fd_cache=self.fd_cache,
         )
 
     def initialize_handlers(self):
@@ -114,4 +137,5 @@ class RangeVideoApp(ExtensionApp):
     async def stop_extension(self):
         # Reads already queued finish (each is one chunk); responses then end at once.
         self.read_pool.shutdown(wait=False)
+        self.fd_cache.close()
         self.segments.shutdown()

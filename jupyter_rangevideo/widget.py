@@ -6,6 +6,7 @@ import html
 import os
 import sys
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,9 @@ import numpy as np
 import traitlets as t
 
 from . import delivery as _delivery
+from .embed import spec_html
+from . import markers as _markers
+from . import overlay as _overlay
 from . import sync as _sync
 from .poster import poster_data_url
 from .probe import Probe, probe
@@ -22,6 +26,9 @@ from .signing import url_for
 
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+
+# Base64 bytes of overlay marks that the text/html copy of an output may repeat.
+_OVERLAYS_IN_HTML_MAX = 64 * 1024
 
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
@@ -84,6 +91,11 @@ class Player(anywidget.AnyWidget):
     # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
+    # Overlay layers by name (overlay.py: packed marks, sent once as binary buffers) and the
+    # names of the hidden ones; timeline markers and chapters (markers.py).
+    _overlays = t.Dict({}).tag(sync=True)
+    _overlays_hidden = t.List(t.Unicode()).tag(sync=True)
+    _markers = t.Dict({}).tag(sync=True)
 
     def __init__(
         self,
@@ -124,6 +136,8 @@ class Player(anywidget.AnyWidget):
         # A still frame for renderers that cannot reach the file (needs PyAV).
         self._poster = poster_data_url(str(path), at=self.start) if poster and facts.video else None
         self._skip_next_displayhook = False
+        self._displayed = False  # an output to update when overlays or markers change
+        self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @t.validate("volume")
     def _valid_volume(self, proposal):
@@ -236,12 +250,64 @@ class Player(anywidget.AnyWidget):
         following = clock.time_of(frame + 1) if frame + 1 < clock.frame_count else start + clock.runs[-1][2]
         return round(start + (following - start) / 2, 6)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        bundle[MIMETYPE] = {
+    def overlay(self, data: Any, *, name: str | None = None) -> _overlay.Overlay:
+        """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
+        pandas DataFrame, one row a mark with ``frame`` (or ``time`` in seconds), ``kind``
+        ("box": x, y, w, h; "point": x, y; "line": x, y, x2, y2; "text": x, y, label; default
+        "box"), coordinates in source-video pixels, and optional ``color`` (CSS), ``label``
+        and ``width`` (line width). A layer of the same ``name`` is replaced. Returns the
+        layer: ``.visible`` shows or hides it, ``.remove()`` drops it."""
+        layer = _overlay.layer_names(self._overlays, name)
+        packed = _overlay.pack(data, self.probe.clock)
+        self._overlays = {**{k: v for k, v in self._overlays.items() if k != layer}, layer: packed.state()}
+        self._overlays_hidden = [n for n in self._overlays_hidden if n != layer]
+        self._update_saved_output()
+        return _overlay.Overlay(self, layer, packed.count)
+
+    @property
+    def overlays(self) -> list[_overlay.Overlay]:
+        """The overlay layers on this player, in drawing order."""
+        return [_overlay.Overlay(self, name, state["count"]) for name, state in self._overlays.items()]
+
+    def _remove_overlay(self, name: str) -> None:
+        self._overlays = {k: v for k, v in self._overlays.items() if k != name}
+        self._overlays_hidden = [n for n in self._overlays_hidden if n != name]
+        self._update_saved_output()
+
+    def markers(
+        self, times: Any = None, labels: Any = None, *, frames: Any = None, chapters: Any = None
+    ) -> None:
+        """Ticks on a bar under the video, at ``times`` (seconds) or ``frames=``, with
+        optional ``labels``; clicking one seeks there. Chapters: ``chapters=`` (or the first
+        argument) a WebVTT file or a list of ``(start, end, label)``. Replaces the previous
+        markers; ``p.markers()`` clears them."""
+        self._markers = _markers.build(times, labels, frames=frames, chapters=chapters, clock=self.probe.clock)
+        self._update_saved_output()
+
+    def _saved_visuals(self) -> dict[str, Any]:
+        """Overlays and markers for the saved output: JSON, the packed marks as base64."""
+        overlays = {
+            name: {**state, "data": _overlay.base64_of(state["data"])} for name, state in self._overlays.items()
+        }
+        saved: dict[str, Any] = {"overlays": overlays, "overlays_hidden": list(self._overlays_hidden),
+                                 "markers": self._markers}
+        if overlays or self._markers:  # what the page needs to place them with no kernel
+            saved.update(clock=self._facts.get("clock"), duration=self.duration,
+                         video_width=self.video_width, video_height=self.video_height)
+        return saved
+
+    def _update_saved_output(self) -> None:
+        """Rewrite this player's displayed outputs, so a saved notebook keeps what was drawn."""
+        if self._displayed:
+            from IPython.display import update_display
+
+            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
+        for grid in list(self._grids):
+            grid._update_saved_output()
+
+    def _saved_spec(self) -> dict[str, Any]:
+        """The saved output's state: enough to draw the player with no kernel."""
+        return {
             "version": 1,
             "src": self.src,
             "name": self.name,
@@ -250,15 +316,24 @@ class Player(anywidget.AnyWidget):
                 **{name: getattr(self, name) for name in _SAVED_OPTIONS},
                 "audio_only": self.probe.video is None,
             },
+            **self._saved_visuals(),
         }
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(bundle, tuple):  # (data, metadata)
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        bundle[MIMETYPE] = self._saved_spec()
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"
         return bundle
 
     def _fallback_html(self) -> str:
-        """What renderers without this package show: a <video> if the file sits beside the
-        notebook (an exported HTML opened next to it plays it), else a still frame and the
-        file's name; never an empty box."""
+        """What renderers without this package show: the player itself, drawn by the package's
+        module inlined here, if the file sits beside the notebook (an HTML export opened next
+        to it plays, seeks and keeps the clip, with no kernel and no CDN), with a plain <video>
+        where scripts do not run; else a still frame and the file's name; never an empty box."""
         name = html.escape(self.name)
         note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
         poster = html.escape(self._poster, quote=True) if self._poster else ""
@@ -268,10 +343,17 @@ class Player(anywidget.AnyWidget):
             return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
         src = html.escape(relative, quote=True)
         poster_attribute = f' poster="{poster}"' if poster else ""
-        return (
+        fallback = (
             f'<div class="jp-RangeVideo-fallback"><video src="{src}"{poster_attribute} controls '
             f'preload="metadata" style="max-width:100%"><p>{note}</p></video><p><small>{name}</small></p></div>'
         )
+        spec = self._saved_spec()
+        spec["options"]["_local_src"] = relative
+        if sum(len(layer["data"]) for layer in spec.get("overlays", {}).values()) > _OVERLAYS_IN_HTML_MAX:
+            # Large overlays are saved once, in the player's own output; `rangevideo export`
+            # carries them into shared pages.
+            spec["overlays"] = {}
+        return spec_html(spec, fallback, with_module=True)
 
     def _relative_source(self) -> str | None:
         """The file's URL path relative to the kernel's working directory (the notebook's
@@ -288,7 +370,8 @@ class Player(anywidget.AnyWidget):
         if self._skip_next_displayhook and _called_from_displayhook():
             self._skip_next_displayhook = False  # show() displayed it already
             return
-        display(self._repr_mimebundle_(), raw=True)
+        self._displayed = True
+        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
 
 
 def _called_from_displayhook() -> bool:
