@@ -16,10 +16,10 @@ import numpy as np
 import traitlets as t
 
 from . import delivery as _delivery
-from .embed import spec_html
 from . import markers as _markers
 from . import overlay as _overlay
 from . import sync as _sync
+from .embed import spec_html
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
