@@ -2,8 +2,8 @@
 
 Every command from Python (play, pause, seek, frame, step, rate) gets the next sequence
 number and is appended to a short log that is synced to the page. The page applies the
-commands it has not applied yet, in order, and tags each report of its state with the
-last sequence number it applied. A report tagged with an older number was made before
+commands it has not applied yet, in order, and reports its whole playback state in one
+message (``_report``) tagged with the last sequence number it applied. A report tagged with an older number was made before
 the page saw the kernel's latest command: the kernel ignores its playback state (the
 command, on its way, decides). A report with nothing pending (a click in the page, a
 key, the end of a clip) updates the kernel.
@@ -51,13 +51,19 @@ class CommandLog:
 
 
 def filter_report(sync_data: dict[str, Any], log: CommandLog) -> tuple[dict[str, Any], list[str]]:
-    """Split a state update from the page into what the kernel takes and the playback
-    keys it refuses (stale: the page had not yet applied the latest command). Probe facts
-    are always dropped."""
-    accepted = {k: v for k, v in sync_data.items() if k not in FACT_KEYS}
-    refused: list[str] = []
-    if not log.is_current(sync_data.get("_applied")):
-        refused = [k for k in STATE_KEYS if k in accepted]
-        for key in refused:
-            del accepted[key]
+    """Split a state update from the page into what the kernel takes and the playback keys
+    it refuses. The page reports its playback state whole, in ``_report`` (tagged with the
+    last command it applied, ``applied``); it counts only if nothing newer is pending.
+    Playback state written directly (not in a report) counts only before any command;
+    probe facts are always dropped."""
+    accepted = {k: v for k, v in sync_data.items() if k not in FACT_KEYS and k != "_report"}
+    refused = [k for k in STATE_KEYS if k in accepted and log.seq > 0]
+    for key in refused:
+        del accepted[key]
+    report = sync_data.get("_report")
+    if isinstance(report, dict):
+        if log.is_current(report.get("applied")):
+            accepted.update({k: report[k] for k in STATE_KEYS if k in report})
+        else:
+            refused += [k for k in STATE_KEYS if k in report and k not in refused]
     return accepted, refused

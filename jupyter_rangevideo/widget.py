@@ -16,10 +16,10 @@ import numpy as np
 import traitlets as t
 
 from . import delivery as _delivery
-from .embed import spec_html
 from . import markers as _markers
 from . import overlay as _overlay
 from . import sync as _sync
+from .embed import spec_html
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
@@ -82,8 +82,9 @@ class Player(anywidget.AnyWidget):
     show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
     # Python's numbered commands, newest last; the page applies those it has not applied.
     _commands: t.List[dict[str, Any]] = t.List([]).tag(sync=True)
-    # The last command the page had applied when it reported its state.
-    _applied = t.Int(0).tag(sync=True)
+    # The page's playback state with the last command it had applied (sync.py); whole each
+    # time, so a widget front end never sends a part of it.
+    _report = t.Dict({}).tag(sync=True, echo_update=False)
     # The front end asks for the in-kernel server when its page has no server extension.
     _kernel_server_requested = t.Bool(False).tag(sync=True)
     _kernel_server = t.Dict({}).tag(sync=True)
@@ -223,13 +224,12 @@ class Player(anywidget.AnyWidget):
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """A state update from the page: its playback state counts only if it had applied
         every command sent so far; the file's facts are the probe's."""
-        # The page sends only what changed: without `_applied`, it is the one it sent last.
-        accepted, refused = _sync.filter_report({"_applied": self._applied, **sync_data}, self._log)
-        quiet, self._quiet = self._quiet, True
-        try:
-            super().set_state(accepted)
-        finally:
-            self._quiet = quiet
+        accepted, refused = _sync.filter_report(sync_data, self._log)
+        state = {k: accepted.pop(k) for k in _sync.STATE_KEYS if k in accepted}
+        super().set_state(accepted)
+        # Set as Python would, but quietly (no command): sent back, so the page's copy agrees.
+        with self.hold_sync():
+            self._set_quietly(state)
         if refused:  # the page keeps no stale copy of the kernel's state
             self.send_state(refused)
 

@@ -537,17 +537,22 @@ export function mountPlayer(el, spec, model = null) {
 
   // --- browser -> Python: reports tagged with the last command applied ---------------------
   let lastReport = 0;
+  let reports = 0;
   function report(throttle = false) {
     if (!model || video.readyState === 0) return; // nothing to tell before the metadata
     const now = performance.now();
     if (throttle && now - lastReport < 1000 / TIME_UPDATES_PER_SECOND) return;
     lastReport = now;
+    reports += 1; // a new object each time: always sent, never merged with an older one
     push({
-      paused: video.paused,
-      current_time: video.currentTime,
-      playback_rate: video.playbackRate,
-      frame: targetFrame ?? presentedFrame,
-      _applied: applied,
+      _report: {
+        applied,
+        n: reports,
+        paused: video.paused,
+        current_time: video.currentTime,
+        playback_rate: video.playbackRate,
+        frame: targetFrame ?? presentedFrame,
+      },
     });
   }
 
