@@ -6,7 +6,12 @@
 // found"; while the kernel holds the player, it binds to that live model and Python
 // controls it. The drawing is player.js's, the same module the widget uses.
 import { Widget } from "@lumino/widgets";
-import { findModel, mountPlayer } from "../../jupyter_rangevideo/static/player.js";
+import * as player from "../../jupyter_rangevideo/static/player.js";
+
+// The whole module, not only what this renderer calls: the bundle then always carries all
+// of player.js (tests/test_labextension.py checks that it is current), and pages can reach it.
+globalThis.__jupyterRangevideoModule ??= player;
+const { findModel, mountPlayer } = player;
 
 const MIME_TYPE = "application/vnd.jupyter.rangevideo+json";
 // jupyterlab-manager registers the widget renderer at rank -10; lower ranks win.
