@@ -13,6 +13,7 @@ import anywidget
 import traitlets as t
 
 from . import delivery as _delivery
+from . import proxy as _proxy
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
@@ -62,6 +63,11 @@ class Player(anywidget.AnyWidget):
     delivery = t.Unicode(
         "direct", read_only=True, help="how the browser gets the file: 'direct', 'remux' or 'transcode'"
     ).tag(sync=True)
+    proxy = t.Bool(
+        False,
+        help="show frames from a small short-GOP rendition while a paused seek or step decodes; "
+        "on by default where the file's keyframes are far apart",
+    ).tag(sync=True)
     # Probe facts the page needs: the frame clock (frame <-> time), codecs, audio only or not.
     _facts = t.Dict({}).tag(sync=True)
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
@@ -76,7 +82,13 @@ class Player(anywidget.AnyWidget):
     _local_src = t.Unicode("").tag(sync=True)
 
     def __init__(
-        self, source: str | os.PathLike, *, poster: bool = True, delivery: str | None = None, **options
+        self,
+        source: str | os.PathLike,
+        *,
+        poster: bool = True,
+        delivery: str | None = None,
+        proxy: bool | None = None,
+        **options,
     ):
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
@@ -86,6 +98,7 @@ class Player(anywidget.AnyWidget):
         self.probe: Probe = facts
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
+        self.proxy = _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
         self._facts = facts.facts()
         if facts.video is not None:
             self.set_trait("fps", facts.video.fps or None)
@@ -206,7 +219,8 @@ def show(source: str | os.PathLike, **options) -> Player:
     media FFmpeg can read) before anything is displayed. Reads the file's header and
     index (never decodes it), in bounded time whatever its size. Options set the Player's
     traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
-    height; ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
+    height; ``proxy=False`` never shows frames from the seek proxy (on by default for files
+    whose keyframes are more than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.
     """
