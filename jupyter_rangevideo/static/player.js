@@ -69,7 +69,8 @@ const STYLE = `
 .jp-RangeVideo { max-width: 100%; position: relative; }
 .jp-RangeVideo-video { display: block; max-width: 100%; background: #000; }
 .jp-RangeVideo-audio { display: block; max-width: 100%; }
-.jp-RangeVideo-proxy { position: absolute; pointer-events: none; visibility: hidden; background: #000; }
+.jp-RangeVideo-proxy { position: absolute; pointer-events: none; opacity: 0; background: #000; }
+.jp-RangeVideo-proxy[data-shown] { opacity: 1; }
 .jp-RangeVideo:hover > .jp-RangeVideo-proxy.jp-mod-controls { clip-path: inset(0 0 48px 0); }
 .jp-RangeVideo-busy { position: absolute; top: 8px; left: 8px; display: flex; align-items: center; gap: 0.5em;
   padding: 0.25em 0.7em; border-radius: 1em; background: rgba(0, 0, 0, 0.65); color: #fff;
@@ -495,6 +496,9 @@ const PROXY_BUFFER_SECONDS = 6;
 // The main video's seeked frame is shown by then even if no new frame was presented (a
 // seek to the frame already shown presents none).
 const PROXY_REVEAL_MS = 250;
+// Its own seeked frame is presented within a few display frames; if no callback says so
+// (a seek to the frame it shows already presents none), it is shown anyway.
+const PROXY_PRESENT_MS = 100;
 
 function proxyLayerFor(root, video, spec, model, baseConfig) {
   if (!model || video.tagName !== "VIDEO") return null;
@@ -525,7 +529,10 @@ function proxyLayerFor(root, video, spec, model, baseConfig) {
 
   function show(on_) {
     shown = on_;
-    layer.style.visibility = on_ ? "visible" : "hidden";
+    // Transparent rather than hidden: the browser keeps compositing it, so its frames are
+    // presented (and reported by requestVideoFrameCallback) before it is shown.
+    if (on_) layer.dataset.shown = "";
+    else delete layer.dataset.shown;
   }
 
   async function start() {
@@ -565,17 +572,45 @@ function proxyLayerFor(root, video, spec, model, baseConfig) {
   }
 
   const near = (a, b) => a !== null && Math.abs(a - b) < 1e-4;
+  // Shown once the layer has seeked and presented its new frame, never while it still holds
+  // the last one (a frame may be presented before or after "seeked").
+  let seekNumber = 0;
+  let presented = false;
+  let seeked = false;
+  const wanted = () => video.seeking && video.paused && near(target, layer.currentTime) && near(target, video.currentTime);
+  const maybeShow = () => {
+    if (seeked && presented && wanted()) show(true);
+  };
   on(video, "seeking", () => {
     if (!hls || !video.paused) {
       show(false);
       return;
     }
     target = video.currentTime;
-    if (!near(layer.currentTime, target) || layer.seeking) layer.currentTime = target;
-    else if (layer.readyState >= 2) show(true);
+    if (near(layer.currentTime, target) && !layer.seeking) {
+      if (layer.readyState >= 2) show(true);
+      return;
+    }
+    const number = ++seekNumber;
+    presented = !layer.requestVideoFrameCallback;
+    seeked = false;
+    layer.requestVideoFrameCallback?.(() => {
+      if (number !== seekNumber) return;
+      presented = true;
+      maybeShow();
+    });
+    layer.currentTime = target;
   });
   on(layer, "seeked", () => {
-    if (video.seeking && video.paused && near(target, layer.currentTime) && near(target, video.currentTime)) show(true);
+    const number = seekNumber;
+    seeked = true;
+    maybeShow();
+    // A seek to the frame it shows already presents none.
+    setTimeout(() => {
+      if (number !== seekNumber) return;
+      presented = true;
+      maybeShow();
+    }, PROXY_PRESENT_MS);
   });
   on(video, "seeked", () => {
     if (!shown) return;
