@@ -37,7 +37,10 @@ PLAYERS = {
         "import jupyter_rangevideo as rangevideo\np = rangevideo.show({path!r}, controls=False)\np.proxy",
         "video.jp-RangeVideo-video",
     ),
-    "IPython.display.Video": ("from IPython.display import Video\nVideo({relative!r})", ".jp-OutputArea-output video"),
+    "IPython.display.Video": (
+        "from IPython.display import Video\nVideo({relative!r})",
+        ".jp-OutputArea-output video",
+    ),
 }
 
 # Seek the video to t, then on every animation frame read the frame index off the element on
@@ -103,7 +106,9 @@ def wait_idle(pid: int, timeout: float = 900) -> float:
 def measure(page, server, player: str, path: Path, frames: int, targets: list[int]) -> dict:
     template, selector = PLAYERS[player]
     name = f"proxy-bench-{player.split(' ')[0].split('.')[0]}-{time.monotonic_ns()}.ipynb"
-    create_notebook(server, name, [template.format(path=str(path), relative=str(path.relative_to(server.root)))])
+    create_notebook(
+        server, name, [template.format(path=str(path), relative=str(path.relative_to(server.root)))]
+    )
     open_notebook(page, server, name)
     run_all_cells(page)
     page.mouse.move(0, 0)
@@ -147,7 +152,10 @@ def main() -> None:
         path = make_large(segment, videos / "far-keyframes-1080p.mp4", segment.stat().st_size * COPIES)
         facts = probe(path)
         frames = facts.video.frame_count
-        print(f"source: {facts.duration:.0f} s, {frames} frames, made in {time.monotonic() - began:.0f} s", flush=True)
+        print(
+            f"source: {facts.duration:.0f} s, {frames} frames, made in {time.monotonic() - began:.0f} s",
+            flush=True,
+        )
         rng = random.Random(12)
         results: dict[str, list[dict]] = {player: [] for player in PLAYERS}
         with sync_playwright() as playwright:
@@ -167,7 +175,10 @@ def main() -> None:
             warm = session("rangevideo (proxy)", [rng.randrange(1, frames) for _ in range(2)])
             waited = wait_idle(server.process.pid)
             warm_cpu = cpu_seconds(server.process.pid) - cpu_before
-            print(f"warm-up: {warm_cpu:.1f} CPU s, idle after {waited:.0f} s more; first seeks {warm}", flush=True)
+            print(
+                f"warm-up: {warm_cpu:.1f} CPU s, idle after {waited:.0f} s more; first seeks {warm}",
+                flush=True,
+            )
             for number in range(args.rounds):
                 targets = [rng.randrange(1, frames) for _ in range(args.seeks)]
                 players = list(PLAYERS) if number % 2 == 0 else list(reversed(PLAYERS))
@@ -189,31 +200,43 @@ def main() -> None:
         for player, runs in results.items()
     }
     minutes = facts.duration / 60
-    proxy_cpu = {"server_cpu_s": warm_cpu, "source_minutes": minutes, "cpu_s_per_source_minute": warm_cpu / minutes}
+    proxy_cpu = {
+        "server_cpu_s": warm_cpu,
+        "source_minutes": minutes,
+        "cpu_s_per_source_minute": warm_cpu / minutes,
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     machine = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "rounds": args.rounds, "seeks": args.seeks}
     (out / "proxy.json").write_text(
-        json.dumps({"machine": machine, "runs": results, "summary": summary, "proxy_cpu": proxy_cpu}, indent=1)
+        json.dumps(
+            {"machine": machine, "runs": results, "summary": summary, "proxy_cpu": proxy_cpu}, indent=1
+        )
     )
     base = summary["IPython.display.Video"]
     ours = summary["rangevideo (proxy)"]
     lines = [
-        f"Measured {machine['date']}, JupyterLab in Debian's Chromium on a shared 2-core machine. Source: "
-        f"1920x1080 H.264 MP4, {facts.duration:.0f} s at {FPS} fps, a keyframe every 10 s. "
-        f"{args.rounds} rounds x {args.seeks} random paused seeks, each followed by a one-frame step back; "
-        "players interleaved; medians over all seeks. A seek is timed from setting currentTime to the first "
-        "animation frame whose element on top shows the asked-for frame (read from its pixels).",
+        (
+            f"Measured {machine['date']}, JupyterLab in Debian's Chromium on a shared 2-core machine. Source: "
+            f"1920x1080 H.264 MP4, {facts.duration:.0f} s at {FPS} fps, a keyframe every 10 s. "
+            f"{args.rounds} rounds x {args.seeks} random paused seeks, each followed by a one-frame step back; "
+            "players interleaved; medians over all seeks. A seek is timed from setting currentTime to the first "
+            "animation frame whose element on top shows the asked-for frame (read from its pixels)."
+        ),
         "",
         "| player | seek to the right frame (ms) | one frame back (ms) | shown by the proxy |",
         "|---|---|---|---|",
         f"| IPython.display.Video (/files/) | {base['seek_ms']:.0f} | {base['step_back_ms']:.0f} | - |",
-        f"| rangevideo, proxy on | {ours['seek_ms']:.0f} (x{ours['seek_ms'] / base['seek_ms']:.2f}) | "
-        f"{ours['step_back_ms']:.0f} (x{ours['step_back_ms'] / base['step_back_ms']:.2f}) | {ours['shown_by_proxy']} |",
+        (
+            f"| rangevideo, proxy on | {ours['seek_ms']:.0f} (x{ours['seek_ms'] / base['seek_ms']:.2f}) | "
+            f"{ours['step_back_ms']:.0f} (x{ours['step_back_ms'] / base['step_back_ms']:.2f}) | {ours['shown_by_proxy']} |"
+        ),
         "",
-        f"Proxy warm-up (360 lines, libx264 ultrafast, GOP 4, CRF 28, at nice 10): the server process used "
-        f"{warm_cpu:.0f} CPU seconds from showing the file until it fell idle, "
-        f"{warm_cpu / minutes:.0f} CPU s per minute of source (an upper bound: it includes serving the page).",
+        (
+            f"Proxy warm-up (360 lines, libx264 ultrafast, GOP 4, CRF 28, at nice 10): the server process used "
+            f"{warm_cpu:.0f} CPU seconds from showing the file until it fell idle, "
+            f"{warm_cpu / minutes:.0f} CPU s per minute of source (an upper bound: it includes serving the page)."
+        ),
     ]
     (out / "proxy.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

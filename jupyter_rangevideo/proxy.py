@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -60,7 +61,7 @@ def wanted(facts: Probe, delivery: str) -> bool:
 
 def segment_at(segments: Plan, seconds: float) -> int:
     """The segment that shows time ``seconds`` (the first or last one outside the timeline)."""
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return 0
     return max(0, bisect.bisect_right(segments.starts, seconds + EPSILON) - 1)
 

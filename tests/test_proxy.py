@@ -23,7 +23,11 @@ def jp_server_config(tmp_path):
             "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         },
-        "RangeVideoApp": {"cache_dir": str(tmp_path / "cache"), "transcode_workers": 1, "preset": "ultrafast"},
+        "RangeVideoApp": {
+            "cache_dir": str(tmp_path / "cache"),
+            "transcode_workers": 1,
+            "preset": "ultrafast",
+        },
     }
 
 

@@ -65,10 +65,12 @@ def wait_for_top_frame(page, expected: int, timeout: float = 30) -> None:
 def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, server, tmp_path):
     source = write_sample(tmp_path / "far.mp4", duration=12, fps=FPS, size=(640, 360), gop=250)
     cells = [
-        "import jupyter_rangevideo as rangevideo\n"
-        f"p = rangevideo.show({str(source)!r}, controls=False)\n"
-        f"off = rangevideo.Player({str(source)!r}, proxy=False)\n"
-        "(p.proxy, off.proxy)"
+        (
+            "import jupyter_rangevideo as rangevideo\n"
+            f"p = rangevideo.show({str(source)!r}, controls=False)\n"
+            f"off = rangevideo.Player({str(source)!r}, proxy=False)\n"
+            "(p.proxy, off.proxy)"
+        )
     ]
     create_notebook(server, "proxy.ipynb", cells)
     open_notebook(page, server, "proxy.ipynb")
@@ -83,7 +85,10 @@ def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, serve
         target = (frame + 0.5) / FPS
         for attempt in range(3):  # the segment may still be in the making on the first try
             if attempt:
-                page.evaluate("(t) => { document.querySelector('video.jp-RangeVideo-video').currentTime = t / 3; }", target)
+                page.evaluate(
+                    "(t) => { document.querySelector('video.jp-RangeVideo-video').currentTime = t / 3; }",
+                    target,
+                )
                 time.sleep(1.0)
             seen = seek_and_watch(page, target)
             if seen is not None:
