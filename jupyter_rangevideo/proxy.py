@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,9 @@ DELIVERY = "proxy"
 FAR_APART_SECONDS = 2.0
 # Files warmed at once; the least recently looked at one stops when another starts.
 MAX_FILES = 2
+# A warm-up nobody has looked at for this long stops (a page left open, or closed); the next
+# look starts it again where it left off, the segments made so far being cached.
+IDLE_SECONDS = 600.0
 
 
 def keyframe_spacing(facts: Probe) -> float | None:
@@ -78,13 +82,18 @@ def order(count: int, focus: int, done: set[int]) -> int | None:
 class Warmer:
     """Background proxy making for a SegmentService: one job at a time per file."""
 
-    def __init__(self, service: SegmentService, max_files: int = MAX_FILES):
+    def __init__(
+        self, service: SegmentService, max_files: int = MAX_FILES, idle_seconds: float = IDLE_SECONDS
+    ):
         self.service = service
         self.max_files = max_files
+        self.idle_seconds = idle_seconds
         self._files: OrderedDict[str, tuple[asyncio.Task[None], list[int]]] = OrderedDict()
+        self._looked: dict[str, float] = {}
 
     def look(self, path: str, index: int) -> None:
         """A player looks at segment ``index`` of ``path``'s proxy: warm from there."""
+        self._looked[path] = time.monotonic()
         running = self._files.get(path)
         if running is not None and not running[0].done():
             running[1][0] = index
@@ -95,7 +104,8 @@ class Warmer:
         self._files[path] = (task, focus)
         self._files.move_to_end(path)
         while len(self._files) > self.max_files:
-            _, (oldest, _) = self._files.popitem(last=False)
+            gone, (oldest, _) = self._files.popitem(last=False)
+            self._looked.pop(gone, None)
             oldest.cancel()
 
     def active(self) -> list[str]:
@@ -113,6 +123,8 @@ class Warmer:
             if index is None:
                 return
             done.add(index)
+            if time.monotonic() - self._looked.get(path, 0.0) > self.idle_seconds:
+                return
             try:
                 await self.service.warm(path, DELIVERY, index)
             except (OSError, ValueError):
