@@ -1,6 +1,6 @@
 """Side-by-side benchmark: jupyter-rangevideo, Jupyter's /files/, aiohttp FileResponse and nginx.
 
-    python benchmarks/run.py [--quick] [--rounds N]
+    python benchmarks/run.py [--quick] [--rounds N] [--suite ranges] [--baseline GIT_REF]
 
 Creates its data (benchmarks/data/, random bytes, only if missing), starts every server
 itself on 127.0.0.1, measures them interleaved in rounds, and writes
@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -95,9 +96,11 @@ def wait_listening(port: int, process: subprocess.Popen, name: str) -> None:
     raise RuntimeError(f"{name} did not start")
 
 
-def start_jupyter(name: str, runtime: Path, rangevideo: bool) -> Target:
+def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | None = None) -> Target:
     port = free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
+    if source is not None:  # another version of the package, ahead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     cmd = [
         sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.base_url=/bench/",
@@ -274,6 +277,72 @@ def random_ranges(target: Target, clients: int, span: int, requests: int) -> dic
     }
 
 
+WRK_SCRIPT = """
+local span, size, path = {span}, {size}, "{path}"
+local headers = {headers}
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("seed", counter) end
+function init(args) math.randomseed(seed * 7919 + span) end
+request = function()
+  local offset = math.random(0, size - span - 1)
+  headers["Range"] = "bytes=" .. offset .. "-" .. (offset + span - 1)
+  return wrk.format("GET", path, headers)
+end
+local bad = 0
+response = function(status, headers, body)
+  if status ~= 206 then bad = bad + 1 end
+end
+done = function(summary, latency, requests) end
+"""
+
+
+def wrk_ranges(target: Target, span: int, connections: int, seconds: float, tmp: Path) -> dict:
+    """Random ``span``-byte ranges of the big file from ``connections`` keep-alive connections,
+    driven by wrk (native, so the client is not what is measured): requests per second and
+    the latency (request sent to last byte) percentiles."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    headers = {name.strip(): value.strip() for name, _, value in (h.partition(":") for h in target.headers)}
+    lua = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
+    script = tmp / f"ranges-{target.name}-{span}.lua"
+    script.write_text(WRK_SCRIPT.format(span=span, size=(DATA / BIG).stat().st_size, path=target.paths[BIG],
+                                        headers=lua))
+    cpu = target.cpu_seconds()
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", str(script),
+         f"http://127.0.0.1:{target.port}"],
+        capture_output=True, text=True, timeout=seconds + 60, check=False,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{target.name}: wrk saw error statuses:\n{out}")
+
+    def millis(text: str) -> float:
+        number, unit = float(text[:-2] if text.endswith(("ms", "us")) else text[:-1]), text[-2:]
+        return number * {"us": 0.001, "ms": 1.0}.get(unit, 1000.0)
+
+    cpu = target.cpu_seconds() - cpu
+    count = int(out.split(" requests in ")[0].split()[-1])
+    # Server CPU per request: what a busy shared machine distorts least.
+    result = {"rps": float(out.split("Requests/sec:")[1].split()[0]), "cpu_us_per_request": 1e6 * cpu / max(count, 1)}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            result[f"latency_p{parts[0][:-1]}_ms"] = millis(parts[1])
+    return result
+
+
+def small_ranges(target: Target, quick: bool, tmp: Path) -> dict:
+    """Random 4 KiB, 256 KiB and 2 MiB ranges at 1, 8 and 32 clients: wrk's requests per
+    second and latency, and time to first byte from the Python client."""
+    result = {}
+    for span, label in ((4096, "4KiB"), (256 * 1024, "256KiB"), (2 * MiB, "2MiB")):
+        for clients in (1, 8, 32):
+            result[f"wrk_{label}_{clients}_clients"] = wrk_ranges(target, span, clients, 2 if quick else 4, tmp)
+            result[f"range_{label}_{clients}_clients"] = random_ranges(target, clients, span, 60 if quick else 200)
+    return result
+
+
 def tiny_latency(target: Target, streams: int, count: int) -> dict:
     stop = threading.Event()
 
@@ -384,8 +453,9 @@ def machine_facts() -> dict:
     }
 
 
-def measure(target: Target, quick: bool) -> dict:
-    ranges_count = 60 if quick else 200
+def measure(target: Target, quick: bool, suite: str, tmp: Path) -> dict:
+    if suite == "ranges":
+        return {**small_ranges(target, quick, tmp), "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200)}
     result = {
         "throughput_1_client_2GiB": throughput(target, 1, BIG),
         "throughput_8_clients_200MiB": throughput(target, 8, MEDIUM),
@@ -393,9 +463,7 @@ def measure(target: Target, quick: bool) -> dict:
         "tiny_idle": tiny_latency(target, 0, 50 if quick else 200),
         "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200),
     }
-    for span, label in ((256 * 1024, "256KiB"), (2 * MiB, "2MiB")):
-        for clients in (1, 8, 32):
-            result[f"range_{label}_{clients}_clients"] = random_ranges(target, clients, span, ranges_count)
+    result.update(small_ranges(target, quick, tmp))
     result["rss_growth_MiB_32_streams"] = rss_growth(target, 32, 3 if quick else 6, slow=False)
     result["rss_growth_MiB_16_slow_clients"] = rss_growth(target, 16, 3 if quick else 6, slow=True)
     result["fds_left_after_200_aborts"] = fds_after_aborts(target, 200)
@@ -486,14 +554,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and requests (about 3 minutes)")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 2)")
+    parser.add_argument(
+        "--suite", choices=("all", "ranges"), default="all",
+        help="ranges: only the small-range requests (wrk and time to first byte) and the tiny request "
+        "while 8 clients stream; results go to ranges.json and ranges.md",
+    )
+    parser.add_argument("--baseline", metavar="GIT_REF",
+                        help="also measure the package as of GIT_REF (say main), side by side")
     args = parser.parse_args()
     rounds_wanted = args.rounds or (2 if args.quick else 3)
+    # A terminated run still stops the servers it started (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     make_data()
     RESULTS.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-bench-"))
     targets = []
     try:
         targets.append(start_jupyter("rangevideo", tmp / "runtime", rangevideo=True))
+        if args.baseline:
+            source = tmp / "baseline"
+            source.mkdir()
+            archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", args.baseline, "jupyter_rangevideo"],
+                                     check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+            targets.append(start_jupyter(f"rangevideo@{args.baseline}", tmp / "runtime", True, source))
         targets.append(start_jupyter("files", tmp / "runtime-files", rangevideo=False))
         targets.append(start_aiohttp())
         nginx = start_nginx(tmp)
@@ -507,16 +591,18 @@ def main() -> None:
             order = targets[number % len(targets) :] + targets[: number % len(targets)]
             for target in order:
                 print(f"round {number + 1}/{rounds_wanted}: {target.name}", flush=True)
-                results[target.name] = measure(target, args.quick)
+                results[target.name] = measure(target, args.quick, args.suite, tmp)
             rounds.append({t.name: results[t.name] for t in targets})
         summary = summarize(rounds)
         facts = machine_facts()
-        (RESULTS / "results.json").write_text(
+        stem, markdown = ("results", "summary") if args.suite == "all" else ("ranges", "ranges")
+        (RESULTS / f"{stem}.json").write_text(
             json.dumps({"machine": facts, "quick": args.quick, "rounds": rounds, "summary": summary}, indent=1)
         )
-        write_markdown(summary, facts, rounds_wanted, RESULTS / "summary.md")
-        plot(summary, RESULTS / "summary.png")
-        print((RESULTS / "summary.md").read_text())
+        write_markdown(summary, facts, rounds_wanted, RESULTS / f"{markdown}.md")
+        if args.suite == "all":
+            plot(summary, RESULTS / "summary.png")
+        print((RESULTS / f"{markdown}.md").read_text())
     finally:
         for target in targets:
             target.process.terminate()

@@ -7,7 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from .handlers import HLS_ROUTE, STATIC_DIR, STATIC_ROUTE, FileStreamHandler, SegmentHandler, StaticHandler
+from .fdcache import DescriptorCache
+from .handlers import (
+    HLS_ROUTE,
+    STATIC_DIR,
+    STATIC_ROUTE,
+    FileStreamHandler,
+    SegmentHandler,
+    StaticHandler,
+    open_regular_file,
+)
 from .segments import EncodeSettings, segment_service
 from .signing import ROUTE, load_secret
 
@@ -90,6 +99,7 @@ class RangeVideoApp(ExtensionApp):
 
         secret = load_secret(Path(self.secret_file) if self.secret_file else None)
         self.read_pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="rangevideo-read")
+        self.fd_cache = DescriptorCache(open_regular_file)
         self.segments = segment_service(
             cache_dir=self.cache_dir,
             cache_size=self.cache_size,
@@ -103,6 +113,7 @@ class RangeVideoApp(ExtensionApp):
             rangevideo_secret=secret,
             rangevideo_chunk_size=max(self.chunk_size, 4096),
             rangevideo_read_pool=self.read_pool,
+            rangevideo_fd_cache=self.fd_cache,
         )
 
     def initialize_handlers(self):
@@ -114,4 +125,5 @@ class RangeVideoApp(ExtensionApp):
     async def stop_extension(self):
         # Reads already queued finish (each is one chunk); responses then end at once.
         self.read_pool.shutdown(wait=False)
+        self.fd_cache.close()
         self.segments.shutdown()

@@ -17,12 +17,20 @@ from tornado import web
 from tornado.iostream import IOStream, StreamClosedError
 
 from . import ranges
+from .fdcache import DescriptorCache, OpenFile
 from .signing import verify
 
 # Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
 # from the page cache to the socket) and the socket's buffer ends a call sooner anyway;
 # a large count lets one call fill that buffer instead of taking several thread hops.
 SENDFILE_COUNT = 8 * 1024 * 1024
+
+# Bodies up to this size are read in the same pool trip that opens the file and leave in
+# one write with the headers; larger ones go by sendfile (or chunked copies).
+SMALL_BODY = 256 * 1024
+
+# preadv flag: read only what the page cache holds, never wait for the disk (Linux >= 4.14).
+_RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0) if hasattr(os, "preadv") else 0
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -59,6 +67,75 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
         raise
 
 
+Span = tuple[int, int]
+Peek = tuple[Span, bytes]
+
+
+def _open_and_peek(
+    cache: DescriptorCache, path: str, range_header: str | None, limit: int
+) -> tuple[OpenFile, Peek | None]:
+    """In the read pool: a checked descriptor for ``path`` and, for a small answer, its bytes."""
+    entry = cache.acquire(path)
+    span = _small_span(entry, range_header, limit)
+    data = _read_span(entry.fd, span, nowait=False) if span is not None else None
+    return entry, (span, data) if span is not None and data is not None else None
+
+
+def _small_span(entry: OpenFile, range_header: str | None, limit: int) -> Span | None:
+    """The one span the request asks for (or the whole file) if it holds at most ``limit``
+    bytes, else None. A guess from the Range header alone: the handler uses its bytes only
+    if its full plan (preconditions, If-Range) sends exactly that span."""
+    if limit < 0:
+        return None
+    size = entry.info.st_size
+    spans = ranges.parse_range(range_header, size) if range_header is not None else None
+    if spans is None:
+        spans = [(0, size)]
+    if len(spans) != 1 or spans[0][1] - spans[0][0] > limit:
+        return None
+    return spans[0]
+
+
+def _read_span(fd: int, span: Span, nowait: bool) -> bytes | None:
+    """The bytes of ``span``, or None: a short read (the file shrank; the streaming path
+    then ends the response short), a read error (the streaming path reports it) or, with
+    ``nowait``, bytes not all in the page cache (which makes the read safe on the event loop)."""
+    start, stop = span
+    if stop == start:
+        return b""
+    try:
+        if nowait:
+            buffer = bytearray(stop - start)
+            count = os.preadv(fd, [buffer], start, _RWF_NOWAIT)
+            return bytes(buffer) if count == len(buffer) else None
+        data = os.pread(fd, stop - start, start)
+    except OSError:
+        return None
+    return data if len(data) == stop - start else None
+
+
+def descriptor_cache(settings: dict[str, Any]) -> DescriptorCache:
+    """The application's cache of open files (made on first use)."""
+    cache: DescriptorCache | None = settings.get("rangevideo_fd_cache")
+    if cache is None:
+        cache = DescriptorCache(open_regular_file)
+        settings["rangevideo_fd_cache"] = cache
+    return cache
+
+
+def _schedule_sweep(cache: DescriptorCache, loop: asyncio.AbstractEventLoop) -> None:
+    """Close idle descriptors a little after their last use, from the event loop."""
+    if cache.sweep_timer is not None:
+        return
+
+    def sweep() -> None:
+        cache.sweep_timer = None
+        _schedule_sweep(cache, loop)
+
+    delay = cache.sweep()
+    cache.sweep_timer = loop.call_later(delay, sweep) if delay is not None else None
+
+
 class RangeFileMixin:
     """Serve a local file with RFC 9110 range semantics, reading in the shared pool.
 
@@ -79,10 +156,35 @@ class RangeFileMixin:
     async def serve_file(self, path: str, include_body: bool) -> None:
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
+        cache = descriptor_cache(self.settings)
+        # At most one trip to the read pool before the headers: open (or re-check a cached
+        # descriptor) and, when the answer is a small single span, read it too, so that it
+        # leaves in one write with the headers.
+        peek_limit = SMALL_BODY if include_body else -1
+        range_header = self.request.headers.get("Range")
+        # No trip at all when the file is open already on a local disk and the bytes are in
+        # the page cache: re-checking and reading then cost no more than a blocked loop would.
+        entry = cache.acquire_local(path) if _RWF_NOWAIT else None
+        peek: Peek | None = None
         try:
-            fd, info = await loop.run_in_executor(pool, open_regular_file, path)
-        except RuntimeError:  # the read pool is shut down: the server is stopping
-            raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
+            if entry is None:
+                entry, peek = await loop.run_in_executor(
+                    pool, _open_and_peek, cache, path, range_header, peek_limit
+                )
+            elif (span := _small_span(entry, range_header, peek_limit)) is not None:
+                data = _read_span(entry.fd, span, nowait=True)
+                if data is None:
+                    data = await loop.run_in_executor(pool, _read_span, entry.fd, span, False)
+                peek = (span, data) if data is not None else None
+        except BaseException as e:
+            if entry is not None:
+                cache.release(entry)
+            if isinstance(e, RuntimeError):  # the read pool is shut down: the server is stopping
+                raise web.HTTPError(503, log_message="rangevideo: server is stopping") from None
+            raise
+        assert entry is not None  # set by either branch above
+        fd, info = entry.fd, entry.info
+        failed = False
         try:
             plan = ranges.plan_response(
                 self.request.method,
@@ -104,16 +206,23 @@ class RangeFileMixin:
                 # A shared HTML or SVG file must not run script in the server's origin.
                 self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
             if include_body and plan.status in (200, 206):
+                if peek is not None and plan.boundary is None and plan.spans == [peek[0]]:
+                    # Headers and body leave in one write when the handler finishes.
+                    self.write(peek[1])
+                    return
                 try:
                     await self.stream_body(fd, plan)
                 except (OSError, RuntimeError) as e:
                     # A read failed, or the server is stopping (the pool refuses new reads).
                     # Headers are gone already: end the connection short of Content-Length
                     # so the client knows the body is incomplete.
+                    failed = True
                     self.log.error("rangevideo: reading %r failed: %s; closing the connection", path, e)
                     self.request.connection.close()
         finally:
-            os.close(fd)
+            # A descriptor that failed a read is not lent again.
+            cache.release(entry, discard=failed)
+            _schedule_sweep(cache, loop)
 
     async def stream_body(self, fd: int, plan: ranges.Plan) -> None:
         if plan.boundary is None:

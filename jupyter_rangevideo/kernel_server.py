@@ -28,6 +28,7 @@ from .handlers import (
     RangeFileMixin,
     SegmentMixin,
     check_signature,
+    descriptor_cache,
     static_headers,
 )
 from .segments import segment_service
@@ -166,6 +167,7 @@ class KernelServer:
 
         def shutdown():
             self._server.stop()
+            descriptor_cache(self.app.settings).close()
             self._loop.stop()
 
         self._loop.call_soon_threadsafe(shutdown)

@@ -10,9 +10,11 @@ shows from its pixels (see FRAME_CODE). Needs PyAV: pip install "jupyter-rangevi
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,44 +58,128 @@ def _cell_edges(width: int) -> np.ndarray:
     return np.linspace(0, width, _CELLS + 1).round().astype(int)
 
 
-def _draw_text(frame: np.ndarray, text: str, x: int, y: int, scale: int) -> None:
+@functools.lru_cache(maxsize=64)
+def _glyph_block(char: str, scale: int) -> np.ndarray:
+    glyph = np.array([c == "1" for c in _GLYPHS[char]]).reshape(5, 3)
+    return np.kron(glyph, np.ones((scale, scale), dtype=bool))
+
+
+def _draw_text(frame: np.ndarray, text: str, x: int, y: int, scale: int, value: int = 255) -> None:
     for k, char in enumerate(text):
-        glyph = np.array([c == "1" for c in _GLYPHS[char]]).reshape(5, 3)
-        block = np.kron(glyph, np.ones((scale, scale), dtype=bool))
+        block = _glyph_block(char, scale)
         left = x + k * 4 * scale
         region = frame[y : y + 5 * scale, left : left + 3 * scale]
-        region[block[: region.shape[0], : region.shape[1]]] = 255
+        region[block[: region.shape[0], : region.shape[1]]] = value
+
+
+def _label(index: int, fps: int) -> str:
+    t = index / fps
+    frames = round(t * fps) % fps
+    seconds = int(t)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{frames:02d} frame {index}"
+
+
+def _code_row(index: int, width: int, white: int, black: int) -> np.ndarray:
+    """One row of the code strip: each cell's value repeated over its width."""
+    bits = np.array([*_GUARD_START, *((index >> (_BITS - 1 - b)) & 1 for b in range(_BITS)), *_GUARD_END])
+    return np.repeat(np.where(bits == 1, white, black).astype(np.uint8), np.diff(_cell_edges(width)))
+
+
+def _strip_height(height: int) -> int:
+    return max(int(height * FRAME_CODE["STRIP_HEIGHT"]), 8)
+
+
+@functools.lru_cache(maxsize=4)
+def _gradient(width: int, height: int) -> np.ndarray:
+    """The hue pattern over two periods side by side: the hue drifts with time, which is the
+    same as sliding a window along x, so a frame copies a slice instead of computing sines."""
+    rows = height - _strip_height(height)
+    step = 1 / max(width - 1, 1)
+    x = (np.arange(2 * width) * step)[None, :]
+    y = np.linspace(0, 1, rows)[:, None]
+    phase = 2 * np.pi * (x + y / 2)
+    pattern = np.empty((rows, 2 * width, 3), dtype=np.uint8)
+    for channel, shift in enumerate((0, 2.094, 4.189)):
+        pattern[:, :, channel] = (110 + 90 * np.sin(phase + shift)).astype(np.uint8)
+    pattern.flags.writeable = False
+    return pattern
 
 
 def draw_frame(index: int, fps: int, size: tuple[int, int], noise: np.random.Generator | None = None) -> np.ndarray:
     """One RGB frame: a hue that drifts with time, a moving bar, the timecode, the code strip."""
     width, height = size
     t = index / fps
-    strip = max(int(height * FRAME_CODE["STRIP_HEIGHT"]), 8)
-    x = np.linspace(0, 1, width)[None, :]
-    y = np.linspace(0, 1, height - strip)[:, None]
-    phase = 2 * np.pi * (x + y / 2 + t / 8)
-    frame = np.zeros((height, width, 3), dtype=np.uint8)
-    for channel, shift in enumerate((0, 2.094, 4.189)):
-        frame[: height - strip, :, channel] = (110 + 90 * np.sin(phase + shift)).astype(np.uint8)
+    strip = _strip_height(height)
+    frame = np.empty((height, width, 3), dtype=np.uint8)
+    # One period of the pattern is width - 1 columns (x runs 0..1 over the frame's width).
+    offset = round((t / 8) % 1 * max(width - 1, 1)) % max(width - 1, 1)
+    frame[: height - strip] = _gradient(width, height)[:, offset : offset + width]
     bar = int((t % 4) / 4 * width)
     frame[: height - strip, bar : bar + max(width // 40, 2)] = 255
     if noise is not None:
         frame[: height - strip] ^= noise.integers(0, 48, (height - strip, width, 3), dtype=np.uint8)
 
-    frames = int(round(t * fps)) % fps
-    seconds = int(t)
-    label = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{frames:02d} frame {index}"
+    label = _label(index, fps)
     scale = max(height // 90, 2)
     box_height = 7 * scale
     frame[scale : scale + box_height, scale : scale + (len(label) * 4 + 2) * scale] = 0
     _draw_text(frame, label, 2 * scale, 2 * scale, scale)
 
-    bits = [*_GUARD_START, *((index >> (_BITS - 1 - b)) & 1 for b in range(_BITS)), *_GUARD_END]
-    edges = _cell_edges(width)
-    for bit, left, right in zip(bits, edges[:-1], edges[1:]):
-        frame[height - strip :, left:right] = 235 if bit else 16
+    frame[height - strip :] = _code_row(index, width, 235, 16)[None, :, None]
     return frame
+
+
+def _yuv420_planes(planes: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of Y, U and V in PyAV's yuv420p array layout: (height * 3 // 2, width)."""
+    flat = planes.reshape(-1)
+    luma, quarter = width * height, width * height // 4
+    return (flat[:luma].reshape(height, width),
+            flat[luma : luma + quarter].reshape(height // 2, width // 2),
+            flat[luma + quarter :].reshape(height // 2, width // 2))
+
+
+class _YuvPainter:
+    """Draws the frames of :func:`draw_frame` straight into yuv420p planes, so the encoder
+    gets no per-frame colour conversion: the hue pattern is converted once (two periods wide,
+    sliced like the RGB one); the bar, timecode and code strip are grey: drawn in luma, with
+    neutral chroma. Needs an even width and height."""
+
+    def __init__(self, av: Any, size: tuple[int, int]) -> None:
+        width, height = size
+        self.width, self.height = width, height
+        self.strip = _strip_height(height)
+        pattern = np.zeros((height, 2 * width, 3), dtype=np.uint8)
+        pattern[: height - self.strip] = _gradient(width, height)
+        planes = av.VideoFrame.from_ndarray(pattern, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        self.planes = _yuv420_planes(planes, 2 * width, height)
+        greys = np.array([[[255] * 3, [235] * 3, [16] * 3, [0] * 3]] * 2, dtype=np.uint8)
+        levels = av.VideoFrame.from_ndarray(greys, format="rgb24").reformat(format="yuv420p").to_ndarray()[0]
+        self.white, self.code_white, self.code_black, self.black = (int(v) for v in levels)
+
+    def frame(self, index: int, fps: int) -> np.ndarray:
+        width, height, strip = self.width, self.height, self.strip
+        rows = height - strip
+        planes = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        luma, cb, cr = _yuv420_planes(planes, width, height)
+        t = index / fps
+        period = max(width - 1, 1)
+        offset = round((t / 8) % 1 * period) % period // 2 * 2  # even: chroma stays aligned
+        for plane, source, scale in ((luma, self.planes[0], 1), (cb, self.planes[1], 2), (cr, self.planes[2], 2)):
+            plane[:] = source[:, offset // scale : offset // scale + width // scale]
+        bar = int((t % 4) / 4 * width)
+        bar_end = bar + max(width // 40, 2)
+        luma[:rows, bar:bar_end] = self.white
+        label = _label(index, fps)
+        scale = max(height // 90, 2)
+        top, bottom, left, right = scale, 8 * scale, scale, scale + (len(label) * 4 + 2) * scale
+        luma[top:bottom, left:right] = self.black
+        _draw_text(luma, label, 2 * scale, 2 * scale, scale, self.white)
+        luma[rows:] = _code_row(index, width, self.code_white, self.code_black)[None, :]
+        for chroma in (cb, cr):  # grey parts: neutral chroma
+            chroma[: (rows + 1) // 2, bar // 2 : (bar_end + 1) // 2] = 128
+            chroma[top // 2 : (bottom + 1) // 2, left // 2 : (right + 1) // 2] = 128
+            chroma[rows // 2 :] = 128
+        return planes
 
 
 def read_frame_index(rgb: np.ndarray) -> int | None:
@@ -170,6 +256,22 @@ def write_sample(
     and .ts, VP9 for .webm, MPEG-4 Part 2 for .avi) unless ``codec`` names one of ENCODERS;
     ``audio`` adds a tone in one of AUDIO_ENCODERS; ``gop`` is frames between keyframes
     (default: one a second). ``codec="none"`` writes audio only (.m4a, .mp3, .wav, .ogg, .flac)."""
+    return _write(path, duration, fps, size, noise, codec=codec, audio=audio, gop=gop)
+
+
+def _write(
+    path: str | Path,
+    duration: float,
+    fps: int,
+    size: tuple[int, int],
+    noise: bool,
+    *,
+    codec: str | None,
+    audio: str | None,
+    gop: int | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """:func:`write_sample`, calling ``progress(done, total)`` as frames are written."""
     av = _require_av()
     path = Path(path)
     suffix = path.suffix.lower()
@@ -181,7 +283,7 @@ def write_sample(
     width, height = size
     options = {"movflags": "+faststart"} if suffix in (".mp4", ".m4v", ".mov", ".m4a") else {}
     rng = np.random.default_rng(0) if noise else None
-    frames = int(round(duration * fps))
+    frames = round(duration * fps)
     with av.open(str(path), "w", format=_FORMATS.get(suffix), options=options) as container:
         stream = None
         if codec != "none":
@@ -191,13 +293,22 @@ def write_sample(
             stream.time_base = Fraction(1, fps)
             stream.options = _video_options(codec, fps, noise, gop or fps)
         tone = _add_audio(container, audio) if audio else None
+        # Without noise, 4:2:0 output of even size is drawn in YUV directly (no conversion per frame).
+        painter = None
+        if stream is not None and rng is None and stream.pix_fmt == "yuv420p" and width % 2 == height % 2 == 0:
+            painter = _YuvPainter(av, size)
         for index in range(frames):
             if stream is not None:
-                frame = av.VideoFrame.from_ndarray(draw_frame(index, fps, size, rng), format="rgb24")
+                if painter is not None:
+                    frame = av.VideoFrame.from_ndarray(painter.frame(index, fps), format="yuv420p")
+                else:
+                    frame = av.VideoFrame.from_ndarray(draw_frame(index, fps, size, rng), format="rgb24")
                 frame.pts = index
                 container.mux(stream.encode(frame))
             if tone is not None:
                 tone.write_until((index + 1) / fps)
+            if progress is not None:
+                progress(index + 1, frames)
         if stream is not None:
             container.mux(stream.encode(None))
         if tone is not None:
@@ -264,6 +375,30 @@ def make_large(segment_path: str | Path, out_path: str | Path, target_bytes: int
     return out_path
 
 
+class _ProgressBar:
+    """A one-line bar on stderr, redrawn when the percentage changes."""
+
+    def __init__(self, label: str, stream: Any = None) -> None:
+        self.label, self.stream, self.shown = label, stream or sys.stderr, -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        # Redrawn in place on a terminal; in a log, one line every 10%.
+        step = 1 if self.stream.isatty() else 10
+        if percent // step == self.shown // step and done < total:
+            return
+        if percent == self.shown:
+            return
+        self.shown = percent
+        filled = percent * 30 // 100
+        bar = f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}% {done}/{total} frames"
+        if self.stream.isatty():
+            self.stream.write(f"\r{bar}" + ("\n" if done >= total else ""))
+        else:
+            self.stream.write(bar + "\n")
+        self.stream.flush()
+
+
 def _size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     return int(width), int(height)
@@ -281,15 +416,18 @@ def main(argv: list[str] | None = None) -> None:
         help="stream-copy the generated video until the file holds N bytes (frame indices repeat)",
     )
     args = parser.parse_args(argv)
+    progress = _ProgressBar(f"writing {args.out.name}")
     if args.repeat_to_bytes:
         segment = args.out.with_name(f".segment-{args.out.name}")
         try:
-            write_sample(segment, args.duration, args.fps, args.size, args.noise)
+            _write(segment, args.duration, args.fps, args.size, args.noise,
+                   codec=None, audio=None, gop=None, progress=progress)
             make_large(segment, args.out, args.repeat_to_bytes)
         finally:
             segment.unlink(missing_ok=True)
     else:
-        write_sample(args.out, args.duration, args.fps, args.size, args.noise)
+        _write(args.out, args.duration, args.fps, args.size, args.noise,
+               codec=None, audio=None, gop=None, progress=progress)
     print(f"wrote {args.out} ({args.out.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
 
 

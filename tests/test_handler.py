@@ -8,7 +8,7 @@ import time
 import pytest
 from helpers import open_fds, read_response, wait_for
 
-from jupyter_rangevideo import url_for
+from jupyter_rangevideo import handlers, url_for
 from jupyter_rangevideo.handlers import RangeFileMixin
 from jupyter_rangevideo.ranges import http_date
 
@@ -35,15 +35,28 @@ RANGE_CASES = [
 ]
 
 
-@pytest.fixture(params=["sendfile", "copy"])
-def send_mode(request, monkeypatch):
-    """Both ways a body leaves: zero-copy sendfile, and reads copied through tornado's
-    stream (TLS, platforms without sendfile). Yields the list of spans the mode sent."""
-    if request.param == "copy":
-        monkeypatch.setattr(RangeFileMixin, "_sendfile_socket", lambda self: None)
-    name = "_sendfile_span" if request.param == "sendfile" else "_copy_span"
-    original = getattr(RangeFileMixin, name)
+def _body_mode(mode, monkeypatch):
+    """Make bodies leave one way: zero-copy sendfile, reads copied through tornado's
+    stream (TLS, platforms without sendfile), or one read written with the headers (small
+    answers). Returns the list of spans the mode sent."""
     sent = []
+    if mode == "one write":
+        monkeypatch.setattr(handlers, "SMALL_BODY", 4 * 2**20)
+        original_read = handlers._read_span
+
+        def read_spy(fd, span, nowait):
+            data = original_read(fd, span, nowait)
+            if data is not None:
+                sent.append(span)
+            return data
+
+        monkeypatch.setattr(handlers, "_read_span", read_spy)
+        return sent
+    monkeypatch.setattr(handlers, "SMALL_BODY", -1)
+    if mode == "copy":
+        monkeypatch.setattr(RangeFileMixin, "_sendfile_socket", lambda self: None)
+    name = "_sendfile_span" if mode == "sendfile" else "_copy_span"
+    original = getattr(RangeFileMixin, name)
 
     async def spy(self, *args):
         sent.append(args[-2:])
@@ -53,8 +66,20 @@ def send_mode(request, monkeypatch):
     return sent
 
 
+@pytest.fixture(params=["sendfile", "copy"])
+def send_mode(request, monkeypatch):
+    """The two ways a streamed body leaves. Yields the list of spans the mode sent."""
+    return _body_mode(request.param, monkeypatch)
+
+
+@pytest.fixture(params=["sendfile", "copy", "one write"])
+def any_mode(request, monkeypatch):
+    """Every way a body leaves, small answers' single write included."""
+    return _body_mode(request.param, monkeypatch)
+
+
 @pytest.mark.parametrize("header, span", RANGE_CASES)
-async def test_range_matrix_is_byte_exact(fetch, data_file, header, span, send_mode):
+async def test_range_matrix_is_byte_exact(fetch, data_file, header, span, any_mode):
     size = data_file.stat().st_size
     r = await fetch(url_for(data_file), headers={"Range": header})
     if span is None:
@@ -69,7 +94,7 @@ async def test_range_matrix_is_byte_exact(fetch, data_file, header, span, send_m
     assert int(r.headers["Content-Length"]) == len(r.body)
     assert r.headers["Content-Type"] == "video/mp4"
     assert r.headers["Accept-Ranges"] == "bytes"
-    assert send_mode, "the body was not sent by the mode under test"
+    assert any_mode, "the body was not sent by the mode under test"
 
 
 @pytest.mark.parametrize("header", ["bytes=2000000-", "bytes=-0", "bytes=1048583-1048600"])
@@ -181,7 +206,7 @@ async def test_hidden_folders_and_symlinked_datasets(fetch, tmp_path, data_file)
 # -- raw sockets: keep-alive framing, disconnects, truncation, load ---------------------------
 
 
-async def test_keep_alive_framing_is_exact(raw, data_file, send_mode):
+async def test_keep_alive_framing_is_exact(raw, data_file, any_mode):
     reader, writer = await raw()
     url = url_for(data_file)
     data = data_file.read_bytes()

@@ -58,3 +58,22 @@ def test_command_line(tmp_path):
     cmd = [sys.executable, "-m", "jupyter_rangevideo.sample", str(out), "--duration", "1", "--fps", "5", "--size", "96x64"]
     subprocess.run(cmd, check=True, capture_output=True)
     assert [read_frame_index(f) for f in decoded(out)] == list(range(5))
+
+
+def test_frames_drawn_in_yuv_look_like_the_rgb_drawing():
+    from jupyter_rangevideo.sample import _YuvPainter
+
+    painter = _YuvPainter(av, (320, 180))
+    for index in (0, 37, 99):  # the hue pattern, the bar and the timecode move
+        planes = painter.frame(index, 25)
+        rgb = av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24")
+        assert read_frame_index(rgb) == index
+        assert np.abs(rgb.astype(int) - draw_frame(index, 25, (320, 180)).astype(int)).mean() < 4
+
+
+def test_command_line_shows_progress(tmp_path):
+    out = tmp_path / "progress.mp4"
+    cmd = [sys.executable, "-m", "jupyter_rangevideo.sample", str(out), "--duration", "1", "--fps", "10", "--size", "96x64"]
+    result = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    lines = [line for line in result.stderr.splitlines() if "frames" in line]
+    assert lines[-1].endswith("100% 10/10 frames") and len(lines) > 2
