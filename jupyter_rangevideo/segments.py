@@ -695,8 +695,9 @@ class SegmentService:
             ]
             if not waiting:
                 return
-            # Segments someone waits for go first, then prefetches, oldest first, then warm-ups.
-            task = min(waiting, key=lambda t: (t.background, t.waiters == 0, t.order))
+            # Segments someone waits for go first, then prefetches, oldest first, then warm-ups;
+            # the seek proxy's (shown only while paused) after the playback deliveries'.
+            task = min(waiting, key=lambda t: (t.background, t.job.delivery == "proxy", t.waiters == 0, t.order))
             task.started = True
             task.ran_background = task.background
             self._running += 1

@@ -492,7 +492,10 @@ export function mountPlayer(el, spec, model = null) {
 // soon as it has that frame, and is hidden once the main video presents its own frame: the
 // same frame, so nothing jumps. Playback always shows the source.
 
-const PROXY_BUFFER_SECONDS = 6;
+// The proxy is small (about 5 MB a minute): keep up to ten minutes of it in the browser, so
+// a seek back or far away finds its frame buffered rather than a request away.
+const PROXY_BUFFER_SECONDS = 600;
+const PROXY_BUFFER_BYTES = 60 * 1000 * 1000;
 // The main video's seeked frame is shown by then even if no new frame was presented (a
 // seek to the frame already shown presents none).
 const PROXY_REVEAL_MS = 250;
@@ -551,7 +554,8 @@ function proxyLayerFor(root, video, spec, model, baseConfig) {
       ...baseConfig(base),
       maxBufferLength: PROXY_BUFFER_SECONDS,
       maxMaxBufferLength: PROXY_BUFFER_SECONDS,
-      backBufferLength: 60,
+      maxBufferSize: PROXY_BUFFER_BYTES,
+      backBufferLength: PROXY_BUFFER_SECONDS,
       startPosition: video.currentTime || 0,
     });
     hls.on(Hls.Events.ERROR, (_event, data) => {
