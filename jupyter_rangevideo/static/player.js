@@ -124,7 +124,7 @@ export function mountPlayer(el, spec, model = null) {
   busyBadge.append(spinner, "Preparing video…");
   root.append(video, busyBadge, message);
   el.replaceChildren(root);
-  const proxyLayer = proxyLayerFor(root, video, spec, model, (base) => hlsConfig(base)); // see "seek proxy"
+  const proxyLayer = proxyLayerFor(root, video, spec, model, (base) => hlsConfig(base)); // see: seek proxy
 
   const listeners = [];
   const on = (target, event, handler) => {
