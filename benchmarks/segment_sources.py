@@ -53,7 +53,10 @@ def source(name: str) -> Path:
         write_sample(clip, CLIP_SECONDS, FPS, SIZE, codec=codec, gop=2 * FPS)
         repeat(clip, out, COPIES)
         clip.unlink()
-        print(f"made {out.name} ({out.stat().st_size / 2**20:.0f} MiB) in {time.monotonic() - began:.0f} s", file=sys.stderr)
+        print(
+            f"made {out.name} ({out.stat().st_size / 2**20:.0f} MiB) in {time.monotonic() - began:.0f} s",
+            file=sys.stderr,
+        )
     return out
 
 

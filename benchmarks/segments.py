@@ -21,6 +21,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -53,10 +54,20 @@ class Server:
         self.cache = cache
         args = [f"--RangeVideoApp.{k}={v}" for k, v in settings.items()]
         cmd = [
-            sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.base_url=/bench/",
-            f"--IdentityProvider.token={TOKEN}", "--ServerApp.log_level=WARN",
-            "--ServerApp.jpserver_extensions=jupyter_rangevideo=True", f"--RangeVideoApp.cache_dir={cache}", *args,
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.base_url=/bench/",
+            f"--IdentityProvider.token={TOKEN}",
+            "--ServerApp.log_level=WARN",
+            "--ServerApp.jpserver_extensions=jupyter_rangevideo=True",
+            f"--RangeVideoApp.cache_dir={cache}",
+            *args,
         ]
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
         self.process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -114,8 +125,12 @@ def first_and_seeks(server: Server, path: Path, delivery: str, seeks: int, rng: 
             status, _ = server.get(url_for(path), {"Range": f"bytes={start}-{start + 2**20 - 1}"})
             assert status == 206, status
             latencies.append(time.perf_counter() - t0)
-        return {"first_ms": ms(first), "seek_median_ms": ms(statistics.median(latencies)),
-                "seek_p90_ms": ms(percentile(latencies, 90)), "segments": None}
+        return {
+            "first_ms": ms(first),
+            "seek_median_ms": ms(statistics.median(latencies)),
+            "seek_p90_ms": ms(percentile(latencies, 90)),
+            "segments": None,
+        }
     status, body = server.get(hls(path, delivery))
     assert status == 200, body[:300]
     names = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
@@ -128,9 +143,15 @@ def first_and_seeks(server: Server, path: Path, delivery: str, seeks: int, rng: 
         status, body = server.get(hls(path, delivery, names[index]))
         assert status == 200, body[:300]
         latencies.append(time.perf_counter() - t0)
-        time.sleep(0.2)  # a glance at the picture; prefetches run meanwhile and are cancelled by the next seek
-    return {"first_ms": ms(first), "seek_median_ms": ms(statistics.median(latencies)),
-            "seek_p90_ms": ms(percentile(latencies, 90)), "segments": len(names)}
+        time.sleep(
+            0.2
+        )  # a glance at the picture; prefetches run meanwhile and are cancelled by the next seek
+    return {
+        "first_ms": ms(first),
+        "seek_median_ms": ms(statistics.median(latencies)),
+        "seek_p90_ms": ms(percentile(latencies, 90)),
+        "segments": len(names),
+    }
 
 
 def speed(server: Server, path: Path, delivery: str, seconds: float) -> dict:
@@ -150,8 +171,11 @@ def speed(server: Server, path: Path, delivery: str, seconds: float) -> dict:
         if video >= seconds:
             break
     wall, cpu = time.perf_counter() - t0, server.cpu_seconds() - cpu0
-    return {"video_seconds": round(video, 1), "speed_x_realtime": round(video / wall, 2),
-            "cpu_seconds_per_video_minute": round(cpu / (video / 60), 1)}
+    return {
+        "video_seconds": round(video, 1),
+        "speed_x_realtime": round(video / wall, 2),
+        "cpu_seconds_per_video_minute": round(cpu / (video / 60), 1),
+    }
 
 
 def tiny_p99_during(server: Server, path: Path, requests: int) -> dict:
@@ -187,9 +211,14 @@ def tiny_p99_during(server: Server, path: Path, requests: int) -> dict:
             transcodes += 4
         stop.set()
         busy = prober.result()
-    return {"idle_p99_ms": ms(percentile(idle, 99)), "idle_median_ms": ms(statistics.median(idle)),
-            "busy_p99_ms": ms(percentile(busy, 99)), "busy_median_ms": ms(statistics.median(busy)),
-            "busy_samples": len(busy), "transcodes": transcodes}
+    return {
+        "idle_p99_ms": ms(percentile(idle, 99)),
+        "idle_median_ms": ms(statistics.median(idle)),
+        "busy_p99_ms": ms(percentile(busy, 99)),
+        "busy_median_ms": ms(statistics.median(busy)),
+        "busy_samples": len(busy),
+        "transcodes": transcodes,
+    }
 
 
 def presets(path: Path, rounds: int) -> dict:
@@ -205,17 +234,23 @@ def presets(path: Path, rounds: int) -> dict:
             index = 20 + 37 * r
             start, end = segments.span(index)
             for preset in ("ultrafast", "superfast", "veryfast"):
-                job = Job(str(path), "transcode", index, start, end, False, True, EncodeSettings(preset=preset))
+                job = Job(
+                    str(path), "transcode", index, start, end, False, True, EncodeSettings(preset=preset)
+                )
                 target = os.path.join(tmp, f"{preset}.ts")
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 make_segment(job, target, threading.Event())
-                entry = out.setdefault(preset, {"seconds": [], "bytes": []})
+                entry = out.setdefault(preset, {"seconds": [], "bytes": [], "cpu": []})
                 entry["seconds"].append(time.perf_counter() - t0)
+                entry["cpu"].append(time.process_time() - c0)
                 entry["bytes"].append(os.path.getsize(target))
     return {
-        preset: {"segment_ms_median": ms(statistics.median(v["seconds"])),
-                 "speed_x_realtime": round(2.0 / statistics.median(v["seconds"]), 2),
-                 "segment_kib_median": round(statistics.median(v["bytes"]) / 1024)}
+        preset: {
+            "segment_ms_median": ms(statistics.median(v["seconds"])),
+            "speed_x_realtime": round(2.0 / statistics.median(v["seconds"]), 2),
+            "cpu_seconds": round(statistics.median(v["cpu"]), 2),
+            "segment_kib_median": round(statistics.median(v["bytes"]) / 1024),
+        }
         for preset, v in out.items()
     }
 
@@ -227,47 +262,89 @@ def anchor(path: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         subprocess.run(
-            [ffmpeg, "-v", "error", "-y", "-t", str(ANCHOR_SECONDS), "-i", str(path), "-c:v", "libx264",
-             "-preset", "veryfast", "-an", os.path.join(tmp, "out.mp4")],
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-y",
+                "-t",
+                str(ANCHOR_SECONDS),
+                "-i",
+                str(path),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-an",
+                os.path.join(tmp, "out.mp4"),
+            ],
             check=True,
         )
         wall = time.perf_counter() - t0
-    return {"measured_seconds": round(wall, 1), "full_file_seconds": round(wall * DURATION / ANCHOR_SECONDS, 1)}
+    return {
+        "measured_seconds": round(wall, 1),
+        "full_file_seconds": round(wall * DURATION / ANCHOR_SECONDS, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeks", type=int, default=20)
-    parser.add_argument("--speed-seconds", type=float, default=30.0)
+    parser.add_argument("--speed-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="comma-separated parts to take from the last results instead: tiny,presets,anchor",
+    )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     began = time.monotonic()
     paths = {name: source(name) for name in DELIVERY}
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "load_before": os.getloadavg()[0]}}
+    keep = set(filter(None, args.keep.split(",")))
+    last = json.loads((RESULTS / "segments.json").read_text()) if keep else {}
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": os.getloadavg()[0],
+        }
+    }
     with tempfile.TemporaryDirectory() as tmp:
         runtime = Path(tmp) / "runtime"
         os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
-        server = Server(runtime, Path(tmp) / "cache")
+        # Encodes at the server's own priority here, on equal terms with the ffmpeg anchor and
+        # with whatever else shares the machine (the default, worker_nice=10, yields to all of it).
+        server = Server(runtime, Path(tmp) / "cache", worker_nice=0)
         try:
             rng = random.Random(1)
             for name, delivery in DELIVERY.items():
-                row = {"delivery": delivery, **first_and_seeks(server, paths[name], delivery, args.seeks, rng)}
+                row = {
+                    "delivery": delivery,
+                    **first_and_seeks(server, paths[name], delivery, args.seeks, rng),
+                }
                 if delivery != "direct":
                     row.update(speed(server, paths[name], delivery, args.speed_seconds))
                 results[name] = row
                 print(name, row, file=sys.stderr)
         finally:
             server.stop()
-        busy = Server(runtime, Path(tmp) / "cache4", transcode_workers=4)
-        try:
-            results["tiny_request"] = tiny_p99_during(busy, paths["hevc-mp4"], 100)
-            print("tiny", results["tiny_request"], file=sys.stderr)
-        finally:
-            busy.stop()
-    results["presets"] = presets(paths["hevc-mp4"], 2)
+        for nice in () if "tiny" in keep else (10, 0):
+            busy = Server(runtime, Path(tmp) / f"cache-nice{nice}", transcode_workers=4, worker_nice=nice)
+            try:
+                results[f"tiny_request_nice{nice}"] = tiny_p99_during(busy, paths["hevc-mp4"], 100)
+                print("tiny", nice, results[f"tiny_request_nice{nice}"], file=sys.stderr)
+            finally:
+                busy.stop()
+    if "tiny" in keep:
+        results.update({k: v for k, v in last.items() if k.startswith("tiny_request")})
+    results["presets"] = last["presets"] if "presets" in keep else presets(paths["hevc-mp4"], 2)
     print("presets", results["presets"], file=sys.stderr)
     for name in DELIVERY:
-        results[name]["anchor"] = anchor(paths[name])
+        results[name]["anchor"] = (
+            last[name]["anchor"]
+            if last.get(name, {}).get("anchor") and "anchor" in keep
+            else anchor(paths[name])
+        )
         print("anchor", name, results[name]["anchor"], file=sys.stderr)
     results["run_seconds"] = round(time.monotonic() - began)
     RESULTS.mkdir(exist_ok=True)
@@ -280,15 +357,19 @@ def report(r: dict) -> str:
     lines = [
         "# Remux and transcode deliveries: server-side figures",
         "",
-        (f"`python benchmarks/segments.py` on {r['machine']['cpus']} cores shared with other work "
-        f"(load {r['machine']['load_before']:.1f} at the start); 1080p, 25 fps, {DURATION // 60}-minute sources made by "
-        "repeating a 10 s test-pattern clip (2 s GOP, no audio). Figures are from the client's side of real HTTP "
-        "requests to a jupyter_server process with the extension (default settings: 2 workers, prefetch 2, "
-        "libx264 ultrafast, CRF 23, 2 s transcode segments, 4 s remux segments). Browser-side figures (first frame, "
-        "seek to the frame) come from the front-end's benchmark."),
+        (
+            f"`python benchmarks/segments.py` on {r['machine']['cpus']} cores shared with other work "
+            f"(load {r['machine']['load_before']:.1f} at the start); 1080p, 25 fps, {DURATION // 60}-minute sources made by "
+            "repeating a 10 s test-pattern clip (2 s GOP, no audio). Figures are from the client's side of real HTTP "
+            "requests to a jupyter_server process with the extension (default settings: 2 workers, prefetch 2, "
+            "libx264 ultrafast, CRF 23, 2 s transcode segments, 4 s remux segments). Browser-side figures (first frame, "
+            "seek to the frame) come from the front-end's benchmark."
+        ),
         "",
-        ("| source | delivery | first segment | seek median | seek p90 | speed (x real time) | CPU s / video min "
-        "| full re-encode (ffmpeg veryfast) |"),
+        (
+            "| source | delivery | first segment | seek median | seek p90 | speed (x real time) | CPU s / video min "
+            "| full re-encode (ffmpeg veryfast) |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, delivery in DELIVERY.items():
@@ -298,27 +379,47 @@ def report(r: dict) -> str:
             f"| {name} | {delivery} | {row['first_ms']} ms | {row['seek_median_ms']} ms | {row['seek_p90_ms']} ms "
             f"| {row.get('speed_x_realtime', '-')} | {row.get('cpu_seconds_per_video_minute', '-')} | {anchor_text} |"
         )
-    t = r["tiny_request"]
+    t, t0 = r["tiny_request_nice10"], r["tiny_request_nice0"]
     lines += [
         "",
         "Direct rows: a 1 MiB range at the start, then at random offsets (what the browser asks for).",
-        (f"Full re-encode: timed on the first {ANCHOR_SECONDS} s and scaled to the whole file: the wait before a "
-        "first frame without on-the-fly segments."),
+        (
+            f"Full re-encode: timed on the first {ANCHOR_SECONDS} s and scaled to the whole file: the wait before a "
+            "first frame without on-the-fly segments."
+        ),
+        (
+            "Segments here run at the server's own CPU priority (`worker_nice=0`), on equal terms with the anchor "
+            "and with the machine's other load; CPU seconds per video minute do not depend on that load."
+        ),
         "",
         "## Tiny requests while 4 transcodes run",
         "",
-        (f"`/api/status` back to back on one connection, with 4 workers each making a 1080p HEVC segment "
-        f"({t['transcodes']} segments, 4 at a time): p99 {t['busy_p99_ms']} ms, median {t['busy_median_ms']} ms "
-        f"({t['busy_samples']} requests); idle: p99 {t['idle_p99_ms']} ms, median {t['idle_median_ms']} ms. "
-        "The encode threads run at nice 10, so the event loop's thread wins the CPU when it has work."),
+        (
+            f"`/api/status` back to back on one connection while 4 workers make 1080p HEVC segments "
+            f"({t['transcodes']} segments, 4 at a time)."
+        ),
+        "",
+        "| worker_nice | p99 busy | median busy | requests | p99 idle | median idle |",
+        "|---|---|---|---|---|---|",
+        (
+            f"| 10 (default) | {t['busy_p99_ms']} ms | {t['busy_median_ms']} ms | {t['busy_samples']} "
+            f"| {t['idle_p99_ms']} ms | {t['idle_median_ms']} ms |"
+        ),
+        (
+            f"| 0 | {t0['busy_p99_ms']} ms | {t0['busy_median_ms']} ms | {t0['busy_samples']} "
+            f"| {t0['idle_p99_ms']} ms | {t0['idle_median_ms']} ms |"
+        ),
         "",
         "## libx264 presets (one 2 s 1080p segment from HEVC, one job at a time, median of 2)",
         "",
-        "| preset | time per segment | speed (x real time) | segment size |",
-        "|---|---|---|---|",
+        "| preset | time per segment | speed (x real time) | CPU s per segment | segment size |",
+        "|---|---|---|---|---|",
     ]
     for preset, v in r["presets"].items():
-        lines.append(f"| {preset} | {v['segment_ms_median']} ms | {v['speed_x_realtime']} | {v['segment_kib_median']} KiB |")
+        lines.append(
+            f"| {preset} | {v['segment_ms_median']} ms | {v['speed_x_realtime']} | {v['cpu_seconds']} "
+            f"| {v['segment_kib_median']} KiB |"
+        )
     lines += ["", f"Run time: {r['run_seconds']} s.", ""]
     return "\n".join(lines)
 

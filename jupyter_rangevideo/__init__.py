@@ -30,7 +30,21 @@ def __getattr__(name: str) -> object:
         from . import widget
 
         return getattr(widget, name)
+    if name in ("export", "ExportError"):
+        # nbconvert loads only when exporting. (The module is .share: a submodule named
+        # "export" would shadow this function once imported.)
+        from . import share
+
+        return getattr(share, name)
+    if name in ("grid", "Grid"):
+        # Importing the submodule sets the package's `grid` to the module: put the function back.
+        from .grid import Grid, grid
+
+        globals().update(grid=grid, Grid=Grid)
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MediaError", "Player", "Probe", "__version__", "probe", "show", "url_for"]
+__all__ = [
+    "ExportError", "Grid", "MediaError", "Player", "Probe", "__version__", "export", "grid", "probe", "show", "url_for",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.extension.application import ExtensionApp
@@ -73,6 +74,13 @@ class RangeVideoApp(ExtensionApp):
         without waiting. Queued prefetches are dropped when the player seeks elsewhere.""",
     ).tag(config=True)
 
+    worker_nice = Int(
+        10,
+        help="""How much lower than the server's own the CPU priority of segment work is (a
+        nice increment, 0-19, Linux). The event loop then keeps answering while encodes run;
+        0 lets encodes compete as equals with everything else, kernels included.""",
+    ).tag(config=True)
+
     max_height = Int(
         1080,
         help="""Tallest picture a transcode makes, in pixels: taller sources are scaled down
@@ -107,7 +115,11 @@ class RangeVideoApp(ExtensionApp):
             workers=self.transcode_workers,
             prefetch=self.prefetch_segments,
             settings=EncodeSettings(max_height=self.max_height, crf=self.crf, preset=self.preset),
+            nice=self.worker_nice,
         )
+        # PyAV (FFmpeg's libraries) takes a while to import: do it now, off the event loop,
+        # rather than inside the first playlist request.
+        self.read_pool.submit(importlib.import_module, "av")
         self.settings.update(
             rangevideo_segments=self.segments,
             rangevideo_secret=secret,

@@ -89,19 +89,19 @@ class KernelSegmentHandler(SegmentMixin, KernelFileHandler):
 class KernelStaticHandler(web.StaticFileHandler):
     """The package's static files (the vendored hls.js), behind the kernel's token too."""
 
-    def set_default_headers(self):
+    def set_default_headers(self) -> None:
         self.clear_header("Server")
 
     def set_extra_headers(self, path: str) -> None:
         static_headers(self, path)
 
-    def get(self, token: str, path: str, include_body: bool = True):  # type: ignore[override]
+    async def get(self, token: str, path: str, include_body: bool = True) -> None:  # type: ignore[override]
         if not hmac.compare_digest(token, self.settings["rangevideo_token"]):
             raise web.HTTPError(404, log_message="rangevideo: wrong kernel token")
-        return super().get(path, include_body)
+        await super().get(path, include_body)
 
-    def head(self, token: str, path: str):  # type: ignore[override]
-        return self.get(token, path, include_body=False)
+    async def head(self, token: str, path: str) -> None:  # type: ignore[override]
+        await self.get(token, path, include_body=False)
 
 
 class KernelServer:

@@ -25,6 +25,9 @@ from typing import Any
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
 # average rate and FrameClock.exact is False.
 PACKET_SCAN_SECONDS = 1.5
+# Files with more frames than this in their index take frame times from the index instead
+# of reading every packet (which reads the whole file).
+SCAN_MAX_FRAMES = 30_000
 # A FrameClock with more runs than this is merged into coarser ones: the page receives it.
 MAX_RUNS = 20_000
 
@@ -251,42 +254,58 @@ def _duration(container: Any, stream: Any) -> float | None:
 
 
 def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[float, ...], FrameClock]:
-    """Keyframe times and the frame clock, from the index, else from packet timestamps."""
+    """Keyframe times and the frame clock, in seconds after the stream's start time (what a
+    browser's currentTime reads, and what segments keep): from the packets' own presentation
+    timestamps where reading them fits the budget, else from the index, else the average rate."""
     time_base = stream.time_base
-    start = stream.start_time or 0
+    origin = stream.start_time or 0
     rate = _rate(stream)
     entries = stream.index_entries or []
-    keyframes: tuple[float, ...] = ()
-    if entries:
-        keyframes = tuple(
-            round(max(0.0, float((entry.timestamp - entries[0].timestamp) * time_base)), 6)
-            for entry in entries
-            if entry.is_keyframe
-        )
+    seconds = lambda stamp: round(float((stamp - origin) * time_base), 9)  # noqa: E731
     expected = stream.frames or (round(duration * rate) if duration and rate else 0)
-    if len(entries) >= max(expected, 2):
-        # The index lists every frame (MP4, MOV, AVI): decode times. With no reordering,
-        # or at a constant step, presentation times are the same sequence, shifted.
+    if len(entries) < SCAN_MAX_FRAMES:
+        scanned = _scan_packets(container, stream)
+        if scanned is not None and scanned[0]:
+            pts, key_pts = scanned
+            keyframes = tuple(round(seconds(k), 6) for k in sorted(key_pts))
+            return keyframes, FrameClock.from_times([seconds(p) for p in sorted(pts)])
+    lead = _first_presentation(container, stream)
+    keyframes = ()
+    if entries and lead is not None:
+        # Index timestamps are decode times; the first frame is presented at `lead`.
+        first = entries[0].timestamp
+        keyframes = tuple(
+            round(seconds(origin + e.timestamp - first) + lead, 6) for e in entries if e.is_keyframe
+        )
+    if lead is not None and len(entries) >= max(expected, 2):
+        # The index lists every frame (MP4, MOV, AVI). With no reordering, or at a constant
+        # step, presentation times are the decode times, shifted.
         stamps = sorted(entry.timestamp for entry in entries)
         steps = {b - a for a, b in zip(stamps, stamps[1:])}
         if len(steps) == 1 or not stream.codec_context.has_b_frames:
-            first = stamps[0]
-            return keyframes, FrameClock.from_times(
-                [round(float((s - first) * time_base), 9) for s in stamps]
-            )
-    scanned = _scan_packets(container, stream)
-    if scanned is not None:
-        pts, key_pts = scanned
-        first = min(pts) if pts else start
-        if not keyframes or len(key_pts) > len(keyframes):
-            keyframes = tuple(round(float((k - first) * time_base), 6) for k in sorted(key_pts))
-        return keyframes, FrameClock.from_times(
-            [round(float((p - first) * time_base), 9) for p in sorted(pts)]
-        )
+            return keyframes, FrameClock.from_times([seconds(origin + t - stamps[0]) + lead for t in stamps])
     if rate is None:
         return keyframes, FrameClock((), 0, exact=False)
     count = stream.frames or (round(duration * rate) if duration else 0)
-    return keyframes, FrameClock.constant(float(rate), count, exact=False)
+    return keyframes, FrameClock(((0, lead or 0.0, 1.0 / float(rate)),), count, exact=False)
+
+
+def _first_presentation(container: Any, stream: Any) -> float | None:
+    """When the first frame is presented, seconds after the stream's start: the least pts of
+    the first few packets (no decoding)."""
+    import av
+
+    stamps: list[int] = []
+    with contextlib.suppress(av.FFmpegError):
+        container.seek(0)
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                stamps.append(packet.pts)
+            if len(stamps) >= 16:
+                break
+    if not stamps:
+        return None
+    return round(float((min(stamps) - (stream.start_time or 0)) * stream.time_base), 9)
 
 
 def _scan_packets(container: Any, stream: Any) -> tuple[list[int], list[int]] | None:

@@ -229,6 +229,37 @@ def if_range_holds(value: str | None, v: Validators) -> bool:
     return date is not None and date == v.last_modified and v.date_is_strong()
 
 
+# A browser's media element asks for the rest of the file ("bytes=N-", or "bytes=N-LAST" once
+# it knows the size) and keeps the answer's connection open while it buffers: a page of
+# players would hold all of Chromium's 6 connections per host, and Jupyter's own requests
+# (saving, running a cell) would queue behind them. Answered this long, it asks for the next range.
+# Short, because Chromium stops reading a response (keeping its connection) once it has buffered
+# about 10 s ahead: measured with 8 players playing, a REST call took 1-20 s with 8 MiB
+# answers, about 1 s with 1 MiB, 0.1-0.8 s with 512 KiB (tests/browser/test_many_players.py).
+MEDIA_ELEMENT_RESPONSE_BYTES = 512 * 1024
+_FROM_POSITION = re.compile(r"^\s*bytes\s*=\s*[0-9]+\s*-\s*[0-9]*\s*$", re.IGNORECASE)
+
+
+def bound_for_media_element(
+    headers, spans: list[tuple[int, int]] | None, size: int, limit: int = MEDIA_ELEMENT_RESPONSE_BYTES
+) -> list[tuple[int, int]] | None:
+    """Shorten a single range to the end of the file that a browser's <video> or <audio> sent.
+
+    Only those: the browser marks them ``Sec-Fetch-Dest: video`` or ``audio`` and follows a
+    short 206 with the next range. Every other client (curl, wget, ffmpeg, PyAV) reads a
+    ``bytes=N-`` answer to its end and must get every byte it asked for; a range with an
+    end before the file's is always answered in full.
+    """
+    if not spans or len(spans) != 1 or spans[0][1] != size:
+        return spans
+    if (headers.get("Sec-Fetch-Dest") or "").strip().lower() not in ("video", "audio"):
+        return spans
+    if not _FROM_POSITION.match(headers.get("Range") or ""):
+        return spans  # a suffix range, or several
+    start, stop = spans[0]
+    return [(start, min(stop, start + limit))]
+
+
 def plan_response(
     method: str, headers, size: int, v: Validators, media_type: str
 ) -> Plan:
@@ -247,7 +278,7 @@ def plan_response(
 
     spans = None
     if if_range_holds(headers.get("If-Range"), v):
-        spans = parse_range(headers.get("Range"), size)
+        spans = bound_for_media_element(headers, parse_range(headers.get("Range"), size), size)
 
     if spans is None:
         full = [(0, size)] if size else []

@@ -316,6 +316,31 @@ def _write(
     return path
 
 
+def write_vfr(
+    path: str | Path, durations_ms: list[int], size: tuple[int, int] = (160, 120), *, gop: int = 25
+) -> list[float]:
+    """Write a variable-frame-rate H.264 video (B-frames, millisecond timestamps) whose frame
+    ``i`` lasts ``durations_ms[i]`` and carries its index in the code strip, as phones and
+    screen recorders write them. Returns every frame's presentation time in seconds."""
+    av = _require_av()
+    path = Path(path)
+    options = {"movflags": "+faststart"} if path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
+    times, now = [], 0
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.options = {"preset": "veryfast", "bf": "2", "g": str(gop), "keyint_min": str(gop)}
+        for index, duration in enumerate(durations_ms):
+            frame = av.VideoFrame.from_ndarray(draw_frame(index, 25, size), format="rgb24")
+            frame.pts, frame.time_base = now, Fraction(1, 1000)
+            times.append(now / 1000)
+            now += duration
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return times
+
+
 class _Tone:
     """A 440 Hz tone written in step with the video, so the streams interleave."""
 

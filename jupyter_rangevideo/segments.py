@@ -230,38 +230,46 @@ def _seconds(stream: Any, pts: int | None, origin: int) -> float | None:
     return None if pts is None else float((pts - origin) * stream.time_base)
 
 
-def _seek(source: Any, stream: Any, seconds: float, back: float) -> None:
-    """Position the demuxer at or before ``seconds`` (a keyframe at or before, where it can)."""
-    target = seconds - back
+def _seek(source: Any, stream: Any, target: float) -> None:
+    """Position the demuxer at the keyframe at or before ``target`` seconds, where the index allows."""
     if target <= 0:
-        source.seek(0, any_frame=False, backward=True, stream=stream)
+        source.seek(0, backward=True, any_frame=False, stream=stream)
         return
-    origin = _origin(stream)
-    source.seek(origin + int(target / stream.time_base), backward=True, any_frame=False, stream=stream)
+    source.seek(
+        _origin(stream) + round(target / stream.time_base), backward=True, any_frame=False, stream=stream
+    )
+
+
+# How far before a segment's start to seek when the container's seek lands past it (no index).
+_SEEK_BACK = (0.0, 1.0, 6.0, 30.0, math.inf)
+# Packets read after a seek while looking for the anchor stream's first keyframe.
+_MAX_LOOKAHEAD = 4096
 
 
 def _packets_from(job: Job, source: Any, streams: list[Any], anchor: Any, start: float) -> Iterator[Any]:
-    """Packets of ``streams`` from a point at or before ``start`` on ``anchor``'s timeline.
+    """Packets of ``streams`` from a keyframe of ``anchor`` at or before ``start``.
 
-    Seeking in unindexed containers (MPEG-TS) may overshoot: then seek further back,
-    a bounded number of times, and finally read from the very start.
+    Indexed containers land there at the first try. Unindexed ones (MPEG-TS) may land
+    past it, or between keyframes: then seek further back, a bounded number of times,
+    and finally read from the very start.
     """
     origin = _origin(anchor)
-    for back in (1.0, 6.0, 30.0, math.inf):
-        if start - back > 0:
-            _seek(source, anchor, start, back)
-        else:
-            _seek(source, anchor, 0.0, 0.0)
+    for back in _SEEK_BACK:
+        target = start - back
+        _seek(source, anchor, target)
         packets = source.demux(*streams)
-        first: list[Any] = []
+        read: list[Any] = []
+        key = None
         for packet in packets:
-            if packet.stream is anchor and packet.pts is not None:
-                first.append(packet)
+            read.append(packet)
+            if packet.stream is anchor and packet.pts is not None and packet.is_keyframe:
+                key = packet
                 break
-            first.append(packet)
-        head = next((p for p in first if p.stream is anchor and p.pts is not None), None)
-        if head is None or start - back <= 0 or (_seconds(anchor, head.pts, origin) or 0.0) <= start + EPSILON:
-            yield from first
+            if len(read) > _MAX_LOOKAHEAD:
+                break
+        at = None if key is None else _seconds(anchor, key.pts, origin)
+        if target <= 0 or (at is not None and at <= start + EPSILON):
+            yield from read
             yield from packets
             return
     raise SegmentError(f"cannot seek to {start:.3f} s in {job.path!r}")  # pragma: no cover
@@ -274,6 +282,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
     sound = _AudioOut(audio, out, True, float(origin * video.time_base)) if audio is not None else None
     streams = [video] + ([audio] if audio is not None else [])
     begin: float | None = None  # where this segment really starts: its first keyframe
+    floor = 0.0  # audio from here on is this segment's: its start, or the file's for the first
     finish: float | None = None  # where the next one starts: the first keyframe at or after job.end
     held: list[tuple[float, Any]] = []  # audio read before we know which segment it belongs to
     video_origin = float(origin * video.time_base)
@@ -284,7 +293,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
         keep = []
         for t, packet in held:
             if upto is None or t < upto - EPSILON:
-                if t >= begin - EPSILON:
+                if t >= floor - EPSILON:
                     sound.add(packet)
             elif finish is None:
                 keep.append((t, packet))
@@ -302,6 +311,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
                 if not (packet.is_keyframe and t >= job.start - EPSILON):
                     continue
                 begin = t
+                floor = 0.0 if job.index == 0 else begin
                 if sound is not None:
                     place(None if job.last else job.end)
             elif finish is None and not job.last and packet.is_keyframe and t >= job.end - EPSILON:
@@ -321,12 +331,12 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
             if finish is not None:
                 if t >= finish - EPSILON:
                     break
-                if t >= begin - EPSILON:  # type: ignore[operator]
+                if t >= floor - EPSILON:
                     sound.add(packet)
             elif begin is None or (not job.last and t >= job.end - EPSILON):
                 held.append((t, packet))
                 del held[:-1024]  # bounded: audio far ahead of its video is not this segment's
-            elif t >= begin - EPSILON:
+            elif t >= floor - EPSILON:
                 sound.add(packet)
     if begin is None:
         raise SegmentError(f"no keyframe at or after {job.start:.3f} s in {job.path!r}")
@@ -421,6 +431,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
     streams = [s for s in (video, audio) if s is not None]
     video_done = video is None
     audio_done = sound is None
+
     def take(frame: Any) -> bool:
         """Encode one decoded frame; True once past the segment's end."""
         pts = frame.pts if frame.pts is not None else frame.dts
@@ -458,6 +469,8 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
                 sound.add(packet, job.start, math.inf if finish is None else finish)
         if video_done and audio_done:
             break
+    if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
+        raise Cancelled()
     if encoder is not None:
         # (At the end of the file demux() ends with an empty packet that flushed the decoder.)
         out.mux(encoder.encode(None))
@@ -475,14 +488,17 @@ def _rate(stream: Any) -> Fraction:
 # ---------------------------------------------------------------- the job runner (event loop side)
 
 
-def _lower_priority() -> None:
-    """Run this pool thread (and the codec threads it starts) at a lower CPU priority.
+def _lower_priority(nice: int) -> None:
+    """Run this pool thread (and the codec threads it starts) ``nice`` steps lower in CPU priority.
 
     On Linux a thread's nice value is its own and new threads inherit it, so encodes
     yield the CPU to the event loop's thread, which keeps serving bytes and websockets.
     """
+    if nice <= 0:
+        return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, current + nice))
     except (AttributeError, OSError):  # not Linux, or not allowed: run at the normal priority
         pass
 
@@ -525,13 +541,16 @@ class SegmentService:
         settings: EncodeSettings = EncodeSettings(),
         prefetch: int = 2,
         probe_cache_size: int = 64,
+        nice: int = 10,
     ):
         self.cache = cache
         self.io_pool = io_pool
         self.workers = max(1, workers)
         self.settings = settings
         self.prefetch = max(0, prefetch)
-        self.pool = ThreadPoolExecutor(self.workers, "rangevideo-segment", initializer=_lower_priority)
+        self.pool = ThreadPoolExecutor(
+            self.workers, "rangevideo-segment", initializer=_lower_priority, initargs=(nice,)
+        )
         self.stats: Counter[str] = Counter()  # jobs "queued", "started", "made", "cancelled", "failed"
         self.history: deque[tuple[str, str, str, int]] = deque(maxlen=4096)  # (event, path, delivery, index)
         self._tasks: dict[str, _Task] = {}
@@ -665,7 +684,16 @@ class SegmentService:
         self, key: str, stream: tuple[str, str], facts: Probe, segments: Plan, index: int, background: bool = False
     ) -> _Task:
         start, end = segments.span(index)
-        job = Job(facts.path, stream[1], index, start, end, index == segments.count - 1, segments.exact, self.settings)
+        job = Job(
+            facts.path,
+            stream[1],
+            index,
+            start,
+            end,
+            index == segments.count - 1,
+            segments.exact,
+            self.settings,
+        )
         self._order += 1
         task = _Task(
             key, stream, job, asyncio.get_running_loop().create_future(), order=self._order, background=background
@@ -698,6 +726,10 @@ class SegmentService:
             # Segments someone waits for go first, then prefetches, oldest first, then warm-ups;
             # the seek proxy's (shown only while paused) after the playback deliveries'.
             task = min(waiting, key=lambda t: (t.background, t.job.delivery == "proxy", t.waiters == 0, t.order))
+            if task.waiters == 0 and any(t.started and t.waiters for t in self._tasks.values()):
+                # Each encode already uses every core: a prefetch (or a warm-up) now would halve
+                # the speed of the segment a player is waiting for (its first one, or a seek).
+                return
             task.started = True
             task.ran_background = task.background
             self._running += 1
@@ -786,9 +818,12 @@ def segment_service(
     workers: int = 2,
     prefetch: int = 2,
     settings: EncodeSettings = EncodeSettings(),
+    nice: int = 10,
 ) -> SegmentService:
     """A SegmentService with its cache in ``cache_dir`` (empty: the user's cache directory)."""
     from .cache import default_directory
 
     directory = cache_dir or str(default_directory() / "segments")
-    return SegmentService(SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch)
+    return SegmentService(
+        SegmentCache(directory, cache_size), io_pool, workers, settings, prefetch, nice=nice
+    )

@@ -6,14 +6,21 @@ import html
 import os
 import sys
 import uuid
+import weakref
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import anywidget
+import numpy as np
 import traitlets as t
 
 from . import delivery as _delivery
+from . import markers as _markers
+from . import overlay as _overlay
 from . import proxy as _proxy
+from . import sync as _sync
+from .embed import spec_html
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
@@ -21,9 +28,13 @@ from .signing import url_for
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
+# Base64 bytes of overlay marks that the text/html copy of an output may repeat.
+_OVERLAYS_IN_HTML_MAX = 64 * 1024
+
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
     "start", "end", "loop", "autoplay", "controls", "muted", "volume", "playback_rate", "width", "height",
+    "show_frame_number",
     # How the page gets the file (a remuxed or transcoded one plays from segments) and the
     # probe's facts it trusts over the stream's.
     "delivery", "duration", "video_width", "video_height",
@@ -72,14 +83,24 @@ class Player(anywidget.AnyWidget):
     _facts = t.Dict({}).tag(sync=True)
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
 
-    # seek(t) sends a numbered request, so seeking twice to the same time works.
-    _seek_request = t.Dict({"time": 0.0, "n": 0}).tag(sync=True)
+    # Frames (see sync.py for how Python's commands and the page's reports are ordered).
+    frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(sync=True)
+    show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
+    # Python's numbered commands, newest last; the page applies those it has not applied.
+    _commands: t.List[dict[str, Any]] = t.List([]).tag(sync=True)
+    # The last command the page had applied when it reported its state.
+    _applied = t.Int(0).tag(sync=True)
     # The front end asks for the in-kernel server when its page has no server extension.
     _kernel_server_requested = t.Bool(False).tag(sync=True)
     _kernel_server = t.Dict({}).tag(sync=True)
     # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
+    # Overlay layers by name (overlay.py: packed marks, sent once as binary buffers) and the
+    # names of the hidden ones; timeline markers and chapters (markers.py).
+    _overlays = t.Dict({}).tag(sync=True)
+    _overlays_hidden = t.List(t.Unicode()).tag(sync=True)
+    _markers = t.Dict({}).tag(sync=True)
 
     def __init__(
         self,
@@ -88,14 +109,26 @@ class Player(anywidget.AnyWidget):
         poster: bool = True,
         delivery: str | None = None,
         proxy: bool | None = None,
+        start_frame: int | None = None,
+        end_frame: int | None = None,
         **options,
     ):
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
         facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
         chosen = _delivery.check(delivery, facts)
+        self._log = _sync.CommandLog()
+        self._quiet = True  # options are the starting state, not commands
+        # A clip in frames: it starts when start_frame is presented and ends on end_frame.
+        for key, frame in (("start", start_frame), ("end", end_frame)):
+            if frame is not None:
+                if facts.clock is None or not 0 <= frame < facts.clock.frame_count:
+                    raise ValueError(f"{key}_frame={frame} is not a frame of {path.name}")
+                options[key] = facts.clock.time_of(frame)
         super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
         self.probe: Probe = facts
+        self.frame = self._frame_at(self.current_time)
+        self._quiet = False
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
         self.proxy = _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
@@ -110,6 +143,8 @@ class Player(anywidget.AnyWidget):
         # A still frame for renderers that cannot reach the file (needs PyAV).
         self._poster = poster_data_url(str(path), at=self.start) if poster and facts.video else None
         self._skip_next_displayhook = False
+        self._displayed = False  # an output to update when overlays or markers change
+        self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @t.validate("volume")
     def _valid_volume(self, proposal):
@@ -131,24 +166,156 @@ class Player(anywidget.AnyWidget):
             server = kernel_server()
             self._kernel_server = {"port": server.port, "token": server.token}
 
+    # --- commands (Python's win, in order: see sync.py) -------------------------------
+
     def seek(self, time: float) -> None:
         """Show the frame at ``time`` seconds."""
-        with self.hold_sync():
-            self.current_time = time
-            self._seek_request = {"time": float(time), "n": self._seek_request["n"] + 1}
+        time = max(0.0, float(time))
+        self._command("seek", time, current_time=time, frame=self._frame_at(time))
 
     def play(self) -> None:
-        self.paused = False
+        self._command("play", paused=False)
 
     def pause(self) -> None:
-        self.paused = True
+        self._command("pause", paused=True)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        bundle[MIMETYPE] = {
+    def step(self, n: int = 1) -> None:
+        """Pause and move ``n`` frames forward (negative: back) from the frame presented."""
+        frame = self._clamp_frame(self.frame + int(n))
+        self._command("step", int(n), paused=True, frame=frame, current_time=self._mid_time(frame))
+
+    def snapshot(self) -> np.ndarray:
+        """The frame presented now, as an H×W×3 uint8 RGB array at the video's own size
+        (decoded here with PyAV, not read back from the page)."""
+        return self.frame_at(self.frame)
+
+    def frame_at(self, n: int) -> np.ndarray:
+        """Frame ``n`` as an H×W×3 uint8 RGB array, without moving the player."""
+        from .frames import decode_frame
+
+        if self.probe.clock is None:
+            raise ValueError(f"{self.name} has no video stream")
+        return decode_frame(self.probe.path, self.probe.clock, int(n))
+
+    def _command(self, op: str, value: float | None = None, **state: Any) -> None:
+        """Set the kernel's state as asked and send the numbered command, in one message."""
+        with self.hold_sync():
+            self._set_quietly(state)
+            self._commands = _sync.CommandLog.add(self._log, op, value)
+
+    def _set_quietly(self, state: dict[str, Any]) -> None:
+        quiet, self._quiet = self._quiet, True
+        try:
+            for name, value in state.items():
+                setattr(self, name, value)
+        finally:
+            self._quiet = quiet
+
+    @t.observe("paused", "current_time", "playback_rate", "frame")
+    def _python_set(self, change: dict[str, Any]) -> None:
+        # `p.paused = True`, `p.current_time = 9`, `p.frame = 40`, `p.playback_rate = 2`
+        # from Python become commands; the page's reports (set quietly) do not.
+        if self._quiet:
+            return
+        name, new = change["name"], change["new"]
+        if name == "paused":
+            self._command("pause" if new else "play")
+        elif name == "current_time":
+            self.seek(new)
+        elif name == "playback_rate":
+            self._command("rate", float(new))
+        else:
+            frame = self._clamp_frame(new)
+            self._command("frame", frame, frame=frame, current_time=self._mid_time(frame))
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """A state update from the page: its playback state counts only if it had applied
+        every command sent so far; the file's facts are the probe's."""
+        # The page sends only what changed: without `_applied`, it is the one it sent last.
+        accepted, refused = _sync.filter_report({"_applied": self._applied, **sync_data}, self._log)
+        quiet, self._quiet = self._quiet, True
+        try:
+            super().set_state(accepted)
+        finally:
+            self._quiet = quiet
+        if refused:  # the page keeps no stale copy of the kernel's state
+            self.send_state(refused)
+
+    def _frame_at(self, time: float) -> int:
+        clock = self.probe.clock
+        return clock.frame_at(time) if clock is not None else 0
+
+    def _clamp_frame(self, frame: int) -> int:
+        count = self.probe.clock.frame_count if self.probe.clock is not None else 1
+        return max(0, min(int(frame), count - 1))
+
+    def _mid_time(self, frame: int) -> float:
+        """The middle of the frame's display interval: a seek there shows exactly that frame."""
+        clock = self.probe.clock
+        if clock is None or not clock.runs:
+            return 0.0
+        start = clock.time_of(frame)
+        following = clock.time_of(frame + 1) if frame + 1 < clock.frame_count else start + clock.runs[-1][2]
+        return round(start + (following - start) / 2, 6)
+
+    def overlay(self, data: Any, *, name: str | None = None) -> _overlay.Overlay:
+        """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
+        pandas DataFrame, one row a mark with ``frame`` (or ``time`` in seconds), ``kind``
+        ("box": x, y, w, h; "point": x, y; "line": x, y, x2, y2; "text": x, y, label; default
+        "box"), coordinates in source-video pixels, and optional ``color`` (CSS), ``label``
+        and ``width`` (line width). A layer of the same ``name`` is replaced. Returns the
+        layer: ``.visible`` shows or hides it, ``.remove()`` drops it."""
+        layer = _overlay.layer_names(self._overlays, name)
+        packed = _overlay.pack(data, self.probe.clock)
+        self._overlays = {**{k: v for k, v in self._overlays.items() if k != layer}, layer: packed.state()}
+        self._overlays_hidden = [n for n in self._overlays_hidden if n != layer]
+        self._update_saved_output()
+        return _overlay.Overlay(self, layer, packed.count)
+
+    @property
+    def overlays(self) -> list[_overlay.Overlay]:
+        """The overlay layers on this player, in drawing order."""
+        return [_overlay.Overlay(self, name, state["count"]) for name, state in self._overlays.items()]
+
+    def _remove_overlay(self, name: str) -> None:
+        self._overlays = {k: v for k, v in self._overlays.items() if k != name}
+        self._overlays_hidden = [n for n in self._overlays_hidden if n != name]
+        self._update_saved_output()
+
+    def markers(
+        self, times: Any = None, labels: Any = None, *, frames: Any = None, chapters: Any = None
+    ) -> None:
+        """Ticks on a bar under the video, at ``times`` (seconds) or ``frames=``, with
+        optional ``labels``; clicking one seeks there. Chapters: ``chapters=`` (or the first
+        argument) a WebVTT file or a list of ``(start, end, label)``. Replaces the previous
+        markers; ``p.markers()`` clears them."""
+        self._markers = _markers.build(times, labels, frames=frames, chapters=chapters, clock=self.probe.clock)
+        self._update_saved_output()
+
+    def _saved_visuals(self) -> dict[str, Any]:
+        """Overlays and markers for the saved output: JSON, the packed marks as base64."""
+        overlays = {
+            name: {**state, "data": _overlay.base64_of(state["data"])} for name, state in self._overlays.items()
+        }
+        saved: dict[str, Any] = {"overlays": overlays, "overlays_hidden": list(self._overlays_hidden),
+                                 "markers": self._markers}
+        if overlays or self._markers:  # what the page needs to place them with no kernel
+            saved.update(clock=self._facts.get("clock"), duration=self.duration,
+                         video_width=self.video_width, video_height=self.video_height)
+        return saved
+
+    def _update_saved_output(self) -> None:
+        """Rewrite this player's displayed outputs, so a saved notebook keeps what was drawn."""
+        if self._displayed:
+            from IPython.display import update_display
+
+            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
+        for grid in list(self._grids):
+            grid._update_saved_output()
+
+    def _saved_spec(self) -> dict[str, Any]:
+        """The saved output's state: enough to draw the player with no kernel."""
+        return {
             "version": 1,
             "src": self.src,
             "name": self.name,
@@ -157,15 +324,24 @@ class Player(anywidget.AnyWidget):
                 **{name: getattr(self, name) for name in _SAVED_OPTIONS},
                 "audio_only": self.probe.video is None,
             },
+            **self._saved_visuals(),
         }
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(bundle, tuple):  # (data, metadata)
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        bundle[MIMETYPE] = self._saved_spec()
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"
         return bundle
 
     def _fallback_html(self) -> str:
-        """What renderers without this package show: a <video> if the file sits beside the
-        notebook (an exported HTML opened next to it plays it), else a still frame and the
-        file's name; never an empty box."""
+        """What renderers without this package show: the player itself, drawn by the package's
+        module inlined here, if the file sits beside the notebook (an HTML export opened next
+        to it plays, seeks and keeps the clip, with no kernel and no CDN), with a plain <video>
+        where scripts do not run; else a still frame and the file's name; never an empty box."""
         name = html.escape(self.name)
         note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
         poster = html.escape(self._poster, quote=True) if self._poster else ""
@@ -175,10 +351,17 @@ class Player(anywidget.AnyWidget):
             return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
         src = html.escape(relative, quote=True)
         poster_attribute = f' poster="{poster}"' if poster else ""
-        return (
+        fallback = (
             f'<div class="jp-RangeVideo-fallback"><video src="{src}"{poster_attribute} controls '
             f'preload="metadata" style="max-width:100%"><p>{note}</p></video><p><small>{name}</small></p></div>'
         )
+        spec = self._saved_spec()
+        spec["options"]["_local_src"] = relative
+        if sum(len(layer["data"]) for layer in spec.get("overlays", {}).values()) > _OVERLAYS_IN_HTML_MAX:
+            # Large overlays are saved once, in the player's own output; `rangevideo export`
+            # carries them into shared pages.
+            spec["overlays"] = {}
+        return spec_html(spec, fallback, with_module=True)
 
     def _relative_source(self) -> str | None:
         """The file's URL path relative to the kernel's working directory (the notebook's
@@ -195,7 +378,8 @@ class Player(anywidget.AnyWidget):
         if self._skip_next_displayhook and _called_from_displayhook():
             self._skip_next_displayhook = False  # show() displayed it already
             return
-        display(self._repr_mimebundle_(), raw=True)
+        self._displayed = True
+        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
 
 
 def _called_from_displayhook() -> bool:

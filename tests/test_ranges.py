@@ -194,3 +194,38 @@ def test_if_range_date_needs_a_strong_last_modified():
 )
 def test_content_type(name, media_type):
     assert ranges.content_type(name) == media_type
+
+
+MIB = 2**20
+LIMIT = ranges.MEDIA_ELEMENT_RESPONSE_BYTES
+
+
+@pytest.mark.parametrize(
+    "headers, spans",
+    [
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=0-"}, [(0, LIMIT)]),
+        ({"Sec-Fetch-Dest": "audio", "Range": "bytes=100-"}, [(100, 100 + LIMIT)]),
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=0-99"}, [(0, 100)]),  # an explicit end is kept
+        # Chromium's next ranges name the last byte: still the rest of the file
+        ({"Sec-Fetch-Dest": "video", "Range": f"bytes={8 * MIB}-{20 * MIB - 1}"}, [(8 * MIB, 8 * MIB + LIMIT)]),
+        ({"Sec-Fetch-Dest": "video", "Range": f"bytes=5-{30 * MIB}"}, [(5, 5 + LIMIT)]),
+        ({"Sec-Fetch-Dest": "video", "Range": f"bytes=0-{20 * MIB - 2}"}, [(0, 20 * MIB - 1)]),
+        ({"Sec-Fetch-Dest": "video", "Range": f"bytes={20 * MIB - 10}-"}, [(20 * MIB - 10, 20 * MIB)]),
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=-500"}, [(20 * MIB - 500, 20 * MIB)]),  # a suffix
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=0-,5-"}, [(0, 20 * MIB)]),  # merged into one: not open
+        ({"Sec-Fetch-Dest": "empty", "Range": "bytes=0-"}, [(0, 20 * MIB)]),  # fetch()
+        ({"Sec-Fetch-Dest": "document", "Range": "bytes=0-"}, [(0, 20 * MIB)]),
+        ({"Range": "bytes=0-"}, [(0, 20 * MIB)]),  # curl, wget, ffmpeg, PyAV
+    ],
+)
+def test_only_a_media_elements_open_range_is_bounded(headers, spans):
+    size = 20 * MIB
+    assert ranges.bound_for_media_element(headers, parse_range(headers["Range"], size), size) == spans
+
+
+def test_bounded_answer_is_a_normal_206():
+    headers = {"Sec-Fetch-Dest": "video", "Range": "bytes=10-"}
+    plan = plan_response("GET", headers, 20 * MIB, V, "video/mp4")
+    assert plan.status == 206 and plan.spans == [(10, 10 + LIMIT)]
+    assert plan.headers["Content-Range"] == f"bytes 10-{10 + LIMIT - 1}/{20 * MIB}"
+    assert plan.headers["Content-Length"] == str(LIMIT)

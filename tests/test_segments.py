@@ -4,6 +4,7 @@ that decode to the right frames, job sharing, prefetch and cancellation, the cac
 import asyncio
 import os
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -12,12 +13,13 @@ from dataclasses import replace
 import av
 import pytest
 from helpers import wait_for
+from tornado.simple_httpclient import HTTPTimeoutError
 
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
 from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import read_frame_index, write_sample
-from jupyter_rangevideo.segments import plan
+from jupyter_rangevideo.segments import Cancelled, EncodeSettings, Job, make_segment, plan
 from jupyter_rangevideo.signing import load_secret, sign
 
 SIZE = (160, 120)
@@ -63,14 +65,24 @@ def decode(data, tmp_path, name="seg.ts"):
     path = tmp_path / name
     path.write_bytes(data)
     with av.open(str(path)) as container:
-        frames = [
-            (float(f.pts * f.time_base), read_frame_index(f.to_ndarray(format="rgb24")))
-            for f in container.decode(container.streams.video[0])
-        ] if container.streams.video else []
+        frames = (
+            [
+                (float(f.pts * f.time_base), read_frame_index(f.to_ndarray(format="rgb24")))
+                for f in container.decode(container.streams.video[0])
+            ]
+            if container.streams.video
+            else []
+        )
     with av.open(str(path)) as container:
-        audio = [
-            float(p.pts * p.time_base) for p in container.demux(container.streams.audio[0]) if p.pts is not None
-        ] if container.streams.audio else []
+        audio = (
+            [
+                float(p.pts * p.time_base)
+                for p in container.demux(container.streams.audio[0])
+                if p.pts is not None
+            ]
+            if container.streams.audio
+            else []
+        )
     return frames, audio
 
 
@@ -90,7 +102,11 @@ async def test_every_segment_holds_the_frames_of_its_span(fetch, tmp_path, name,
     r = await fetch(hls_url(source, delivery))
     assert r.code == 200 and r.headers["Content-Type"] == "application/vnd.apple.mpegurl"
     text = r.body.decode()
-    assert text.startswith("#EXTM3U\n") and "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.endswith("#EXT-X-ENDLIST\n")
+    assert (
+        text.startswith("#EXTM3U\n")
+        and "#EXT-X-PLAYLIST-TYPE:VOD" in text
+        and text.endswith("#EXT-X-ENDLIST\n")
+    )
     extinf = [float(line[8:-1]) for line in text.splitlines() if line.startswith("#EXTINF:")]
     assert abs(sum(extinf) - facts.duration) < 1e-3
     assert max(extinf) <= int(text.split("#EXT-X-TARGETDURATION:")[1].split()[0])
@@ -119,7 +135,10 @@ async def test_every_segment_holds_the_frames_of_its_span(fetch, tmp_path, name,
         # The source's own presentation times (its first frame at 0.08 s) are kept.
         with av.open(str(source)) as container:
             stream = container.streams.video[0]
-            firsts = [float((f.pts - (stream.start_time or 0)) * stream.time_base) for _, f in zip(range(2), container.decode(stream))]
+            firsts = [
+                float((f.pts - (stream.start_time or 0)) * stream.time_base)
+                for _, f in zip(range(2), container.decode(stream))
+            ]
         assert times[:2] == pytest.approx(firsts)
 
 
@@ -165,7 +184,11 @@ async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_pa
     assert ("cancelled", 2) in events and ("started", 2) not in events  # dropped while queued
     assert ("cancelled", 1) in events and ("made", 1) not in events  # stopped between frames
     assert {("made", 12), ("made", 13), ("made", 14)} <= events
-    cached = {n for n in range(15) if os.path.exists(service.cache.path(service._key(probe(source), "transcode", n)))}
+    cached = {
+        n
+        for n in range(15)
+        if os.path.exists(service.cache.path(service._key(probe(source), "transcode", n)))
+    }
     assert cached == {0, 12, 13, 14}
 
 
@@ -300,18 +323,24 @@ def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
                 return e.code, e.headers, e.read()
 
         status, headers, body = get(base + hls_url(source, "transcode"))
-        assert status == 200 and body.startswith(b"#EXTM3U") and headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        assert (
+            status == 200
+            and body.startswith(b"#EXTM3U")
+            and headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        )
         assert headers["Access-Control-Allow-Origin"] == "*"  # hls.js reads it from the notebook's origin
         status, headers, body = get(base + hls_url(source, "transcode", "seg-00001.ts"))
         assert status == 200 and headers["Content-Type"] == "video/mp2t"
         frames, sound = decode(body, tmp_path)
         assert frames[0] == (2.0, 50) and sound
         assert get(base.replace(server.token, "0" * 32) + hls_url(source, "transcode"))[0] == 404
-        assert get(base + hls_url(source, "transcode").replace(url_for(source).split("/")[2], "f" * 32))[0] == 404
+        assert (
+            get(base + hls_url(source, "transcode").replace(url_for(source).split("/")[2], "f" * 32))[0]
+            == 404
+        )
         assert get(base + hls_url(source, "transcode", "seg-00009.ts"))[0] == 404
     finally:
         server.stop()
-
 
 
 @pytest.mark.parametrize("name,audio", [("ac3.m4a", "ac3"), ("tone.mp3", "mp3")])
@@ -339,3 +368,55 @@ async def test_audio_only_files_get_aac_or_copied_audio_segments(fetch, tmp_path
             assert abs(first - previous_end) < 0.07, (n, first, previous_end)
         previous_end = last
     assert abs(previous_end - 9.0) < 0.1
+
+
+async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "gone.avi", 12, 25, (320, 240), codec="mjpeg")
+    service.settings = replace(service.settings, preset="veryslow")  # a job long enough to walk away from
+    service.prefetch = 0  # only the job asked for
+    assert (await fetch(hls_url(source, "transcode"))).code == 200  # probed: the next request starts a job
+    with pytest.raises(HTTPTimeoutError):  # the client gives up and closes the connection
+        await fetch(hls_url(source, "transcode", "seg-00003.ts"), request_timeout=0.5)
+    assert ("started", 3) in [(e, i) for e, *_, i in service.history]
+    assert await wait_for(lambda: ("cancelled", 3) in [(e, i) for e, *_, i in service.history], 20)
+    # (veryslow's lookahead holds the frames until the encoder's flush, which cannot stop midway,
+    # so whether the job still finishes depends on timing; that it stops between frames is below.)
+    await service.idle()
+
+
+class CancelAfter(threading.Event):
+    """A cancel flag that is raised after ``checks`` looks at it: a reader gone mid-encode."""
+
+    def __init__(self, checks):
+        super().__init__()
+        self.checks = checks
+
+    def is_set(self):
+        self.checks -= 1
+        return self.checks < 0
+
+
+@pytest.mark.parametrize("delivery", ["transcode", "remux"])
+def test_a_running_job_stops_between_frames(tmp_path, delivery):
+    source = write_sample(tmp_path / "stop.mkv", 6, 25, SIZE, codec="h264", audio="aac")
+    facts = probe(source)
+    segments = plan(facts, delivery)
+    start, end = segments.span(0)
+    job = Job(str(source), delivery, 0, start, end, False, True, EncodeSettings())
+    cancel = CancelAfter(1)
+    with pytest.raises(Cancelled):
+        make_segment(job, str(tmp_path / "out.ts"), cancel)
+    assert -3 <= cancel.checks < 0  # it stopped at the first look after the flag went up
+    make_segment(job, str(tmp_path / "out.ts"), threading.Event())  # and runs through when nobody cancels
+
+
+@pytest.mark.parametrize("workers", [2])
+async def test_prefetches_wait_while_a_player_waits(fetch, service, tmp_path):
+    source = write_sample(tmp_path / "first.mkv", 8, 25, SIZE, codec="hevc")
+    assert (await fetch(hls_url(source, "transcode", "seg-00000.ts"))).code == 200
+    await service.idle()
+    events = [(e, i) for e, *_, i in service.history]
+    # Segment 0 had both cores to itself: the prefetches of 1 and 2 started once it was made.
+    assert events.index(("made", 0)) < events.index(("started", 1))
+    assert events.index(("made", 0)) < events.index(("started", 2))
+    assert ("made", 1) in events and ("made", 2) in events

@@ -64,7 +64,11 @@ def test_playlist_is_hls_vod():
     text = playlist(plan(facts(9.0), "transcode"))
     lines = text.splitlines()
     assert lines[:5] == [
-        "#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0"
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-TARGETDURATION:2",
+        "#EXT-X-MEDIA-SEQUENCE:0",
     ]
     assert lines[5:7] == ["#EXTINF:2.000000,", "seg-00000.ts"]
     assert lines[-3:] == ["#EXTINF:1.000000,", "seg-00004.ts", "#EXT-X-ENDLIST"]

@@ -14,6 +14,8 @@ import psutil
 import pytest
 from helpers import read_response, request_bytes
 
+from jupyter_rangevideo.ranges import MEDIA_ELEMENT_RESPONSE_BYTES
+
 SOAK_SECONDS = float(os.environ.get("RANGEVIDEO_SOAK_SECONDS", "60"))
 BASE = "/user/soak/"
 TOKEN = "soak-token"
@@ -171,3 +173,40 @@ def test_shutdown_during_streams_is_clean(server, tmp_path):
     print(f"\nshutdown with 8 streams of a 4 GiB file running: exited in {elapsed:.2f} s, code {process.returncode}")
     assert process.returncode == 0
     assert "Uncaught exception" not in log.read_text()
+
+
+def test_ffmpeg_reads_a_whole_file_through_the_signed_url_a_browser_gets_a_short_answer(server, tmp_path):
+    """A browser's <video> gets short answers to bytes=N-; ffmpeg, curl and PyAV still read to the end."""
+    from jupyter_rangevideo.sample import make_large, write_sample
+
+    port, _, env, _ = server
+    segment = write_sample(tmp_path / "seg.mp4", duration=2, fps=25, size=(320, 240), noise=True)
+    video = make_large(segment, tmp_path / "big.mp4", 24 * 2**20)
+    size = video.stat().st_size
+    assert size > 16 * 2**20
+    url = f"http://127.0.0.1:{port}{BASE}{signed_url(video, env)}"
+
+    def framemd5(source, *options):
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", *options, "-i", source, "-map", "0:v", "-c", "copy",
+               "-f", "framemd5", "-"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+    local = framemd5(str(video))
+    remote = framemd5(url, "-headers", f"Authorization: token {TOKEN}\r\n")
+    assert remote[0] == 0 and "prematurely" not in remote[2], remote[2]
+    assert remote[1] == local[1] and local[1].count("\n") > 800  # every packet, byte for byte
+
+    async def one(headers):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(get(url.split(str(port), 1)[1][len(BASE):], headers))
+        try:
+            return await asyncio.wait_for(read_response(reader), 60)
+        finally:
+            writer.close()
+
+    status, headers, body = asyncio.run(one(["Range: bytes=100-"]))
+    assert (status, len(body)) == (206, size - 100)
+    status, headers, body = asyncio.run(one(["Range: bytes=100-", "Sec-Fetch-Dest: video"]))
+    limit = MEDIA_ELEMENT_RESPONSE_BYTES
+    assert (status, len(body), headers["content-range"]) == (206, limit, f"bytes 100-{100 + limit - 1}/{size}")

@@ -88,10 +88,10 @@ def test_validation(video):
 
 def test_seek_twice_to_the_same_time_sends_two_requests(video):
     p = Player(video)
-    p.seek(5)
-    first = dict(p._seek_request)
-    p.seek(5)
-    assert p._seek_request["n"] == first["n"] + 1 and p.current_time == 5
+    p.seek(0.5)
+    p.seek(0.5)
+    assert [(c["op"], c["value"]) for c in p._commands] == [("seek", 0.5), ("seek", 0.5)]
+    assert p.current_time == 0.5 and p._commands[1]["seq"] == p._commands[0]["seq"] + 1
 
 
 def test_errors_raise_before_anything_is_displayed(shell, tmp_path):

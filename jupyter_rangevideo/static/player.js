@@ -9,6 +9,63 @@ const SRC_PREFIX = "rangevideo/files/";
 const HLS_VERSION = "1.6.15"; // vendored in static/vendor/, see its README
 const TIME_UPDATES_PER_SECOND = 4;
 
+// --- frames: frame number <-> time, from the probe's FrameClock (probe.py) ---------------
+// `clock.runs` holds [first_frame, first_time, frame_duration]: the stream's own timestamps,
+// so variable-frame-rate files are exact. Never currentTime * fps.
+
+/** The frame on screen at `seconds`: the last one presented at or before it. */
+export function frameAtTime(clock, seconds) {
+  const runs = clock?.runs ?? [];
+  if (!runs.length || !(clock.frame_count > 0)) return 0;
+  const t = seconds + 1e-4; // a frame's mediaTime may be rounded to microseconds
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (runs[mid][1] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  const [first, start, step] = runs[lo];
+  const offset = step > 0 ? Math.floor((t - start) / step) : 0;
+  return Math.max(0, Math.min(first + Math.max(offset, 0), clock.frame_count - 1));
+}
+
+/** When frame `n` (clamped to the file) is presented, in seconds. */
+export function timeOfFrame(clock, n) {
+  const runs = clock?.runs ?? [];
+  if (!runs.length) return 0;
+  const frame = Math.max(0, Math.min(n, clock.frame_count - 1));
+  let run = runs[0];
+  for (const candidate of runs) {
+    if (candidate[0] > frame) break;
+    run = candidate;
+  }
+  return run[1] + (frame - run[0]) * run[2];
+}
+
+/** The middle of frame `n`'s display interval: seeking there shows exactly frame n. */
+export function frameMidTime(clock, n) {
+  const count = clock?.frame_count ?? 0;
+  if (!count) return 0;
+  const frame = Math.max(0, Math.min(n, count - 1));
+  const start = timeOfFrame(clock, frame);
+  const runs = clock.runs;
+  const next = frame + 1 < count ? timeOfFrame(clock, frame + 1) : start + runs[runs.length - 1][2];
+  return start + (next - start) / 2;
+}
+
+// --- sync: Python's commands win, in order (sync.py is the kernel side) ---------------------
+
+/** The commands not applied yet, oldest first. */
+export function pendingCommands(commands, applied) {
+  return (commands ?? []).filter((command) => command.seq > applied).sort((a, b) => a.seq - b.seq);
+}
+
+/** The latest sequence number in the log (what a freshly drawn view starts from). */
+export function latestSeq(commands) {
+  return (commands ?? []).reduce((latest, command) => Math.max(latest, command.seq), 0);
+}
+
 // Live models by player_id, so a renderer of a saved output can bind to its kernel's player.
 const registry = (globalThis.__jupyterRangevideo ??= { models: new Map(), waiting: new Map() });
 
@@ -67,6 +124,10 @@ function cssSize(value) {
 
 const STYLE = `
 .jp-RangeVideo { max-width: 100%; position: relative; }
+.jp-RangeVideo:focus { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.jp-RangeVideo-frame { position: absolute; top: 4px; left: 0; transform: translateX(calc(-100% - 4px)); padding: 1px 5px; border-radius: 3px;
+  background: rgba(0, 0, 0, 0.6); color: #fff; font: 12px/1.4 var(--jp-code-font-family, monospace);
+  pointer-events: none; }
 .jp-RangeVideo-video { display: block; max-width: 100%; background: #000; }
 .jp-RangeVideo-audio { display: block; max-width: 100%; }
 .jp-RangeVideo-proxy { position: absolute; pointer-events: none; opacity: 0; background: #000; }
@@ -94,11 +155,37 @@ function ensureStyle() {
 }
 
 /**
+ * Give `video` the source's clock when it plays a clip cut from the source `offset` seconds
+ * in: currentTime, duration and requestVideoFrameCallback's mediaTime read in source time,
+ * so clips, seeks and per-frame data saved in source time work unchanged.
+ */
+export function shiftTimeline(video, offset) {
+  if (!offset) return;
+  const proto = HTMLMediaElement.prototype;
+  const time = Object.getOwnPropertyDescriptor(proto, "currentTime");
+  const duration = Object.getOwnPropertyDescriptor(proto, "duration");
+  // Microseconds, rounded: the browser truncates, and 12 - 1.48 must not land before a frame.
+  const native = (t) => Math.max(0, Math.round((t - offset) * 1e6) / 1e6);
+  Object.defineProperty(video, "currentTime", {
+    configurable: true,
+    get() { return time.get.call(this) + offset; },
+    set(t) { time.set.call(this, native(t)); },
+  });
+  Object.defineProperty(video, "duration", { configurable: true, get() { return duration.get.call(this) + offset; } });
+  const frameCallback = video.requestVideoFrameCallback;
+  if (frameCallback) {
+    video.requestVideoFrameCallback = (callback) =>
+      frameCallback.call(video, (now, meta) => callback(now, { ...meta, mediaTime: meta.mediaTime + offset }));
+  }
+}
+
+/**
  * Draw a player into `el`. `spec` is the saved output ({src, name, player_id, options});
  * `model`, when given, is the live widget model: state then syncs both ways.
  * Returns a cleanup function.
  */
 export function mountPlayer(el, spec, model = null) {
+  if (spec.grid) return mountGrid(el, spec, model); // several players in step: see the end of this file
   ensureStyle();
   const root = document.createElement("div");
   root.className = "jp-RangeVideo";
@@ -110,19 +197,21 @@ export function mountPlayer(el, spec, model = null) {
   const video = document.createElement(audioOnly ? "audio" : "video");
   video.className = audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video";
   video.dataset.playerId = spec.player_id;
-  video.preload = "metadata";
+  video.preload = "none"; // until the player scrolls into view (see "visibility" below)
   video.playsInline = true;
   const message = document.createElement("div");
   message.className = "jp-RangeVideo-message";
   message.hidden = true;
-  const busyBadge = document.createElement("div");
+  const label = document.createElement("div"); // the current frame number (show_frame_number)
+  label.className = "jp-RangeVideo-frame";
+    const busyBadge = document.createElement("div");
   busyBadge.className = "jp-RangeVideo-busy";
   busyBadge.hidden = true;
   busyBadge.setAttribute("role", "status");
   const spinner = document.createElement("span");
   spinner.className = "jp-RangeVideo-spinner";
   busyBadge.append(spinner, "Preparing video…");
-  root.append(video, busyBadge, message);
+  root.append(video, label, busyBadge, message);
   el.replaceChildren(root);
   const proxyLayer = proxyLayerFor(root, video, spec, model, (base) => hlsConfig(base)); // see: seek proxy
 
@@ -253,7 +342,10 @@ export function mountPlayer(el, spec, model = null) {
     return true;
   }
 
-  if (typeof spec.src !== "string" || !spec.src.startsWith(SRC_PREFIX)) {
+  // An exported page (`jupyter rangevideo export`): src is the clip beside the page, or a
+  // data: URL, holding the source's frames from `spec.export.offset` seconds on.
+  const exported = spec.export != null && typeof spec.src === "string";
+  if (!exported && (typeof spec.src !== "string" || !spec.src.startsWith(SRC_PREFIX))) {
     say(`Video: ${spec.name ?? "unknown file"} (no playable source).`);
     return () => root.remove();
   }
@@ -264,7 +356,10 @@ export function mountPlayer(el, spec, model = null) {
   // The file beside an export plays only as it is; segments need a server.
   const localSrc = delivery === "direct" ? get("_local_src") : "";
   let usingLocalSrc = false;
-  if (baseUrl) {
+  if (exported) {
+    shiftTimeline(video, spec.export.offset || 0);
+    video.src = spec.src;
+  } else if (baseUrl) {
     attachSource(new URL(baseUrl, location.href).href);
   } else if (localSrc) {
     usingLocalSrc = true;
@@ -272,6 +367,8 @@ export function mountPlayer(el, spec, model = null) {
   } else if (!useKernelServer()) {
     say(`Video: ${spec.name}. It plays in Jupyter with jupyter-rangevideo.`);
   }
+
+  listeners.push(mountVisuals(root, video, spec, model)); // overlays and markers: see the end of this file
 
   // --- errors, in plain words ----------------------------------------------------
   async function explain() {
@@ -328,7 +425,8 @@ export function mountPlayer(el, spec, model = null) {
   function fail(text) {
     busy(false);
     say(text);
-    push({ error: text, paused: true });
+    push({ error: text });
+    report();
   }
 
   // --- "Preparing video…" while the player waits for data ------------------------
@@ -354,12 +452,18 @@ export function mountPlayer(el, spec, model = null) {
     });
   }
 
-  // --- Python -> browser ---------------------------------------------------------
+  // --- Python -> browser: numbered commands, applied in order (sync.py) ---------------
+  // Frame state (used by the commands; tracked in the "frames" section below).
+  const clock = () => get("_facts")?.clock ?? null;
+  const hasFrameCallback = "requestVideoFrameCallback" in video; // not on an <audio>
+  let presentedFrame = model ? model.get("frame") : 0;
+  let targetFrame = null; // a frame asked for and not yet presented: steps count from it
+  let frameCallback = null;
+  // The clip's last frame: the one presented at `end` seconds (end=14 at 25 fps: frame 350).
+  const endFrame = () => (get("end") != null && clock() ? frameAtTime(clock(), get("end")) : Infinity);
   const clipped = () => (get("start") || 0) > 0 || get("end") != null;
   function apply() {
     const width = get("width") ?? "100%";
-    video.playbackRate = get("playback_rate") ?? 1;
-    video.defaultPlaybackRate = video.playbackRate;
     video.muted = !!get("muted");
     video.volume = get("volume") ?? 1;
     video.controls = get("controls") ?? true;
@@ -369,48 +473,88 @@ export function mountPlayer(el, spec, model = null) {
     // An <audio>'s height is its controls' (54 px in Chromium): "auto" would make it 0.
     const height = get("height") ?? "auto";
     video.style.height = audioOnly && height === "auto" ? "" : cssSize(height);
+    label.hidden = !(get("show_frame_number") ?? true) || !clock();
   }
-  apply();
+
+  // Where to be and whether to play once the video has loaded: from the state at render,
+  // then from commands and the page's own events; never from the model's copy, which the
+  // page's own (possibly refused) reports may have changed meanwhile.
+  let startAt = model ? model.get("current_time") : 0;
+  let wantPlay = !!get("autoplay") || (model ? !model.get("paused") : false);
 
   function seekTo(time) {
-    if (Number.isFinite(time)) video.currentTime = Math.max(0, time);
+    if (!Number.isFinite(time)) return;
+    startAt = Math.max(0, time);
+    video.currentTime = startAt;
   }
 
-  function playOrPause() {
-    if (get("paused") === video.paused) return;
-    if (get("paused")) video.pause();
-    else video.play().catch(() => push({ paused: true })); // e.g. an autoplay policy
+  function setRate(rate) {
+    video.playbackRate = rate ?? 1;
+    video.defaultPlaybackRate = video.playbackRate;
   }
+
+  function play() {
+    wantPlay = true;
+    video.play().catch(() => report()); // e.g. an autoplay policy, or a pause right after
+  }
+
+  function pause() {
+    wantPlay = false;
+    video.pause();
+  }
+
+  // The last command applied; every report carries it, so the kernel can tell a report
+  // made before its latest command from one made after (a click in the page).
+  let applied = model ? latestSeq(model.get("_commands")) : 0;
+
+  function applyCommand({ op, value }) {
+    if (op === "play") play();
+    else if (op === "pause") pause();
+    else if (op === "rate") setRate(value);
+    else if (op === "seek") {
+      targetFrame = null;
+      seekTo(value);
+    } else if (op === "frame") showFrame(value);
+    else if (op === "step") step(value);
+  }
+
+  function applyCommands() {
+    for (const command of pendingCommands(model.get("_commands"), applied)) {
+      applyCommand(command);
+      applied = command.seq;
+    }
+    report();
+  }
+
+  // A view drawn after the commands were sent starts from the state they left.
+  setRate(get("playback_rate"));
+  apply();
 
   if (model) {
-    for (const name of ["playback_rate", "muted", "volume", "controls", "loop", "width", "height", "start", "end"]) {
+    for (const name of ["muted", "volume", "controls", "loop", "width", "height", "start", "end", "show_frame_number"]) {
       const handler = () => apply();
       model.on(`change:${name}`, handler);
       listeners.push(() => model.off(`change:${name}`, handler));
     }
-    const onSeek = () => seekTo(model.get("_seek_request").time);
-    const onTime = () => {
-      // Our own updates match the element; a value set in Python does not: seek to it.
-      if (Math.abs(model.get("current_time") - video.currentTime) > 0.25) seekTo(model.get("current_time"));
-    };
-    model.on("change:_seek_request", onSeek);
-    model.on("change:current_time", onTime);
-    model.on("change:paused", playOrPause);
-    listeners.push(
-      () => model.off("change:_seek_request", onSeek),
-      () => model.off("change:current_time", onTime),
-      () => model.off("change:paused", playOrPause),
-    );
+    model.on("change:_commands", applyCommands);
+    listeners.push(() => model.off("change:_commands", applyCommands));
   }
 
-  // --- browser -> Python ---------------------------------------------------------
-  let lastTimePush = 0;
-  const pushTime = (force) => {
+  // --- browser -> Python: reports tagged with the last command applied ---------------------
+  let lastReport = 0;
+  function report(throttle = false) {
+    if (!model || video.readyState === 0) return; // nothing to tell before the metadata
     const now = performance.now();
-    if (!force && now - lastTimePush < 1000 / TIME_UPDATES_PER_SECOND) return;
-    lastTimePush = now;
-    push({ current_time: video.currentTime });
-  };
+    if (throttle && now - lastReport < 1000 / TIME_UPDATES_PER_SECOND) return;
+    lastReport = now;
+    push({
+      paused: video.paused,
+      current_time: video.currentTime,
+      playback_rate: video.playbackRate,
+      frame: targetFrame ?? presentedFrame,
+      _applied: applied,
+    });
+  }
 
   // The probe's facts win: a segmented stream's duration is rounded to its segments,
   // and a transcode may be smaller than the file.
@@ -423,12 +567,9 @@ export function mountPlayer(el, spec, model = null) {
       error: "",
     });
     const start = get("start") || 0;
-    const resumeAt = model ? model.get("current_time") : 0;
-    if (resumeAt > start) seekTo(resumeAt);
+    if (startAt > start) seekTo(startAt);
     else if (start > 0) seekTo(start);
-    if (get("autoplay") || (model && !model.get("paused"))) {
-      video.play().catch(() => push({ paused: true }));
-    }
+    if (wantPlay) play();
   });
   on(video, "resize", () => {
     if (!probed("video_width") && !audioOnly) push({ video_width: video.videoWidth, video_height: video.videoHeight });
@@ -437,29 +578,34 @@ export function mountPlayer(el, spec, model = null) {
     if (Number.isFinite(video.duration) && !probed("duration")) push({ duration: video.duration });
   });
   on(video, "timeupdate", () => {
-    enforceClip();
-    pushTime(false);
+    if (!hasFrameCallback) enforceClip();
+    report(true);
   });
-  on(video, "seeked", () => pushTime(true));
+  on(video, "seeked", () => report());
   on(video, "play", () => {
     const start = get("start") || 0;
     const end = get("end");
-    if (clipped() && (video.currentTime < start || (end != null && video.currentTime >= end))) seekTo(start);
-    push({ paused: false });
+    targetFrame = null;
+    wantPlay = !video.paused; // events arrive late: the element's state now is what counts
+    if (clipped() && (video.currentTime < start || (end != null && presentedFrame >= endFrame()))) {
+      seekTo(clock() ? frameMidTime(clock(), frameAtTime(clock(), start)) : start);
+    }
+    report();
   });
   on(video, "pause", () => {
-    push({ paused: true });
-    pushTime(true);
+    wantPlay = !video.paused;
+    report();
   });
   on(video, "ended", () => {
     if (get("loop") && clipped()) {
       seekTo(get("start") || 0);
-      video.play().catch(() => {});
+      play();
     }
   });
-  on(video, "ratechange", () => push({ playback_rate: video.playbackRate }));
+  on(video, "ratechange", () => report());
   on(video, "volumechange", () => push({ muted: video.muted, volume: video.volume }));
 
+  // Fallback without requestVideoFrameCallback: the clip's end from timeupdate (coarse).
   function enforceClip() {
     const end = get("end");
     if (end == null || video.paused || video.currentTime < end) return;
@@ -468,6 +614,104 @@ export function mountPlayer(el, spec, model = null) {
       video.pause();
       seekTo(end);
     }
+  }
+
+  // --- frames: the frame presented now, from requestVideoFrameCallback -----------------------
+
+  function showFrame(n) {
+    const c = clock();
+    if (!c) return;
+    targetFrame = Math.max(0, Math.min(Math.round(n), c.frame_count - 1));
+    seekTo(frameMidTime(c, targetFrame));
+  }
+
+  function step(n) {
+    pause();
+    showFrame((targetFrame ?? presentedFrame) + n);
+  }
+
+  function onFrame(_now, metadata) {
+    frameCallback = video.requestVideoFrameCallback(onFrame);
+    const c = clock();
+    if (!c) return;
+    const frame = frameAtTime(c, metadata.mediaTime);
+    const changed = frame !== presentedFrame;
+    presentedFrame = frame;
+    if (!video.seeking) targetFrame = null; // the frame asked for is presented
+    drawLabel();
+    if (!video.paused && frame >= endFrame()) {
+      // Stop on the clip's last frame itself: the next one is due a frame's time later.
+      if (get("loop")) {
+        showFrame(frameAtTime(c, get("start") || 0));
+        targetFrame = null;
+      } else {
+        pause();
+        if (frame !== endFrame()) showFrame(endFrame());
+      }
+    }
+    if (changed) report(!video.paused);
+  }
+  if (hasFrameCallback) frameCallback = video.requestVideoFrameCallback(onFrame);
+  else {
+    const estimate = () => {
+      if (clock()) presentedFrame = frameAtTime(clock(), video.currentTime);
+      drawLabel();
+    };
+    on(video, "timeupdate", estimate);
+    on(video, "seeked", estimate);
+  }
+  listeners.push(() => frameCallback != null && video.cancelVideoFrameCallback?.(frameCallback));
+
+  function drawLabel() {
+    if (label.hidden) return;
+    label.textContent = `frame ${presentedFrame}`;
+    label.style.left = `${video.offsetWidth}px`;
+  }
+  drawLabel();
+
+  // --- keyboard, in the focused player ------------------------------------------------------
+  // `,` `.` one frame back / forward; space or k play/pause; arrows ±5 s; j l ±10 s.
+  function userSeek(delta) {
+    targetFrame = null;
+    const duration = Number.isFinite(video.duration) ? video.duration : get("_facts")?.duration ?? Infinity;
+    seekTo(Math.min(Math.max(0, video.currentTime + delta), duration));
+  }
+  const keys = {
+    ",": () => step(-1),
+    ".": () => step(1),
+    " ": () => (video.paused ? play() : pause()),
+    k: () => (video.paused ? play() : pause()),
+    ArrowLeft: () => userSeek(-5),
+    ArrowRight: () => userSeek(5),
+    j: () => userSeek(-10),
+    l: () => userSeek(10),
+  };
+  root.tabIndex = 0;
+  root.dataset.lmSuppressShortcuts = "true"; // JupyterLab: these keys are the player's here
+  on(root, "keydown", (event) => {
+    const action = keys[event.key];
+    if (!action || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault(); // also the native controls' own handling of the same key
+    event.stopPropagation(); // and the notebook's command-mode shortcuts (j, k, space)
+    action();
+  });
+  on(video, "click", () => root.focus({ preventScroll: true }));
+
+  // A view drawn after Python said play (also out of view: play() loads the video).
+  if (wantPlay && video.src) play();
+
+  // --- visibility: players out of view do not preload ----------------------------------------
+  if (typeof IntersectionObserver === "function") {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) {
+        video.preload = "metadata";
+        observer.disconnect();
+      }
+    });
+    observer.observe(root);
+    listeners.push(() => observer.disconnect());
+  } else {
+    video.preload = "metadata";
   }
 
   return () => {
@@ -656,6 +900,521 @@ export default {
     return register(model);
   },
   render({ model, el }) {
-    return mountPlayer(el, specFromModel(model), model);
+    return mountPlayer(el, model.get("_grid") ? gridSpecFromModel(model) : specFromModel(model), model);
   },
 };
+
+// =================================================================================
+// Visuals: per-frame overlays and timeline markers (overlay.py and markers.py pack them).
+// mountPlayer calls mountVisuals once; everything below keeps to the root it is given.
+// =================================================================================
+
+const OVERLAY_COLUMNS = [
+  ["frame", Uint32Array], ["kind", Uint8Array], ["x", Float32Array], ["y", Float32Array],
+  ["a", Float32Array], ["b", Float32Array], ["color", Uint16Array], ["label", Uint32Array],
+  ["width", Float32Array],
+];
+const OVERLAY_DEFAULT_COLOR = "#ffd000";
+
+const VISUALS_STYLE = `
+.jp-RangeVideo-visuals { position: relative; }
+.jp-RangeVideo-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
+.jp-RangeVideo-bar { display: flex; align-items: stretch; height: 14px; margin-top: 2px; user-select: none; }
+.jp-RangeVideo-track { position: relative; flex: 1 1 auto; background: rgba(128, 128, 128, 0.25); overflow: hidden; }
+.jp-RangeVideo-chapter { position: absolute; top: 0; bottom: 0; background: rgba(33, 150, 243, 0.35);
+  border-left: 1px solid rgba(33, 150, 243, 0.9); font: 10px/14px sans-serif; color: var(--jp-ui-font-color1, #222);
+  overflow: hidden; white-space: nowrap; text-overflow: ellipsis; padding-left: 2px; cursor: pointer; box-sizing: border-box; }
+.jp-RangeVideo-chapter:nth-child(even) { background: rgba(33, 150, 243, 0.2); }
+.jp-RangeVideo-tick { position: absolute; top: 0; bottom: 0; width: 3px; margin-left: -1px; background: #e53935; cursor: pointer; }
+.jp-RangeVideo-playhead { position: absolute; top: 0; bottom: 0; width: 2px; margin-left: -1px; background: #fff;
+  box-shadow: 0 0 1px #000; pointer-events: none; }
+.jp-RangeVideo-fullscreen { flex: 0 0 18px; border: none; padding: 0; margin-left: 2px; cursor: pointer;
+  background: rgba(128, 128, 128, 0.25); color: inherit; font-size: 11px; line-height: 14px; }
+.jp-RangeVideo:fullscreen { display: flex; flex-direction: column; justify-content: center; background: #000; }
+.jp-RangeVideo:fullscreen .jp-RangeVideo-video { width: 100% !important; height: auto !important; flex: 1 1 0;
+  min-height: 0; max-width: none; }
+.jp-RangeVideo:fullscreen .jp-RangeVideo-bar { flex: 0 0 14px; }
+`;
+
+/** base64 (a saved output), DataView (a widget buffer) or bytes -> Uint8Array. */
+function bytesOf(data) {
+  if (typeof data === "string") {
+    const binary = atob(data);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
+async function inflate(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** One layer's columns from its packed state (overlay.pack: shuffled bytes, deflated). */
+export async function unpackOverlay(layer) {
+  const raw = await inflate(bytesOf(layer.data));
+  const n = layer.count;
+  const columns = { count: n, palette: layer.palette ?? [], labels: layer.labels ?? [] };
+  let offset = 0;
+  for (const [name, Type] of OVERLAY_COLUMNS) {
+    const size = Type.BYTES_PER_ELEMENT;
+    const bytes = new Uint8Array(n * size);
+    for (let k = 0; k < size; k++) {
+      const plane = raw.subarray(offset + k * n, offset + (k + 1) * n);
+      for (let i = 0; i < n; i++) bytes[i * size + k] = plane[i];
+    }
+    columns[name] = new Type(bytes.buffer); // little-endian, as every browser platform is
+    offset += n * size;
+  }
+  if (offset !== raw.length) throw new Error("overlay data has the wrong length");
+  return columns;
+}
+
+/** The first index i with values[i] >= target (values sorted). */
+function lowerBound(values, target) {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Where the picture lies inside the video element (object-fit letterboxing), CSS px. */
+function pictureRect(video, sourceWidth, sourceHeight) {
+  const width = video.clientWidth;
+  const height = video.clientHeight;
+  if (!sourceWidth || !sourceHeight || !width || !height) return null;
+  const fit = getComputedStyle(video).objectFit;
+  if (fit === "fill") return { x: 0, y: 0, width, height };
+  const scale = (fit === "cover" ? Math.max : Math.min)(width / sourceWidth, height / sourceHeight);
+  return {
+    x: (width - sourceWidth * scale) / 2,
+    y: (height - sourceHeight * scale) / 2,
+    width: sourceWidth * scale,
+    height: sourceHeight * scale,
+  };
+}
+
+function drawLayer(ctx, layer, frame, rect, sx, sy) {
+  const start = lowerBound(layer.frame, frame);
+  const end = lowerBound(layer.frame, frame + 1);
+  ctx.font = "12px sans-serif";
+  ctx.textBaseline = "bottom";
+  for (let i = start; i < end; i++) {
+    const color = layer.palette[layer.color[i] - 1] ?? OVERLAY_DEFAULT_COLOR;
+    const label = layer.label[i] ? layer.labels[layer.label[i] - 1] : null;
+    const x = rect.x + layer.x[i] * sx;
+    const y = rect.y + layer.y[i] * sy;
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.lineWidth = layer.width[i] || 2;
+    const kind = layer.kind[i];
+    if (kind === 0) ctx.strokeRect(x, y, layer.a[i] * sx, layer.b[i] * sy);
+    else if (kind === 1) {
+      ctx.beginPath();
+      ctx.arc(x, y, Math.max(3, ctx.lineWidth * 1.5), 0, 2 * Math.PI);
+      ctx.fill();
+    } else if (kind === 2) {
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      ctx.lineTo(rect.x + layer.a[i] * sx, rect.y + layer.b[i] * sy);
+      ctx.stroke();
+    }
+    if (label) {
+      const [tx, ty] = kind === 3 ? [x, y] : kind === 0 ? [x, y - 2] : [x + 5, y - 3];
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+      ctx.strokeText(label, tx, ty);
+      ctx.fillStyle = color;
+      ctx.fillText(label, tx, ty);
+    }
+  }
+}
+
+/**
+ * Overlays and markers for one player: a canvas over the video redrawn on each presented
+ * frame, and a bar of ticks and chapters under it. Draws from the live model, or from the
+ * saved output (`spec.overlays`, `spec.markers`) when there is no kernel. Returns a cleanup.
+ */
+function mountVisuals(root, video, spec, model) {
+  if (!document.getElementById("jp-RangeVideo-visuals-style")) {
+    const style = document.createElement("style");
+    style.id = "jp-RangeVideo-visuals-style";
+    style.textContent = VISUALS_STYLE;
+    document.head.appendChild(style);
+  }
+  const read = (trait, saved) => (model ? model.get(trait) : spec[saved]);
+  const facts = () => (model ? model.get("_facts") : spec.facts) ?? {};
+  const clock = () => facts().clock ?? spec.clock;
+  root.classList.add("jp-RangeVideo-visuals");
+  const canvas = document.createElement("canvas");
+  canvas.className = "jp-RangeVideo-overlay";
+  const bar = document.createElement("div");
+  bar.className = "jp-RangeVideo-bar";
+  const track = document.createElement("div");
+  track.className = "jp-RangeVideo-track";
+  const playhead = document.createElement("div");
+  playhead.className = "jp-RangeVideo-playhead";
+  const fullscreen = document.createElement("button");
+  fullscreen.className = "jp-RangeVideo-fullscreen";
+  fullscreen.title = "Full screen (with overlays)";
+  fullscreen.textContent = "⛶";
+  bar.append(track, fullscreen);
+  video.after(canvas, bar);
+
+  const cleanups = [];
+  const on = (target, event, handler) => {
+    target.addEventListener(event, handler);
+    cleanups.push(() => target.removeEventListener(event, handler));
+  };
+  let layers = []; // [{name, columns}] in drawing order
+  let hidden = new Set();
+  let mediaTime = null; // the presented frame's time, from requestVideoFrameCallback
+  let generation = 0;
+
+  function sourceSize() {
+    const width = (model ? model.get("video_width") : spec.video_width) || video.videoWidth;
+    const height = (model ? model.get("video_height") : spec.video_height) || video.videoHeight;
+    return [width, height];
+  }
+
+  function draw() {
+    const dpr = window.devicePixelRatio || 1;
+    const cssWidth = video.clientWidth;
+    const cssHeight = video.clientHeight;
+    canvas.style.left = `${video.offsetLeft}px`;
+    canvas.style.top = `${video.offsetTop}px`;
+    canvas.style.width = `${cssWidth}px`;
+    canvas.style.height = `${cssHeight}px`;
+    if (canvas.width !== Math.round(cssWidth * dpr) || canvas.height !== Math.round(cssHeight * dpr)) {
+      canvas.width = Math.round(cssWidth * dpr);
+      canvas.height = Math.round(cssHeight * dpr);
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cssWidth, cssHeight);
+    const visible = layers.filter((layer) => !hidden.has(layer.name));
+    if (!visible.length || video.readyState < 2) return;
+    const [sourceWidth, sourceHeight] = sourceSize();
+    const rect = pictureRect(video, sourceWidth, sourceHeight);
+    if (!rect || !clock()) return;
+    const frame = frameAtTime(clock(), mediaTime ?? video.currentTime);
+    canvas.dataset.frame = String(frame); // the frame the overlay shows, for tests and tools
+    for (const layer of visible) drawLayer(ctx, layer.columns, frame, rect, rect.width / sourceWidth, rect.height / sourceHeight);
+  }
+
+  async function loadLayers() {
+    const mine = ++generation;
+    const states = read("_overlays", "overlays") ?? {};
+    hidden = new Set(read("_overlays_hidden", "overlays_hidden") ?? []);
+    const loaded = [];
+    for (const [name, state] of Object.entries(states)) {
+      try {
+        loaded.push({ name, columns: await unpackOverlay(state) });
+      } catch (error) {
+        console.warn(`jupyter-rangevideo: overlay ${name} could not be read`, error);
+      }
+    }
+    if (mine !== generation) return; // a newer state arrived meanwhile
+    layers = loaded;
+    update();
+  }
+
+  // --- markers -------------------------------------------------------------------
+  function duration() {
+    return Number.isFinite(video.duration) && video.duration > 0
+      ? video.duration
+      : (model ? model.get("duration") : spec.duration) || null;
+  }
+
+  function seek(seconds) {
+    video.currentTime = Math.max(0, seconds);
+  }
+
+  function drawMarkers() {
+    const markers = read("_markers", "markers") ?? {};
+    const total = duration();
+    track.replaceChildren();
+    if (!total) return;
+    const percent = (seconds) => `${Math.min(100, Math.max(0, (seconds / total) * 100))}%`;
+    for (const [start, end, label] of markers.chapters ?? []) {
+      const chapter = document.createElement("div");
+      chapter.className = "jp-RangeVideo-chapter";
+      chapter.style.left = percent(start);
+      chapter.style.width = `calc(${percent(end)} - ${percent(start)})`;
+      chapter.textContent = label;
+      chapter.title = label;
+      chapter.addEventListener("click", () => seek(start));
+      track.append(chapter);
+    }
+    for (const [seconds, label] of markers.ticks ?? []) {
+      const tick = document.createElement("div");
+      tick.className = "jp-RangeVideo-tick";
+      tick.style.left = percent(seconds);
+      tick.dataset.time = String(seconds);
+      if (label) tick.title = label;
+      tick.addEventListener("click", () => seek(seconds));
+      track.append(tick);
+    }
+    track.append(playhead);
+    movePlayhead();
+  }
+
+  function movePlayhead() {
+    const total = duration();
+    if (total) playhead.style.left = `${Math.min(100, (video.currentTime / total) * 100)}%`;
+  }
+
+  // Shown only when there is something to show: a player without overlays or markers is unchanged.
+  function update() {
+    const markers = read("_markers", "markers") ?? {};
+    const hasMarkers = (markers.ticks?.length ?? 0) + (markers.chapters?.length ?? 0) > 0;
+    const active = hasMarkers || layers.length > 0;
+    bar.hidden = !active;
+    canvas.hidden = layers.length === 0;
+    // The native full-screen button would take the bare video, without the canvas.
+    if (active) video.controlsList?.add("nofullscreen");
+    else video.controlsList?.remove("nofullscreen");
+    bar.style.width = active ? `${video.offsetWidth}px` : "";
+    drawMarkers();
+    draw();
+  }
+
+  // --- when to redraw --------------------------------------------------------------
+  let frameCallback = null;
+  const watchFrames = () => {
+    if (!video.requestVideoFrameCallback) return;
+    frameCallback = video.requestVideoFrameCallback((now, metadata) => {
+      mediaTime = metadata.mediaTime;
+      if (layers.length) draw();
+      movePlayhead();
+      watchFrames();
+    });
+  };
+  watchFrames();
+  on(video, "seeking", () => {
+    mediaTime = null;
+    movePlayhead();
+  });
+  on(video, "seeked", draw); // rVFC also fires for the new frame; this covers browsers without it
+  on(video, "loadeddata", update);
+  on(video, "durationchange", drawMarkers);
+  on(video, "timeupdate", () => {
+    if (!video.requestVideoFrameCallback) {
+      mediaTime = null;
+      draw();
+      movePlayhead();
+    }
+  });
+  on(fullscreen, "click", () => {
+    if (document.fullscreenElement === root) document.exitFullscreen();
+    else root.requestFullscreen?.().catch(() => {});
+  });
+  on(video, "dblclick", (event) => {
+    if (bar.hidden) return;
+    event.preventDefault();
+    fullscreen.click();
+  });
+  const resized = new ResizeObserver(() => update());
+  resized.observe(video);
+  cleanups.push(() => resized.disconnect());
+
+  if (model) {
+    const onOverlays = () => loadLayers();
+    const onHidden = () => {
+      hidden = new Set(model.get("_overlays_hidden") ?? []);
+      draw();
+    };
+    model.on("change:_overlays", onOverlays);
+    model.on("change:_overlays_hidden", onHidden);
+    model.on("change:_markers", update);
+    cleanups.push(
+      () => model.off("change:_overlays", onOverlays),
+      () => model.off("change:_overlays_hidden", onHidden),
+      () => model.off("change:_markers", update),
+    );
+  }
+  update();
+  loadLayers();
+
+  return () => {
+    generation++;
+    if (frameCallback != null) video.cancelVideoFrameCallback?.(frameCallback);
+    for (const off of cleanups) off();
+    canvas.remove();
+    bar.remove();
+  };
+}
+
+// =================================================================================
+// Grid: several players in one output, kept in step (grid.py). Each cell is a player's
+// own view (mountPlayer, bound to its live model when the kernel has one); the first
+// player leads and a loop keeps the others within a frame of its presented mediaTime.
+// =================================================================================
+
+const GRID_TICK_MS = 50;
+const GRID_SEEK_THRESHOLD = 0.3; // seconds of drift past which a follower re-seeks
+const GRID_MAX_NUDGE = 0.25; // the largest playback-rate change for small drift (25 %; pitch is preserved)
+const GRID_CORRECTION_SECONDS = 0.5; // a nudge aims to cancel the drift in about this long
+const WAIT_FOR_PLAYER_MS = 5000;
+
+function gridSpecFromModel(model) {
+  return {
+    grid: true,
+    player_id: model.get("player_id"),
+    columns: model.get("columns"),
+    offsets: model.get("offsets"),
+    players: model.get("_players").map((entry) => ({ ...entry, options: {} })),
+  };
+}
+
+/** The length of a player's frames at `seconds` (frame clock), for thresholds. */
+function frameDuration(clock, seconds) {
+  const run = runOf(clock, frameAtTime(clock, seconds));
+  return run?.[2] || 1 / 30;
+}
+
+/** The frame clock's run that holds `frame`. */
+function runOf(clock, frame) {
+  const runs = clock?.runs;
+  if (!runs?.length) return null;
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (runs[mid][0] <= frame) lo = mid;
+    else hi = mid - 1;
+  }
+  return runs[lo];
+}
+
+function mountGrid(el, spec, model) {
+  ensureStyle();
+  const root = document.createElement("div");
+  root.className = "jp-RangeVideo-grid";
+  root.dataset.playerId = spec.player_id;
+  const columns = Math.max(1, (model ? model.get("columns") : spec.columns) || 1);
+  root.style.cssText = `display: grid; gap: 4px; grid-template-columns: repeat(${columns}, minmax(0, 1fr));`;
+  el.replaceChildren(root);
+  const offsets = () => (model ? model.get("offsets") : spec.offsets) ?? [];
+  const entries = spec.players ?? [];
+  const cells = entries.map(() => root.appendChild(document.createElement("div")));
+  const mounted = [];
+  const liveModels = [];
+  let disposed = false;
+  entries.forEach(async (entry, index) => {
+    const live = model ? await findModel(entry.player_id, WAIT_FOR_PLAYER_MS) : null;
+    if (disposed) return;
+    liveModels[index] = live;
+    mounted[index] = mountPlayer(cells[index], entry, live);
+  });
+  const clockOf = (index) => (liveModels[index] ? liveModels[index].get("_facts") : entries[index].facts)?.clock
+    ?? entries[index].clock;
+
+  // Presented frames, from requestVideoFrameCallback: what each video really shows.
+  const watched = new WeakMap();
+  function watch(video) {
+    if (watched.has(video)) return watched.get(video);
+    const state = { mediaTime: null, at: 0, handle: null, nudged: null };
+    watched.set(video, state);
+    const next = () => {
+      if (disposed || !video.requestVideoFrameCallback) return;
+      state.handle = video.requestVideoFrameCallback((now, metadata) => {
+        state.mediaTime = metadata.mediaTime;
+        state.at = metadata.expectedDisplayTime ?? now;
+        next();
+      });
+    };
+    next();
+    video.addEventListener("seeking", () => (state.mediaTime = null));
+    return state;
+  }
+  /** Where a video is now, in its media time: the presented frame's time, moved on by the
+   * time since it was presented while playing. */
+  function position(video) {
+    const state = watch(video);
+    if (state.mediaTime == null || video.seeking) return video.currentTime;
+    if (video.paused) return state.mediaTime;
+    return state.mediaTime + ((performance.now() - state.at) / 1000) * video.playbackRate;
+  }
+
+  // A follower's nudged rate is the grid's business, not Python's: stop its ratechange
+  // before the player's own listener reports it (capture phase, on the cell).
+  const hideNudges = (event) => {
+    const video = event.target;
+    const state = watched.get(video);
+    if (state?.nudged != null && video.playbackRate === state.nudged) event.stopImmediatePropagation();
+  };
+  for (const cell of cells) cell.addEventListener("ratechange", hideNudges, true);
+
+  // For tests and the curious: corrections made; `correct = false` lets the players run free.
+  const stats = { seeks: 0, nudges: 0, correct: true };
+  root.__rangevideoGrid = stats;
+  function setRate(video, rate, base) {
+    const state = watch(video);
+    state.nudged = rate === base ? null : rate;
+    if (video.playbackRate !== rate) video.playbackRate = rate;
+  }
+
+  function tick() {
+    if (!stats.correct) return;
+    const videos = cells.map((cell) => cell.querySelector("video.jp-RangeVideo-video"));
+    const leader = videos[0];
+    if (!leader || leader.readyState < 2) return;
+    const shift = offsets();
+    const gridTime = position(leader) - (shift[0] ?? 0);
+    const base = leader.playbackRate;
+    for (let index = 1; index < videos.length; index++) {
+      const video = videos[index];
+      if (!video || video.readyState < 2 || video.seeking) continue;
+      const target = gridTime + (shift[index] ?? 0);
+      const clock = clockOf(index);
+      const step = frameDuration(clock, target);
+      if (leader.paused) {
+        // Paused: show the frame at the leader's time, exactly.
+        setRate(video, base, base);
+        if (!video.paused) video.pause();
+        if (leader.seeking || target < 0) continue;
+        const want = clock ? frameAtTime(clock, target) : null;
+        const have = clock ? frameAtTime(clock, position(video)) : null;
+        if (clock ? want !== have : Math.abs(position(video) - target) > step / 2) {
+          // The middle of the wanted frame: a seek there shows exactly that frame.
+          video.currentTime = clock ? frameMidTime(clock, want) : target;
+          stats.seeks++;
+        }
+        continue;
+      }
+      if (target < 0) continue;
+      if (video.paused) video.play().catch(() => {});
+      const drift = position(video) - target;
+      if (Math.abs(drift) > GRID_SEEK_THRESHOLD) {
+        setRate(video, base, base);
+        video.currentTime = target + 0.1 * base; // it lands a little later: aim ahead
+        stats.seeks++;
+        stats.lastSeek = { index, drift: Math.round(drift * 1000), at: Math.round(performance.now()) };
+      } else if (Math.abs(drift) > step / 4) {
+        const change = Math.max(-GRID_MAX_NUDGE, Math.min(GRID_MAX_NUDGE, drift / GRID_CORRECTION_SECONDS));
+        setRate(video, base * (1 - change), base);
+        stats.nudges++;
+      } else {
+        setRate(video, base, base);
+      }
+    }
+  }
+  const timer = setInterval(tick, GRID_TICK_MS);
+
+  return () => {
+    disposed = true;
+    clearInterval(timer);
+    for (const cell of cells) cell.removeEventListener("ratechange", hideNudges, true);
+    for (const cleanup of mounted) cleanup?.();
+    root.remove();
+  };
+}

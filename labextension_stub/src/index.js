@@ -24,15 +24,25 @@ class RangeVideoRenderer extends Widget {
 
   async renderModel(model) {
     const spec = model.data[this._mimeType];
+    // Outputs are updated (new overlays or markers) while an earlier call may still wait
+    // for the live model: only the newest call mounts.
+    const generation = (this._generation = (this._generation ?? 0) + 1);
+    const current = () => generation === this._generation && !this.isDisposed;
     const mount = (live) => {
       this._cleanup?.();
       this._cleanup = mountPlayer(this.node, spec, live);
+      this._live = live;
+      this._playerId = spec.player_id;
     };
+    // Already bound to the player's live model: the model holds the update, and
+    // remounting would reload the video.
+    if (this._live && this._playerId === spec.player_id && registryHas(this._live)) return;
     const live = await findModel(spec.player_id);
+    if (!current()) return;
     mount(live);
     if (!live) {
       const later = await findModel(spec.player_id, WAIT_FOR_LIVE_MODEL_MS);
-      if (later && !this.isDisposed) mount(later);
+      if (later && current()) mount(later);
     }
   }
 
@@ -41,6 +51,10 @@ class RangeVideoRenderer extends Widget {
     this._cleanup = null;
     super.dispose();
   }
+}
+
+function registryHas(live) {
+  return globalThis.__jupyterRangevideo?.models?.get(live.get("player_id")) === live;
 }
 
 const extension = {

@@ -196,7 +196,9 @@ def test_python_api_is_the_same_for_every_delivery(notebook, name):
     page.wait_for_function("(s) => document.querySelector(s).paused", arg=selector)
     time.sleep(0.4)
     at = kernel_value(page, f"{p}.current_time")
-    assert abs(frame_index(page, selector) - at * FPS) <= 2  # Python and the picture agree
+    # Python and the picture agree: the picture may trail the clock by a few frames when
+    # playback is paused on a loaded machine (direct files too), never by more.
+    assert abs(frame_index(page, selector) - at * FPS) <= 4
 
     # A clip that loops: playback stays between start and end.
     kernel_value(page, f"setattr({p}, 'start', 1.0) or setattr({p}, 'end', 2.0) or setattr({p}, 'loop', True)")
@@ -206,7 +208,8 @@ def test_python_api_is_the_same_for_every_delivery(notebook, name):
         times.append(element(page, selector, "e.currentTime"))
         time.sleep(0.1)
     kernel_value(page, f"{p}.pause() or setattr({p}, 'end', None) or setattr({p}, 'loop', False)")
-    assert all(0.95 <= t <= 2.3 for t in times), times
+    # The clip's end is enforced on timeupdate (about 4 per second, later on a loaded machine).
+    assert all(0.95 <= t <= 2.5 for t in times), [round(t, 2) for t in times]
     assert any(later < earlier for earlier, later in zip(times, times[1:])), times  # it looped
 
 
@@ -251,8 +254,27 @@ def test_saved_notebook_reopened_without_kernel_plays_segments(notebook):
     for session in server.api("GET", "api/sessions"):
         if session["path"].endswith(NOTEBOOK):
             server.api("DELETE", f"api/sessions/{session['id']}")
+    # Hold the transcoded segments back: while it waits, the player says it is preparing.
+    held, released = [], []
+
+    def hold(route):
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/rangevideo/hls/transcode/**/seg-*.ts", hold)
     page.goto(server.notebook_url(NOTEBOOK))
     wait_for_notebook(page, NOTEBOOK, kernel=False)
+    root = f'.jp-RangeVideo[data-player-id="{ids["hevc.mkv"]}"]'
+    page.locator(root).scroll_into_view_if_needed()
+    badge = page.locator(f"{root} .jp-RangeVideo-busy")
+    badge.wait_for(state="visible")
+    assert "Preparing video" in badge.inner_text()
+    released.append(True)
+    for route in held:
+        route.continue_()
+    badge.wait_for(state="hidden")
     for name in ("h264.ts", "hevc.mkv", "tone.flac"):
         selector = media_selector(ids[name])
         page.locator(selector).scroll_into_view_if_needed()

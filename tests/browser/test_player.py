@@ -70,8 +70,9 @@ def test_first_frame_seek_and_python_control(page, server, videos):
 
 
 def test_unplayable_codec_is_explained(page, server, videos):
+    # Transcoding would play it: forced to be sent as it is, the browser refuses it.
     name = "codec.ipynb"
-    create_notebook(server, name, [show_cell(videos["unplayable"])])
+    create_notebook(server, name, [show_cell(videos["unplayable"], delivery="direct")])
     open_notebook(page, server, name)
     run_all_cells(page)
     message = page.locator(".jp-RangeVideo-message")
