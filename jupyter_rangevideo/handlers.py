@@ -387,7 +387,7 @@ def _inline_disposition(path: str) -> str:
 
 # rangevideo/hls/{delivery}/{signature}/{path}/{index.m3u8 | seg-NNNNN.ts}: the signature is the
 # file URL's own, so a URL shared for one file grants its playlist and segments, nothing else.
-HLS_ROUTE = r"rangevideo/hls/(remux|transcode)/([0-9a-f]+)/(.+)/(index\.m3u8|seg-\d+\.ts)"
+HLS_ROUTE = r"rangevideo/hls/(remux|transcode|proxy)/([0-9a-f]+)/(.+)/(index\.m3u8|seg-\d+\.ts)"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 
 
@@ -411,7 +411,10 @@ class SegmentMixin:
         service = self.settings["rangevideo_segments"]  # type: ignore[attr-defined]
         try:
             source = await self._wait(service.source(path))
-            check(delivery, source.facts)
+            if delivery != "proxy":  # any file with video has a proxy (plan() says when not)
+                check(delivery, source.facts)
+            if delivery == "proxy" and source.facts.video is not None:
+                self._look(service, source, path, name)
             if name == "index.m3u8":
                 body = (await self._wait(service.playlist(path, delivery))).encode()
                 self.set_header("Content-Type", PLAYLIST_TYPE)  # type: ignore[attr-defined]
@@ -449,6 +452,20 @@ class SegmentMixin:
             raise web.HTTPError(500, log_message=f"rangevideo: {e}") from None
         except Cancelled:
             raise web.HTTPError(503, log_message="rangevideo: the segment's job was cancelled") from None
+
+    def _look(self, service: Any, source: Any, path: str, name: str) -> None:
+        """Warm the proxy from where the player looks: ``?at=`` seconds, or the segment asked for."""
+        from .proxy import segment_at, warmer
+
+        if name == "index.m3u8":
+            try:
+                at = float(self.get_argument("at", "0"))  # type: ignore[attr-defined]
+            except ValueError:
+                at = 0.0
+            index = segment_at(service.plan_for(source, "proxy"), at)
+        else:
+            index = int(name[len("seg-") : -len(".ts")])
+        warmer(service).look(path, index)
 
     async def _wait(self, work: Any) -> Any:
         # A future the connection's close can cancel: a reader gone is a reader no more.

@@ -33,7 +33,7 @@ from .cache import SegmentCache, make_key
 from .delivery import REMUX_AUDIO
 from .probe import MediaError, Probe
 
-DELIVERIES = ("remux", "transcode")
+DELIVERIES = ("remux", "transcode", "proxy")
 # Remux segments cost a copy, so they can be long (fewer requests); transcode segments cost
 # an encode, and a seek waits for one: 2 s keeps a 1080p seek well under a second at the
 # speeds of libx264's fast presets on two cores, while staying long enough that hls.js keeps
@@ -41,6 +41,10 @@ DELIVERIES = ("remux", "transcode")
 REMUX_SECONDS = 4.0
 TRANSCODE_SECONDS = 2.0
 AUDIO_SECONDS = 4.0
+# The proxy (proxy.py): a small, short-GOP, silent rendition to show frames at once while the
+# source's own seek decodes from a far keyframe. Two seconds per segment: a seek that finds
+# none ready waits for one short job, and hls.js buffers a few around the playhead.
+PROXY_SECONDS = 2.0
 MPEG_TS_CLOCK = 90_000
 # A frame this close to a boundary is on it (timestamps are rounded in every container).
 EPSILON = 1e-3
@@ -63,6 +67,10 @@ class EncodeSettings:
     preset: str = "ultrafast"
     remux_seconds: float = REMUX_SECONDS
     transcode_seconds: float = TRANSCODE_SECONDS
+    proxy_height: int = 360
+    proxy_gop: int = 4  # a step back decodes at most this many small frames
+    proxy_crf: int = 28
+    proxy_seconds: float = PROXY_SECONDS
 
 
 # ---------------------------------------------------------------- playlist maths (pure)
@@ -89,20 +97,23 @@ class Plan:
 
 
 def plan(facts: Probe, delivery: str, settings: EncodeSettings = EncodeSettings()) -> Plan:
-    """Where the segments of ``facts`` start for ``delivery`` ("remux" or "transcode")."""
+    """Where the segments of ``facts`` start for ``delivery`` ("remux", "transcode" or "proxy")."""
     if delivery not in DELIVERIES:
         raise ValueError(f"segmented delivery must be one of {DELIVERIES}, not {delivery!r}")
     duration = facts.duration
     if not duration or duration <= 0:
         raise MediaError(f"{facts.path!r}: its duration is unknown, so it cannot be cut into segments")
     if facts.video is None:
+        if delivery == "proxy":
+            raise MediaError(f"{facts.path!r} has no video, so it has no proxy")
         return Plan(delivery, _nominal(duration, AUDIO_SECONDS), duration)
     if delivery == "remux":
         nominal = _nominal(duration, settings.remux_seconds)
         if not facts.keyframes:
             return Plan(delivery, nominal, duration, exact=False)
         return Plan(delivery, _first_at_or_after(facts.keyframes, nominal), duration)
-    nominal = _nominal(duration, settings.transcode_seconds)
+    seconds = settings.proxy_seconds if delivery == "proxy" else settings.transcode_seconds
+    nominal = _nominal(duration, seconds)
     clock = facts.clock
     if clock is None or not clock.runs or not clock.exact:
         return Plan(delivery, nominal, duration)
@@ -188,6 +199,10 @@ def make_segment(job: Job, out_path: str, cancel: threading.Event) -> None:
         with av.open(job.path, metadata_errors="ignore") as source:
             video = next((s for s in source.streams.video if not _cover_art(s)), None)
             audio = source.streams.audio[0] if source.streams.audio else None
+            if job.delivery == "proxy":
+                if video is None:
+                    raise SegmentError(f"{job.path!r} has no video, so it has no proxy")
+                audio = None  # shown only while paused: no sound to carry
             with av.open(out_path, "w", format="mpegts", options=_TS_OPTIONS) as out:
                 if video is not None and job.delivery == "remux":
                     _remux(job, source, video, audio, out, cancel)
@@ -397,16 +412,22 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
     if video is not None:
         video.thread_type = "AUTO"
         context = video.codec_context
-        width, height = output_size(context.width, context.height, job.settings.max_height)
+        proxy = job.delivery == "proxy"
+        max_height = job.settings.proxy_height if proxy else job.settings.max_height
+        width, height = output_size(context.width, context.height, max_height)
         encoder = out.add_stream("libx264", rate=_rate(video))
         encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
         encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
         encoder.options = {
             "preset": job.settings.preset,
-            "crf": str(job.settings.crf),
+            "crf": str(job.settings.proxy_crf if proxy else job.settings.crf),
             "bf": "0",  # no B-frames: decode order is presentation order, no negative dts
-            "g": "100000",  # one IDR, at the segment's first frame
+            # One IDR at the segment's first frame; the proxy has one every few frames, so
+            # a browser seeking in it decodes a handful of small frames, never a long run.
+            "g": str(job.settings.proxy_gop) if proxy else "100000",
         }
+        if proxy:
+            encoder.options = {**encoder.options, "keyint_min": "1", "sc_threshold": "0"}
     sound = _AudioOut(audio, out, job.delivery == "remux", origin) if audio is not None else None
     finish = None if job.last else job.end
     streams = [s for s in (video, audio) if s is not None]
@@ -495,6 +516,10 @@ class _Task:
     demanded: bool = False
     started: bool = False
     order: int = 0
+    # Made ahead of need for nobody in particular (the proxy's warm-up): runs last, on at most
+    # background_slots workers, never cancelled by a player's seek elsewhere.
+    background: bool = False
+    ran_background: bool = False
 
 
 @dataclass
@@ -532,6 +557,9 @@ class SegmentService:
         self.history: deque[tuple[str, str, str, int]] = deque(maxlen=4096)  # (event, path, delivery, index)
         self._tasks: dict[str, _Task] = {}
         self._running = 0
+        self._running_background = 0
+        # Background work leaves a worker free for playback (when there are two or more).
+        self.background_slots = max(1, self.workers - 1)
         self._order = 0
         self._probes: OrderedDict[tuple[str, tuple[int, int, int]], asyncio.Future[_Source]] = OrderedDict()
         self._probe_cache_size = probe_cache_size
@@ -539,6 +567,9 @@ class SegmentService:
         self._background: set[asyncio.Task[None]] = set()
 
     def shutdown(self) -> None:
+        warmer = getattr(self, "proxy_warmer", None)  # proxy.py's, when a proxy was asked for
+        if warmer is not None:
+            warmer.shutdown()
         for task in self._tasks.values():
             task.cancel.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -593,6 +624,7 @@ class SegmentService:
             if made is not None:
                 return made
             task = self._tasks.get(key) or self._queue(key, stream, source.facts, segments, index)
+        task.background = False  # someone waits for it now
         task.demanded = True
         task.waiters += 1
         self._dispatch()
@@ -602,6 +634,39 @@ class SegmentService:
             task.waiters -= 1
             if task.waiters == 0 and not task.future.done():
                 self._forget_far(stream, index + 1)  # left behind by its only reader (a seek away)
+
+    async def warm(self, path: str, delivery: str, index: int) -> str | None:
+        """Make segment ``index`` at background priority unless it is cached; its path, or
+        None when it cannot be made (a failure is remembered as for a segment asked for)."""
+        source = await self.source(path)
+        segments = self.plan_for(source, delivery)
+        if not 0 <= index < segments.count:
+            return None
+        key = self._key(source.facts, delivery, index)
+        if key in self._failures:
+            return None
+        task = self._tasks.get(key)
+        if task is None:
+            made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
+            if made is not None:
+                return made
+            task = self._tasks.get(key) or self._queue(key, (path, delivery), source.facts, segments, index, True)
+        self._dispatch()
+        try:
+            return await asyncio.shield(task.future)
+        except (SegmentError, Cancelled):
+            return None
+        except asyncio.CancelledError:
+            if task.background and not task.waiters and not task.future.done():
+                self._drop(task)  # the warm-up stopped: its job goes too
+            raise
+
+    def _drop(self, task: _Task) -> None:
+        task.cancel.set()
+        self._note("cancelled", task)
+        if not task.started:
+            del self._tasks[task.key]
+            task.future.set_exception(Cancelled())
 
     def _key(self, facts: Probe, delivery: str, index: int) -> str:
         return make_key(FORMAT_VERSION, facts.path, facts.validator, delivery, self.settings, index)
@@ -617,7 +682,9 @@ class SegmentService:
                 self._queue(key, stream, source.facts, segments, ahead)
         self._dispatch()
 
-    def _queue(self, key: str, stream: tuple[str, str], facts: Probe, segments: Plan, index: int) -> _Task:
+    def _queue(
+        self, key: str, stream: tuple[str, str], facts: Probe, segments: Plan, index: int, background: bool = False
+    ) -> _Task:
         start, end = segments.span(index)
         job = Job(
             facts.path,
@@ -630,7 +697,9 @@ class SegmentService:
             self.settings,
         )
         self._order += 1
-        task = _Task(key, stream, job, asyncio.get_running_loop().create_future(), order=self._order)
+        task = _Task(
+            key, stream, job, asyncio.get_running_loop().create_future(), order=self._order, background=background
+        )
         task.future.add_done_callback(_retrieve)
         self._tasks[key] = task
         self._note("queued", task)
@@ -639,30 +708,34 @@ class SegmentService:
     def _forget_far(self, stream: tuple[str, str], index: int) -> None:
         """Cancel the jobs of ``stream`` nobody waits for, outside [index, index + prefetch]."""
         for task in list(self._tasks.values()):
-            if task.stream != stream or task.waiters or task.future.done():
+            if task.stream != stream or task.waiters or task.background or task.future.done():
                 continue
             if index <= task.job.index <= index + self.prefetch:
                 continue
-            task.cancel.set()
-            self._note("cancelled", task)
-            if not task.started:
-                del self._tasks[task.key]
-                task.future.set_exception(Cancelled())
+            self._drop(task)
 
     def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
         while self._running < self.workers:
-            waiting = [t for t in self._tasks.values() if not t.started and not t.cancel.is_set()]
+            background_free = self._running_background < self.background_slots
+            waiting = [
+                t
+                for t in self._tasks.values()
+                if not t.started and not t.cancel.is_set() and (background_free or not t.background)
+            ]
             if not waiting:
                 return
-            # Segments someone waits for go first, then prefetches, oldest first.
-            task = min(waiting, key=lambda t: (t.waiters == 0, t.order))
+            # Segments someone waits for go first, then prefetches, oldest first, then warm-ups;
+            # the seek proxy's (shown only while paused) after the playback deliveries'.
+            task = min(waiting, key=lambda t: (t.background, t.job.delivery == "proxy", t.waiters == 0, t.order))
             if task.waiters == 0 and any(t.started and t.waiters for t in self._tasks.values()):
-                # Each encode already uses every core: a prefetch now would halve the speed of
-                # the segment a player is waiting for (its first one, or a seek).
+                # Each encode already uses every core: a prefetch (or a warm-up) now would halve
+                # the speed of the segment a player is waiting for (its first one, or a seek).
                 return
             task.started = True
+            task.ran_background = task.background
             self._running += 1
+            self._running_background += task.ran_background
             self._note("started", task)
             work = loop.run_in_executor(self.pool, self._run, task.key, task.job, task.cancel)
             work.add_done_callback(functools.partial(self._finished, task))
@@ -677,6 +750,7 @@ class SegmentService:
 
     def _finished(self, task: _Task, done: asyncio.Future[str]) -> None:
         self._running -= 1
+        self._running_background -= task.ran_background
         self._tasks.pop(task.key, None)
         if done.cancelled():
             error: BaseException | None = Cancelled()

@@ -18,6 +18,7 @@ import traitlets as t
 from . import delivery as _delivery
 from . import markers as _markers
 from . import overlay as _overlay
+from . import proxy as _proxy
 from . import sync as _sync
 from .embed import spec_html
 from .poster import poster_data_url
@@ -73,6 +74,11 @@ class Player(anywidget.AnyWidget):
     delivery = t.Unicode(
         "direct", read_only=True, help="how the browser gets the file: 'direct', 'remux' or 'transcode'"
     ).tag(sync=True)
+    proxy = t.Bool(
+        False,
+        help="show frames from a small short-GOP rendition while a paused seek or step decodes; "
+        "on by default where the file's keyframes are far apart",
+    ).tag(sync=True)
     # Probe facts the page needs: the frame clock (frame <-> time), codecs, audio only or not.
     _facts = t.Dict({}).tag(sync=True)
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
@@ -103,6 +109,7 @@ class Player(anywidget.AnyWidget):
         *,
         poster: bool = True,
         delivery: str | None = None,
+        proxy: bool | None = None,
         start_frame: int | None = None,
         end_frame: int | None = None,
         **options,
@@ -125,6 +132,7 @@ class Player(anywidget.AnyWidget):
         self._quiet = False
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
+        self.proxy = _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
         self._facts = facts.facts()
         if facts.video is not None:
             self.set_trait("fps", facts.video.fps or None)
@@ -395,7 +403,8 @@ def show(source: str | os.PathLike, **options) -> Player:
     media FFmpeg can read) before anything is displayed. Reads the file's header and
     index (never decodes it), in bounded time whatever its size. Options set the Player's
     traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
-    height; ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
+    height; ``proxy=False`` never shows frames from the seek proxy (on by default for files
+    whose keyframes are more than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.
     """

@@ -130,6 +130,9 @@ const STYLE = `
   pointer-events: none; }
 .jp-RangeVideo-video { display: block; max-width: 100%; background: #000; }
 .jp-RangeVideo-audio { display: block; max-width: 100%; }
+.jp-RangeVideo-proxy { position: absolute; pointer-events: none; opacity: 0; background: #000; }
+.jp-RangeVideo-proxy[data-shown] { opacity: 1; }
+.jp-RangeVideo:hover > .jp-RangeVideo-proxy.jp-mod-controls { clip-path: inset(0 0 48px 0); }
 .jp-RangeVideo-busy { position: absolute; top: 8px; left: 8px; display: flex; align-items: center; gap: 0.5em;
   padding: 0.25em 0.7em; border-radius: 1em; background: rgba(0, 0, 0, 0.65); color: #fff;
   font: 12px var(--jp-ui-font-family, sans-serif); pointer-events: none; }
@@ -210,6 +213,7 @@ export function mountPlayer(el, spec, model = null) {
   busyBadge.append(spinner, "Preparing video…");
   root.append(video, label, busyBadge, message);
   el.replaceChildren(root);
+  const proxyLayer = proxyLayerFor(root, video, spec, model, (base) => hlsConfig(base)); // see: seek proxy
 
   const listeners = [];
   const on = (target, event, handler) => {
@@ -240,6 +244,7 @@ export function mountPlayer(el, spec, model = null) {
   async function attachSource(base) {
     hls?.destroy();
     hls = null;
+    proxyLayer?.attach(base);
     if (delivery === "direct") {
       video.src = base + spec.src;
       return;
@@ -717,6 +722,7 @@ export function mountPlayer(el, spec, model = null) {
   return () => {
     for (const off of listeners) off();
     disposed = true;
+    proxyLayer?.dispose();
     busy(false);
     hls?.destroy();
     hls = null;
@@ -724,6 +730,169 @@ export function mountPlayer(el, spec, model = null) {
     video.removeAttribute("src");
     video.load(); // let the browser drop the connection
     root.remove();
+  };
+}
+
+// --- seek proxy -----------------------------------------------------------------
+// Where the file's keyframes are far apart, a paused seek or step decodes seconds of video
+// before its frame shows. The server makes a small rendition with a keyframe every few
+// frames and the source's own timestamps (proxy.py); a second, hidden <video> plays it with
+// hls.js. On a seek while paused it seeks to the same time, is shown over the main video as
+// soon as it has that frame, and is hidden once the main video presents its own frame: the
+// same frame, so nothing jumps. Playback always shows the source.
+
+// The proxy is small (about 5 MB a minute): keep up to ten minutes of it in the browser, so
+// a seek back or far away finds its frame buffered rather than a request away.
+const PROXY_BUFFER_SECONDS = 600;
+const PROXY_BUFFER_BYTES = 60 * 1000 * 1000;
+// The main video's seeked frame is shown by then even if no new frame was presented (a
+// seek to the frame already shown presents none).
+const PROXY_REVEAL_MS = 250;
+// Its own seeked frame is presented within a few display frames; if no callback says so
+// (a seek to the frame it shows already presents none), it is shown anyway.
+const PROXY_PRESENT_MS = 100;
+
+function proxyLayerFor(root, video, spec, model, baseConfig) {
+  if (!model || video.tagName !== "VIDEO") return null;
+  const layer = document.createElement("video");
+  layer.className = "jp-RangeVideo-proxy";
+  layer.muted = true;
+  layer.playsInline = true;
+  layer.preload = "auto";
+  layer.setAttribute("aria-hidden", "true");
+  let hls = null;
+  let base = null;
+  let target = null; // the time the main video seeks to while paused
+  let shown = false;
+  let disposed = false;
+  const listeners = [];
+  const on = (target_, event, handler) => {
+    target_.addEventListener(event, handler);
+    listeners.push(() => target_.removeEventListener(event, handler));
+  };
+  const place = () => {
+    layer.style.left = `${video.offsetLeft}px`;
+    layer.style.top = `${video.offsetTop}px`;
+    layer.style.width = `${video.offsetWidth}px`;
+    layer.style.height = `${video.offsetHeight}px`;
+    layer.classList.toggle("jp-mod-controls", video.controls);
+  };
+  const resize = new ResizeObserver(place);
+
+  function show(on_) {
+    shown = on_;
+    // Transparent rather than hidden: the browser keeps compositing it, so its frames are
+    // presented (and reported by requestVideoFrameCallback) before it is shown.
+    if (on_) layer.dataset.shown = "";
+    else delete layer.dataset.shown;
+  }
+
+  async function start() {
+    if (hls || disposed || !base || !model.get("proxy")) return;
+    root.append(layer);
+    resize.observe(video);
+    place();
+    let Hls;
+    try {
+      Hls = await loadHls(base);
+    } catch {
+      return; // no proxy: seeks are as fast as the source allows
+    }
+    if (disposed || hls || !Hls.isSupported()) return;
+    hls = new Hls({
+      ...baseConfig(base),
+      maxBufferLength: PROXY_BUFFER_SECONDS,
+      maxMaxBufferLength: PROXY_BUFFER_SECONDS,
+      maxBufferSize: PROXY_BUFFER_BYTES,
+      backBufferLength: PROXY_BUFFER_SECONDS,
+      startPosition: video.currentTime || 0,
+    });
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (data.fatal) stop(); // the main video still shows every frame
+    });
+    const at = (video.currentTime || 0).toFixed(3);
+    hls.loadSource(`${base}${spec.src.replace(SRC_PREFIX, "rangevideo/hls/proxy/")}/index.m3u8?at=${at}`);
+    hls.attachMedia(layer);
+  }
+
+  function stop() {
+    show(false);
+    hls?.destroy();
+    hls = null;
+    resize.disconnect();
+    layer.removeAttribute("src");
+    layer.remove();
+  }
+
+  const near = (a, b) => a !== null && Math.abs(a - b) < 1e-4;
+  // Shown once the layer has seeked and presented its new frame, never while it still holds
+  // the last one (a frame may be presented before or after "seeked").
+  let seekNumber = 0;
+  let presented = false;
+  let seeked = false;
+  const wanted = () => video.seeking && video.paused && near(target, layer.currentTime) && near(target, video.currentTime);
+  const maybeShow = () => {
+    if (seeked && presented && wanted()) show(true);
+  };
+  on(video, "seeking", () => {
+    if (!hls || !video.paused) {
+      show(false);
+      return;
+    }
+    target = video.currentTime;
+    if (near(layer.currentTime, target) && !layer.seeking) {
+      if (layer.readyState >= 2) show(true);
+      return;
+    }
+    const number = ++seekNumber;
+    presented = !layer.requestVideoFrameCallback;
+    seeked = false;
+    layer.requestVideoFrameCallback?.(() => {
+      if (number !== seekNumber) return;
+      presented = true;
+      maybeShow();
+    });
+    layer.currentTime = target;
+  });
+  on(layer, "seeked", () => {
+    const number = seekNumber;
+    seeked = true;
+    maybeShow();
+    // A seek to the frame it shows already presents none.
+    setTimeout(() => {
+      if (number !== seekNumber) return;
+      presented = true;
+      maybeShow();
+    }, PROXY_PRESENT_MS);
+  });
+  on(video, "seeked", () => {
+    if (!shown) return;
+    const seekedTo = video.currentTime;
+    const reveal = () => {
+      if (!video.seeking && video.currentTime === seekedTo) show(false);
+    };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(reveal);
+    setTimeout(reveal, PROXY_REVEAL_MS);
+  });
+  on(video, "playing", () => {
+    if (!video.seeking) show(false);
+  });
+  const onProxy = () => (model.get("proxy") ? start() : stop());
+  model.on("change:proxy", onProxy);
+  listeners.push(() => model.off("change:proxy", onProxy));
+
+  return {
+    attach(newBase) {
+      if (newBase === base) return;
+      stop();
+      base = newBase;
+      start();
+    },
+    dispose() {
+      disposed = true;
+      for (const off of listeners) off();
+      stop();
+    },
   };
 }
 
