@@ -28,6 +28,9 @@ from .signing import url_for
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
+# A frame clock this small is always saved (a constant-rate file's is one run).
+_SAVED_CLOCK_MAX_RUNS = 256
+
 # The player whose text/html output carries the inlined player module (see _fallback_html).
 _module_carrier: str | None = None
 
@@ -302,9 +305,12 @@ class Player(anywidget.AnyWidget):
         }
         saved: dict[str, Any] = {"overlays": overlays, "overlays_hidden": list(self._overlays_hidden),
                                  "markers": self._markers}
+        clock = self._facts.get("clock")
         if overlays or self._markers:  # what the page needs to place them with no kernel
-            saved.update(clock=self._facts.get("clock"), duration=self.duration,
+            saved.update(clock=clock, duration=self.duration,
                          video_width=self.video_width, video_height=self.video_height)
+        elif clock is not None and len(clock["runs"]) <= _SAVED_CLOCK_MAX_RUNS:
+            saved["clock"] = clock  # frame-exact clips and steps in a reopened notebook
         return saved
 
     def _update_saved_output(self) -> None:

@@ -454,7 +454,7 @@ export function mountPlayer(el, spec, model = null) {
 
   // --- Python -> browser: numbered commands, applied in order (sync.py) ---------------
   // Frame state (used by the commands; tracked in the "frames" section below).
-  const clock = () => get("_facts")?.clock ?? null;
+  const clock = () => get("_facts")?.clock ?? spec.clock ?? null; // a saved output keeps it
   const hasFrameCallback = "requestVideoFrameCallback" in video; // not on an <audio>
   let presentedFrame = model ? model.get("frame") : 0;
   let targetFrame = null; // a frame asked for and not yet presented: steps count from it
@@ -638,7 +638,10 @@ export function mountPlayer(el, spec, model = null) {
   function onFrame(_now, metadata) {
     frameCallback = video.requestVideoFrameCallback(onFrame);
     const c = clock();
-    if (!c) return;
+    if (!c) {
+      enforceClip(); // no frame clock (an output saved without one): the clip's end by time
+      return;
+    }
     const frame = frameAtTime(c, metadata.mediaTime);
     const changed = frame !== presentedFrame;
     presentedFrame = frame;

@@ -273,7 +273,7 @@ def bare_page_server(tmp_path, videos):
         "_kernel_server": {"port": server.port, "token": server.token},
         "current_time": 0.0, "paused": True, "controls": False, "width": 640, "height": "auto",
         "playback_rate": 1.0, "volume": 1.0, "muted": False, "loop": False, "autoplay": False,
-        "start": 0.0, "end": None, "_seek_request": {"time": 0.0, "n": 0}, "_local_src": "",
+        "start": 0.0, "end": None, "_commands": [], "_local_src": "",
     }
     spec = {"src": src, "name": videos["small"].name, "player_id": "bare-page", "options": {}}
     site = tmp_path / "site"
@@ -297,11 +297,13 @@ def test_page_without_jupyter_plays_from_the_kernel_server(page, bare_page_serve
     wait_for_screenshot_frame(page, VIDEO, 0)
     record("bare page: open to first frame from the kernel server (s)", round(time.monotonic() - opened, 2))
 
-    # Python's seek() arrives as a change of _seek_request: the page shows that frame.
-    page.evaluate("() => window.model.set('_seek_request', { time: 7.0, n: 1 })")
+    # Python's seek() arrives as a numbered command: the page shows that frame.
+    page.evaluate("() => window.model.set('_commands', [{ seq: 1, op: 'seek', value: 7.0 }])")
     wait_for_screenshot_frame(page, VIDEO, round(7.0 * FPS))
-    # And the browser reports the time back through the model.
-    page.wait_for_function("() => Math.abs(window.model.get('current_time') - 7.0) < 0.1")
+    # And the browser reports the time back, tagged with the command it applied.
+    page.wait_for_function(
+        "() => { const r = window.model.get('_report'); return r && r.applied === 1 && Math.abs(r.current_time - 7.0) < 0.1; }"
+    )
     assert page.evaluate("() => window.model.get('video_width')") == 640
 
 
