@@ -63,7 +63,8 @@ def test_demo_notebook_run_all_ends_as_asked(page, servers):
     first, clip = videos(page)
     assert first["paused"] and kernel_value(page, "p.paused") is True
     assert 10 <= clip["time"] <= 14.1 and not clip["paused"]
-    shown = frame_index(page)
+    page.locator(VIDEO).first.scroll_into_view_if_needed()
+    shown = wait_for(lambda: frame_index(page))
     at = kernel_value(page, "p.current_time")
     assert abs(shown - at * 25) <= 2, (shown, at)
 
@@ -76,6 +77,7 @@ def test_review_notebook_run_all_ends_as_asked(page, servers):
     wait_until_run(page, timeout=300)
     # p: frame 118, then step(6) -> 124, paused. The grid: frame 120, step(5), rate 0.5, play, pause.
     assert kernel_value(page, "[p.frame, p.paused]") == [124, True]
+    page.locator(VIDEO).first.scroll_into_view_if_needed()  # an off-screen video paints nothing
     assert wait_for(lambda: frame_index(page, nth=0) == 124), frame_index(page, nth=0)
     assert wait_for(lambda: kernel_value(page, "[q.paused for q in g.players]") == [True, True])
     states = wait_for(lambda: (s := videos(page)) and len(s) == 3 and all(v["paused"] for v in s) and s)
