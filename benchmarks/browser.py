@@ -121,8 +121,10 @@ def main() -> None:
     facts = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "rounds": args.rounds, "seek_to_s": SEEK_TO}
     (out / "browser.json").write_text(json.dumps({"machine": facts, "runs": results, "summary": summary}, indent=1))
     lines = [
-        f"Measured {facts['date']}, JupyterLab in Debian's Chromium, median of {args.rounds} rounds; "
-        f"×: ratio to IPython.display.Video.",
+        (
+            f"Measured {facts['date']}, JupyterLab in Debian's Chromium, median of {args.rounds} rounds; "
+            f"×: ratio to IPython.display.Video."
+        ),
         "",
         "| file | player | cell run to first frame (ms) | seek to the right frame (ms) |",
         "|---|---|---|---|",

@@ -436,14 +436,15 @@ def machine_facts() -> dict:
     def version(module):
         try:
             return __import__(module).__version__
-        except Exception:
+        except (ImportError, AttributeError):  # not installed, or no __version__
             return None
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx_version = None
     if os.path.exists(nginx):
-        nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+        nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True, check=False).stderr.strip()
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpu": cpu, "cores": os.cpu_count(),
         "memory_GiB": round(psutil.virtual_memory().total / 2**30, 1), "kernel": platform.release(),
@@ -500,8 +501,10 @@ def summarize(rounds: list[dict]) -> dict:
 def write_markdown(summary: dict, facts: dict, rounds: int, path: Path) -> None:
     servers = list(next(iter(summary.values())))
     lines = [
-        f"Measured {facts['date']} on {facts['cpu']} ({facts['cores']} cores, {facts['memory_GiB']} GiB), "
-        f"{rounds} rounds, servers interleaved. Median (min–max); ×: ratio to Jupyter's `/files/`.",
+        (
+            f"Measured {facts['date']} on {facts['cpu']} ({facts['cores']} cores, {facts['memory_GiB']} GiB), "
+            f"{rounds} rounds, servers interleaved. Median (min–max); ×: ratio to Jupyter's `/files/`."
+        ),
         "",
         "| metric | " + " | ".join(servers) + " |",
         "|---|" + "---|" * len(servers),

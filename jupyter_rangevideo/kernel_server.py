@@ -146,7 +146,7 @@ class KernelServer:
                 self._server = HTTPServer(self.app)
                 self._server.listen(0, address="127.0.0.1")
                 self.port = next(iter(self._server._sockets.values())).getsockname()[1]
-            except BaseException as e:  # reported to the caller of start()
+            except BaseException as e:  # noqa: BLE001 - not swallowed: start() re-raises it in the caller
                 failure.append(e)
                 started.set()
                 return

@@ -223,7 +223,7 @@ def if_range_holds(value: str | None, v: Validators) -> bool:
     if value is None:
         return True
     value = value.strip()
-    if value.startswith('"') or value.startswith("W/"):
+    if value.startswith(('"', "W/")):
         return value == v.etag  # strong comparison; a weak tag never matches
     date = parse_http_date(value)
     return date is not None and date == v.last_modified and v.date_is_strong()

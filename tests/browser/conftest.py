@@ -85,7 +85,7 @@ def start_server(kind: str, tmp: Path) -> Server:
         f"--{app_class}.expose_app_in_browser=True", "--LabApp.workspaces_dir=" + str(tmp / f"{kind}-ws"),
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    log = open(tmp / f"{kind}.log", "wb")
+    log = open(tmp / f"{kind}.log", "wb")  # noqa: SIM115 - outlives this function: the server's output, closed at stop
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     server = Server(kind, f"http://127.0.0.1:{port}{base}", token, root, process, log)
     deadline = time.monotonic() + 90

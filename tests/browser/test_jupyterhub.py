@@ -89,7 +89,7 @@ class Hub:
             )
         )
         self.log_path = tmp / "jupyterhub.log"
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - the hub's output for its lifetime, closed at stop
         # A new session: teardown can signal the hub, its proxy and the user's server together.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],

@@ -54,13 +54,17 @@ LABEL = ".widget-label"
 def write_notebook(folder: Path, video: Path) -> Path:
     """A notebook that shows the player, mirrors current_time into a Label, then seeks from Python."""
     cells = [
-        "import ipywidgets\nimport jupyter_rangevideo as rangevideo\n"
-        # width=640: the element is exactly the picture, no letterboxing in screenshots;
-        # controls=False: the native control bar would cover the frame-index strip.
-        f"p = rangevideo.show({str(video)!r}, controls=False, width=640)",
-        "label = ipywidgets.Label('python sees t=none')\n"
-        "p.observe(lambda change: setattr(label, 'value', f\"python sees t={change['new']:.1f}\"), 'current_time')\n"
-        "label",
+        (
+            "import ipywidgets\nimport jupyter_rangevideo as rangevideo\n"
+            # width=640: the element is exactly the picture, no letterboxing in screenshots;
+            # controls=False: the native control bar would cover the frame-index strip.
+            f"p = rangevideo.show({str(video)!r}, controls=False, width=640)"
+        ),
+        (
+            "label = ipywidgets.Label('python sees t=none')\n"
+            "p.observe(lambda change: setattr(label, 'value', f\"python sees t={change['new']:.1f}\"), 'current_time')\n"
+            "label"
+        ),
         # Runs while Voilà renders: the page must open on frame 125, not 0.
         "p.seek(5.0)",
     ]
@@ -82,7 +86,7 @@ def jupyter_env(tmp: Path) -> dict:
 def start(cmd: list[str], tmp: Path, cwd: Path, ready, timeout: float = 120):
     """Start a server process; return (process, log) once ``ready()`` holds."""
     log_path = tmp / "server.log"
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 - the server's output for its lifetime, returned to the caller
     process = subprocess.Popen(cmd, env=jupyter_env(tmp), stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     deadline = time.monotonic() + timeout
     while not ready():
