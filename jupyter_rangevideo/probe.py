@@ -261,7 +261,10 @@ def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[
     origin = stream.start_time or 0
     rate = _rate(stream)
     entries = stream.index_entries or []
-    seconds = lambda stamp: round(float((stamp - origin) * time_base), 9)
+
+    def seconds(stamp: int) -> float:
+        return round(float((stamp - origin) * time_base), 9)
+
     expected = stream.frames or (round(duration * rate) if duration and rate else 0)
     if len(entries) < SCAN_MAX_FRAMES:
         scanned = _scan_packets(container, stream)
