@@ -14,14 +14,23 @@ import functools
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict
 
 import numpy as np
+
 
 # The code strip: GUARD_START, then DATA_BITS bits of the frame index (most significant
 # first), then GUARD_END; CELLS cells of equal width across the frame, STRIP_HEIGHT of its
 # height at the bottom. White is 1, black is 0; a reader samples each cell's middle.
-FRAME_CODE = {
+class FrameCode(TypedDict):
+    GUARD_START: tuple[int, ...]
+    DATA_BITS: int
+    GUARD_END: tuple[int, ...]
+    CELLS: int
+    STRIP_HEIGHT: float
+
+
+FRAME_CODE: FrameCode = {
     "GUARD_START": (1, 0, 1),
     "DATA_BITS": 20,
     "GUARD_END": (0, 1, 0),
@@ -44,7 +53,7 @@ _GLYPHS = {
 }
 
 
-def _require_av():
+def _require_av() -> Any:  # PyAV's module, imported only when a sample is made
     try:
         import av
     except ImportError:
@@ -344,7 +353,7 @@ def write_vfr(
 class _Tone:
     """A 440 Hz tone written in step with the video, so the streams interleave."""
 
-    def __init__(self, container, stream, rate: int):
+    def __init__(self, container: Any, stream: Any, rate: int) -> None:
         self.container, self.stream, self.rate, self.written = container, stream, rate, 0
 
     def write_until(self, seconds: float) -> None:
@@ -363,7 +372,7 @@ class _Tone:
         self.container.mux(self.stream.encode(None))
 
 
-def _add_audio(container, codec: str) -> _Tone:
+def _add_audio(container: Any, codec: str) -> _Tone:
     if codec not in AUDIO_ENCODERS:
         raise ValueError(f"unknown audio codec {codec!r}; use one of {', '.join(AUDIO_ENCODERS)}")
     rate = 48000
