@@ -151,13 +151,13 @@ class Grid(anywidget.AnyWidget):
             self._skip_next_displayhook = False  # grid() displayed it already
             return
         self._displayed = True
-        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)  # type: ignore[no-untyped-call]
+        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
 
     def _update_saved_output(self) -> None:
         if self._displayed:
             from IPython.display import update_display
 
-            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)  # type: ignore[no-untyped-call]
+            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
 
     def __repr__(self) -> str:
         return f"<Grid of {len(self.players)}: {', '.join(player.name for player in self.players)}>"
@@ -177,7 +177,7 @@ def grid(
 
     players = [source if isinstance(source, Player) else Player(source, **show_options) for source in sources]
     g = Grid(players, columns=columns, offsets=offsets)
-    display(g)  # type: ignore[no-untyped-call]
+    display(g)
     g._skip_next_displayhook = True
     return g
 

@@ -8,6 +8,7 @@ import sys
 import uuid
 import weakref
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
@@ -105,15 +106,15 @@ class Player(anywidget.AnyWidget):
 
     def __init__(
         self,
-        source: str | os.PathLike,
+        source: str | os.PathLike[str],
         *,
         poster: bool = True,
         delivery: str | None = None,
         proxy: bool | None = None,
         start_frame: int | None = None,
         end_frame: int | None = None,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
         facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
@@ -148,19 +149,19 @@ class Player(anywidget.AnyWidget):
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @t.validate("volume")
-    def _valid_volume(self, proposal):
+    def _valid_volume(self, proposal: dict[str, Any]) -> float:
         if not 0.0 <= proposal["value"] <= 1.0:
             raise t.TraitError(f"volume must be between 0 and 1, not {proposal['value']}")
-        return proposal["value"]
+        return float(proposal["value"])  # already a float: the trait is a Float
 
     @t.validate("playback_rate")
-    def _valid_rate(self, proposal):
+    def _valid_rate(self, proposal: dict[str, Any]) -> float:
         if not 0.0625 <= proposal["value"] <= 16:
             raise t.TraitError(f"playback_rate must be between 0.0625 and 16, not {proposal['value']}")
-        return proposal["value"]
+        return float(proposal["value"])  # already a float: the trait is a Float
 
     @t.observe("_kernel_server_requested")
-    def _start_kernel_server(self, change):
+    def _start_kernel_server(self, change: dict[str, Any]) -> None:
         if change["new"] and not self._kernel_server:
             from .kernel_server import kernel_server
 
@@ -327,11 +328,12 @@ class Player(anywidget.AnyWidget):
             **self._saved_visuals(),
         }
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
+    # A plain data dict, which IPython takes too (typed as a tuple upstream): display(raw=True) needs one.
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        data: Any = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(data, tuple):  # (data, metadata)
+            data = data[0]
+        bundle: dict[str, Any] = dict(data)
         bundle[MIMETYPE] = self._saved_spec()
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"
@@ -372,7 +374,7 @@ class Player(anywidget.AnyWidget):
             return None
         return None if ".." in relative.parts else quote(relative.as_posix())
 
-    def _ipython_display_(self):
+    def _ipython_display_(self) -> None:
         from IPython.display import display
 
         if self._skip_next_displayhook and _called_from_displayhook():
@@ -385,7 +387,7 @@ class Player(anywidget.AnyWidget):
 def _called_from_displayhook() -> bool:
     from IPython.core.displayhook import DisplayHook
 
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(20):
         if frame is None:
             return False
@@ -395,7 +397,7 @@ def _called_from_displayhook() -> bool:
     return False
 
 
-def show(source: str | os.PathLike, **options) -> Player:
+def show(source: str | os.PathLike[str], **options: Any) -> Player:
     """Display a player for the local video file ``source`` and return it.
 
     Raises FileNotFoundError, IsADirectoryError, PermissionError, or ValueError (not a
