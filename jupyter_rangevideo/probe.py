@@ -25,9 +25,6 @@ from typing import Any
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
 # average rate and FrameClock.exact is False.
 PACKET_SCAN_SECONDS = 1.5
-# Files with more frames than this in their index take frame times from the index instead
-# of reading every packet (which reads the whole file).
-SCAN_MAX_FRAMES = 30_000
 # A FrameClock with more runs than this is merged into coarser ones: the page receives it.
 MAX_RUNS = 20_000
 
@@ -255,8 +252,9 @@ def _duration(container: Any, stream: Any) -> float | None:
 
 def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[float, ...], FrameClock]:
     """Keyframe times and the frame clock, in seconds after the stream's start time (what a
-    browser's currentTime reads, and what segments keep): from the packets' own presentation
-    timestamps where reading them fits the budget, else from the index, else the average rate."""
+    browser's currentTime reads, and what segments keep): from the index where it lists every
+    frame and agrees with the first packets' presentation timestamps, else from reading the
+    packets (no decoding) within a time budget, else at the average rate."""
     time_base = stream.time_base
     origin = stream.start_time or 0
     rate = _rate(stream)
@@ -265,37 +263,40 @@ def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[
     def seconds(stamp: int) -> float:
         return round(float((stamp - origin) * time_base), 9)
 
-    expected = stream.frames or (round(duration * rate) if duration and rate else 0)
-    if len(entries) < SCAN_MAX_FRAMES:
-        scanned = _scan_packets(container, stream)
-        if scanned is not None and scanned[0]:
-            pts, key_pts = scanned
-            keyframes = tuple(round(seconds(k), 6) for k in sorted(key_pts))
-            return keyframes, FrameClock.from_times([seconds(p) for p in sorted(pts)])
-    lead = _first_presentation(container, stream)
-    keyframes = ()
+    first_packets = _first_presentations(container, stream)
+    lead = seconds(min(first_packets)) if first_packets else None
+    keyframes: tuple[float, ...] = ()
     if entries and lead is not None:
         # Index timestamps are decode times; the first frame is presented at `lead`.
         first = entries[0].timestamp
-        keyframes = tuple(
-            round(seconds(origin + e.timestamp - first) + lead, 6) for e in entries if e.is_keyframe
-        )
+        keyframes = tuple(round(seconds(origin + e.timestamp - first) + lead, 6) for e in entries if e.is_keyframe)
+    expected = stream.frames or (round(duration * rate) if duration and rate else 0)
     if lead is not None and len(entries) >= max(expected, 2):
         # The index lists every frame (MP4, MOV, AVI). With no reordering, or at a constant
-        # step, presentation times are the decode times, shifted.
+        # step, presentation times are the decode times, shifted; check that against the
+        # first packets (AVI's index can hold gaps that its timestamps do not).
         stamps = sorted(entry.timestamp for entry in entries)
         steps = {b - a for a, b in zip(stamps, stamps[1:])}
         if len(steps) == 1 or not stream.codec_context.has_b_frames:
-            return keyframes, FrameClock.from_times([seconds(origin + t - stamps[0]) + lead for t in stamps])
+            times = [seconds(origin + t - stamps[0]) + lead for t in stamps]
+            head = sorted(seconds(p) for p in first_packets)
+            if all(abs(x - y) < 1e-6 for x, y in zip(times, head[: max(len(head) - 4, 1)])):
+                return keyframes, FrameClock.from_times(times)
+    scanned = _scan_packets(container, stream)
+    if scanned is not None and scanned[0]:
+        pts, key_pts = scanned
+        return (
+            tuple(round(seconds(k), 6) for k in sorted(key_pts)),
+            FrameClock.from_times([seconds(p) for p in sorted(pts)]),
+        )
     if rate is None:
         return keyframes, FrameClock((), 0, exact=False)
     count = stream.frames or (round(duration * rate) if duration else 0)
     return keyframes, FrameClock(((0, lead or 0.0, 1.0 / float(rate)),), count, exact=False)
 
 
-def _first_presentation(container: Any, stream: Any) -> float | None:
-    """When the first frame is presented, seconds after the stream's start: the least pts of
-    the first few packets (no decoding)."""
+def _first_presentations(container: Any, stream: Any) -> list[int]:
+    """The presentation timestamps of the first few packets (no decoding)."""
     import av
 
     stamps: list[int] = []
@@ -306,9 +307,7 @@ def _first_presentation(container: Any, stream: Any) -> float | None:
                 stamps.append(packet.pts)
             if len(stamps) >= 16:
                 break
-    if not stamps:
-        return None
-    return round(float((min(stamps) - (stream.start_time or 0)) * stream.time_base), 9)
+    return stamps
 
 
 def _scan_packets(container: Any, stream: Any) -> tuple[list[int], list[int]] | None:

@@ -29,6 +29,9 @@ from .signing import url_for
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
+# The player whose text/html output carries the inlined player module (see _fallback_html).
+_module_carrier: str | None = None
+
 # Base64 bytes of overlay marks that the text/html copy of an output may repeat.
 _OVERLAYS_IN_HTML_MAX = 64 * 1024
 
@@ -363,7 +366,11 @@ class Player(anywidget.AnyWidget):
             # Large overlays are saved once, in the player's own output; `rangevideo export`
             # carries them into shared pages.
             spec["overlays"] = {}
-        return spec_html(spec, fallback, with_module=True)
+        # One copy of the player module (about 45 KB) per notebook: it draws every player's
+        # holder on the page, so only the first player shown by this kernel carries it.
+        global _module_carrier
+        _module_carrier = _module_carrier or self.player_id
+        return spec_html(spec, fallback, with_module=_module_carrier == self.player_id)
 
     def _relative_source(self) -> str | None:
         """The file's URL path relative to the kernel's working directory (the notebook's
