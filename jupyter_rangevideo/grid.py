@@ -42,7 +42,9 @@ class Grid(anywidget.AnyWidget):
     columns = t.Int(1).tag(sync=True)
     offsets = t.List(t.Float(), help="seconds: player i shows t + offsets[i] at grid time t").tag(sync=True)
 
-    def __init__(self, players: Sequence[Player], *, columns: int | None = None, offsets: Sequence[float] | None = None):
+    def __init__(
+        self, players: Sequence[Player], *, columns: int | None = None, offsets: Sequence[float] | None = None
+    ):
         if not players:
             raise ValueError("a grid needs at least one video")
         offsets = [0.0] * len(players) if offsets is None else [float(offset) for offset in offsets]

@@ -439,7 +439,9 @@ class SegmentMixin(_SegmentBase):
 
     _waiting: asyncio.Future[Any] | None = None
 
-    async def serve_hls(self, delivery: str, signature: str, url_path: str, name: str, include_body: bool) -> None:
+    async def serve_hls(
+        self, delivery: str, signature: str, url_path: str, name: str, include_body: bool
+    ) -> None:
         from .delivery import check
         from .probe import MediaError
         from .segments import Cancelled, SegmentError

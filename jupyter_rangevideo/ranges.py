@@ -242,7 +242,10 @@ _FROM_POSITION = re.compile(r"^\s*bytes\s*=\s*[0-9]+\s*-\s*[0-9]*\s*$", re.IGNOR
 
 
 def bound_for_media_element(
-    headers: Mapping[str, str], spans: list[tuple[int, int]] | None, size: int, limit: int = MEDIA_ELEMENT_RESPONSE_BYTES
+    headers: Mapping[str, str],
+    spans: list[tuple[int, int]] | None,
+    size: int,
+    limit: int = MEDIA_ELEMENT_RESPONSE_BYTES,
 ) -> list[tuple[int, int]] | None:
     """Shorten a single range to the end of the file that a browser's <video> or <audio> sent.
 
@@ -261,9 +264,7 @@ def bound_for_media_element(
     return [(start, min(stop, start + limit))]
 
 
-def plan_response(
-    method: str, headers: Mapping[str, str], size: int, v: Validators, media_type: str
-) -> Plan:
+def plan_response(method: str, headers: Mapping[str, str], size: int, v: Validators, media_type: str) -> Plan:
     """Decide the whole response for a GET or HEAD of a regular file of ``size`` bytes."""
     common = {
         "Accept-Ranges": "bytes",

@@ -37,11 +37,23 @@ _OVERLAYS_IN_HTML_MAX = 64 * 1024
 
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
-    "start", "end", "loop", "autoplay", "controls", "muted", "volume", "playback_rate", "width", "height",
+    "start",
+    "end",
+    "loop",
+    "autoplay",
+    "controls",
+    "muted",
+    "volume",
+    "playback_rate",
+    "width",
+    "height",
     "show_frame_number",
     # How the page gets the file (a remuxed or transcoded one plays from segments) and the
     # probe's facts it trusts over the stream's.
-    "delivery", "duration", "video_width", "video_height",
+    "delivery",
+    "duration",
+    "video_width",
+    "video_height",
 )
 
 
@@ -62,8 +74,12 @@ class Player(anywidget.AnyWidget):
     loop = t.Bool(False, help="loop the whole video, or the clip when start/end are set").tag(sync=True)
     autoplay = t.Bool(False).tag(sync=True)
     controls = t.Bool(True).tag(sync=True)
-    width = t.Union([t.Int(), t.Unicode()], default_value="100%", help="CSS size; an int is pixels").tag(sync=True)
-    height = t.Union([t.Int(), t.Unicode()], default_value="auto", help="CSS size; an int is pixels").tag(sync=True)
+    width = t.Union([t.Int(), t.Unicode()], default_value="100%", help="CSS size; an int is pixels").tag(
+        sync=True
+    )
+    height = t.Union([t.Int(), t.Unicode()], default_value="auto", help="CSS size; an int is pixels").tag(
+        sync=True
+    )
     start = t.Float(0.0, help="clip start, seconds").tag(sync=True)
     end = t.Float(None, allow_none=True, help="clip end, seconds; None plays to the end").tag(sync=True)
 
@@ -88,7 +104,9 @@ class Player(anywidget.AnyWidget):
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
 
     # Frames (see sync.py for how Python's commands and the page's reports are ordered).
-    frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(sync=True)
+    frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(
+        sync=True
+    )
     show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
     # Python's numbered commands, newest last; the page applies those it has not applied.
     _commands: t.List[dict[str, Any]] = t.List([]).tag(sync=True)
@@ -136,7 +154,9 @@ class Player(anywidget.AnyWidget):
         self._quiet = False
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
-        self.proxy = _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
+        self.proxy = (
+            _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
+        )
         self._facts = facts.facts()
         if facts.video is not None:
             self.set_trait("fps", facts.video.fps or None)
@@ -293,19 +313,29 @@ class Player(anywidget.AnyWidget):
         optional ``labels``; clicking one seeks there. Chapters: ``chapters=`` (or the first
         argument) a WebVTT file or a list of ``(start, end, label)``. Replaces the previous
         markers; ``p.markers()`` clears them."""
-        self._markers = _markers.build(times, labels, frames=frames, chapters=chapters, clock=self.probe.clock)
+        self._markers = _markers.build(
+            times, labels, frames=frames, chapters=chapters, clock=self.probe.clock
+        )
         self._update_saved_output()
 
     def _saved_visuals(self) -> dict[str, Any]:
         """Overlays and markers for the saved output: JSON, the packed marks as base64."""
         overlays = {
-            name: {**state, "data": _overlay.base64_of(state["data"])} for name, state in self._overlays.items()
+            name: {**state, "data": _overlay.base64_of(state["data"])}
+            for name, state in self._overlays.items()
         }
-        saved: dict[str, Any] = {"overlays": overlays, "overlays_hidden": list(self._overlays_hidden),
-                                 "markers": self._markers}
+        saved: dict[str, Any] = {
+            "overlays": overlays,
+            "overlays_hidden": list(self._overlays_hidden),
+            "markers": self._markers,
+        }
         if overlays or self._markers:  # what the page needs to place them with no kernel
-            saved.update(clock=self._facts.get("clock"), duration=self.duration,
-                         video_width=self.video_width, video_height=self.video_height)
+            saved.update(
+                clock=self._facts.get("clock"),
+                duration=self.duration,
+                video_width=self.video_width,
+                video_height=self.video_height,
+            )
         return saved
 
     def _update_saved_output(self) -> None:
@@ -352,7 +382,11 @@ class Player(anywidget.AnyWidget):
         poster = html.escape(self._poster, quote=True) if self._poster else ""
         relative = self._relative_source()
         if relative is None:
-            still = f'<img src="{poster}" alt="First frame of {name}" style="max-width:100%"><br>' if poster else ""
+            still = (
+                f'<img src="{poster}" alt="First frame of {name}" style="max-width:100%"><br>'
+                if poster
+                else ""
+            )
             return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
         src = html.escape(relative, quote=True)
         poster_attribute = f' poster="{poster}"' if poster else ""

@@ -16,7 +16,7 @@ def test_prebuilt_bundle_holds_the_current_player():
     literals = {m.group(1) for m in re.finditer(r'"([^"\\\n]*)"', code) if len(m.group(1)) >= 6}
     for template in re.finditer(r"`([^`]*)`", code):  # the fixed text of template literals
         parts = re.split(r"\$\{[^}]*\}", template.group(1))
-        literals.update(part for part in parts if len(part) >= 12 and not set(part) & set("\n\"$`"))
+        literals.update(part for part in parts if len(part) >= 12 and not set(part) & set('\n"$`'))
     assert len(literals) > 10
     bundle = "".join(path.read_text() for path in BUNDLE.glob("*.js"))
     missing = sorted(literal for literal in literals if literal not in bundle)
