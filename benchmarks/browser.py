@@ -39,7 +39,10 @@ PLAYERS = {
         "import jupyter_rangevideo as rangevideo\nrangevideo.show({path!r})",
         "video.jp-RangeVideo-video",
     ),
-    "IPython.display.Video": ("from IPython.display import Video\nVideo({relative!r})", ".jp-OutputArea-output video"),
+    "IPython.display.Video": (
+        "from IPython.display import Video\nVideo({relative!r})",
+        ".jp-OutputArea-output video",
+    ),
 }
 SEEK_TO = 7.0
 
@@ -57,7 +60,9 @@ def wait_frame(page, selector: str, expected: int, timeout: float = 60) -> float
 def measure(page, server, player: str, path: Path, number: int) -> dict:
     template, selector = PLAYERS[player]
     name = f"bench-{player.split('.')[0]}-{path.stem}-{number}.ipynb"
-    create_notebook(server, name, [template.format(path=str(path), relative=str(path.relative_to(server.root)))])
+    create_notebook(
+        server, name, [template.format(path=str(path), relative=str(path.relative_to(server.root)))]
+    )
     open_notebook(page, server, name)
     started = run_all_cells(page)
     first = wait_frame(page, selector, 0) - started
@@ -109,8 +114,7 @@ def main() -> None:
     summary = {
         label: {
             player: {
-                key: statistics.median(run[key] for run in runs)
-                for key in ("first_frame_ms", "seek_ms")
+                key: statistics.median(run[key] for run in runs) for key in ("first_frame_ms", "seek_ms")
             }
             for player, runs in by_player.items()
         }
@@ -119,10 +123,14 @@ def main() -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     facts = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "rounds": args.rounds, "seek_to_s": SEEK_TO}
-    (out / "browser.json").write_text(json.dumps({"machine": facts, "runs": results, "summary": summary}, indent=1))
+    (out / "browser.json").write_text(
+        json.dumps({"machine": facts, "runs": results, "summary": summary}, indent=1)
+    )
     lines = [
-        f"Measured {facts['date']}, JupyterLab in Debian's Chromium, median of {args.rounds} rounds; "
-        f"×: ratio to IPython.display.Video.",
+        (
+            f"Measured {facts['date']}, JupyterLab in Debian's Chromium, median of {args.rounds} rounds; "
+            f"×: ratio to IPython.display.Video."
+        ),
         "",
         "| file | player | cell run to first frame (ms) | seek to the right frame (ms) |",
         "|---|---|---|---|",

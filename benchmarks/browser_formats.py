@@ -73,7 +73,9 @@ def wait_frame(page, expected: int, timeout: float = 60) -> float:
 
 def measure(page, server, name: str, path: Path, number: int, seek_frames: list[int]) -> dict:
     notebook = f"bench-formats-{path.stem}-{path.suffix[1:]}-{number}.ipynb"
-    create_notebook(server, notebook, [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(path)!r})"])
+    create_notebook(
+        server, notebook, [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(path)!r})"]
+    )
     open_notebook(page, server, notebook)
     started = run_all_cells(page)
     first = wait_frame(page, 0) - started
@@ -184,7 +186,9 @@ def main() -> None:
     ]
     for name, figures in summary.items():
         ratio = "" if name == "h264.mp4" else f" ×{figures['first_frame_ms'] / direct['first_frame_ms']:.2f}"
-        seek_ratio = "" if name == "h264.mp4" else f" ×{figures['seek_median_ms'] / direct['seek_median_ms']:.2f}"
+        seek_ratio = (
+            "" if name == "h264.mp4" else f" ×{figures['seek_median_ms'] / direct['seek_median_ms']:.2f}"
+        )
         lines.append(
             f"| {name} | {figures['delivery']} | {figures['first_frame_ms']:.0f}{ratio} | "
             f"{figures['seek_median_ms']:.0f}{seek_ratio} | {figures['seek_p90_ms']:.0f} |"

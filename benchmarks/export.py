@@ -154,12 +154,16 @@ def main() -> None:
     lines = [
         "# Export benchmark",
         "",
-        (f"`python benchmarks/export.py --rounds {args.rounds}`; {facts['machine']}; cases interleaved, "
-        f"median of {args.rounds} rounds. Source: {SOURCE_SECONDS // 60} min of 1080p25 H.264 "
-        f"({facts['source']['bytes'] / 1e6:.0f} MB, a keyframe a second), made by packet repetition."),
+        (
+            f"`python benchmarks/export.py --rounds {args.rounds}`; {facts['machine']}; cases interleaved, "
+            f"median of {args.rounds} rounds. Source: {SOURCE_SECONDS // 60} min of 1080p25 H.264 "
+            f"({facts['source']['bytes'] / 1e6:.0f} MB, a keyframe a second), made by packet repetition."
+        ),
         "",
-        ("Wall time depends on the machine's load (other work shared its 2 cores); CPU time is the "
-        "export process's own (all its threads)."),
+        (
+            "Wall time depends on the machine's load (other work shared its 2 cores); CPU time is the "
+            "export process's own (all its threads)."
+        ),
         "",
         "| case | export time, median (rounds) | CPU time, median | output size | how |",
         "|---|---|---|---|---|",

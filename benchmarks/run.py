@@ -102,9 +102,18 @@ def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | Non
     if source is not None:  # another version of the package, ahead of the installed one
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.base_url=/bench/",
-        f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={DATA}", "--ServerApp.log_level=WARN",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.base_url=/bench/",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={DATA}",
+        "--ServerApp.log_level=WARN",
         f"--ServerApp.jpserver_extensions=jupyter_rangevideo={rangevideo}",
     ]
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -124,7 +133,9 @@ def start_aiohttp() -> Target:
     port = free_port()
     process = subprocess.Popen([sys.executable, str(HERE / "aiohttp_server.py"), str(port), str(DATA)])
     wait_listening(port, process, "aiohttp")
-    return Target("aiohttp", port, process, {BIG: f"/files/{BIG}", MEDIUM: f"/files/{MEDIUM}", "tiny": "/status"})
+    return Target(
+        "aiohttp", port, process, {BIG: f"/files/{BIG}", MEDIUM: f"/files/{MEDIUM}", "tiny": "/status"}
+    )
 
 
 def start_nginx(tmp: Path) -> Target | None:
@@ -272,8 +283,10 @@ def random_ranges(target: Target, clients: int, span: int, requests: int) -> dic
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(worker, [offsets[i::clients] for i in range(clients)]))
     return {
-        "ttfb_p50_ms": 1000 * percentile(firsts, 50), "ttfb_p99_ms": 1000 * percentile(firsts, 99),
-        "ttlb_p50_ms": 1000 * percentile(lasts, 50), "ttlb_p99_ms": 1000 * percentile(lasts, 99),
+        "ttfb_p50_ms": 1000 * percentile(firsts, 50),
+        "ttfb_p99_ms": 1000 * percentile(firsts, 99),
+        "ttlb_p50_ms": 1000 * percentile(lasts, 50),
+        "ttlb_p99_ms": 1000 * percentile(lasts, 99),
     }
 
 
@@ -306,13 +319,27 @@ def wrk_ranges(target: Target, span: int, connections: int, seconds: float, tmp:
     headers = {name.strip(): value.strip() for name, _, value in (h.partition(":") for h in target.headers)}
     lua = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
     script = tmp / f"ranges-{target.name}-{span}.lua"
-    script.write_text(WRK_SCRIPT.format(span=span, size=(DATA / BIG).stat().st_size, path=target.paths[BIG],
-                                        headers=lua))
+    script.write_text(
+        WRK_SCRIPT.format(span=span, size=(DATA / BIG).stat().st_size, path=target.paths[BIG], headers=lua)
+    )
     cpu = target.cpu_seconds()
     out = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", str(script),
-         f"http://127.0.0.1:{target.port}"],
-        capture_output=True, text=True, timeout=seconds + 60, check=False,
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{target.port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
     ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"{target.name}: wrk saw error statuses:\n{out}")
@@ -324,7 +351,10 @@ def wrk_ranges(target: Target, span: int, connections: int, seconds: float, tmp:
     cpu = target.cpu_seconds() - cpu
     count = int(out.split(" requests in ")[0].split()[-1])
     # Server CPU per request: what a busy shared machine distorts least.
-    result = {"rps": float(out.split("Requests/sec:")[1].split()[0]), "cpu_us_per_request": 1e6 * cpu / max(count, 1)}
+    result = {
+        "rps": float(out.split("Requests/sec:")[1].split()[0]),
+        "cpu_us_per_request": 1e6 * cpu / max(count, 1),
+    }
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] in ("50%", "99%"):
@@ -338,8 +368,12 @@ def small_ranges(target: Target, quick: bool, tmp: Path) -> dict:
     result = {}
     for span, label in ((4096, "4KiB"), (256 * 1024, "256KiB"), (2 * MiB, "2MiB")):
         for clients in (1, 8, 32):
-            result[f"wrk_{label}_{clients}_clients"] = wrk_ranges(target, span, clients, 2 if quick else 4, tmp)
-            result[f"range_{label}_{clients}_clients"] = random_ranges(target, clients, span, 60 if quick else 200)
+            result[f"wrk_{label}_{clients}_clients"] = wrk_ranges(
+                target, span, clients, 2 if quick else 4, tmp
+            )
+            result[f"range_{label}_{clients}_clients"] = random_ranges(
+                target, clients, span, 60 if quick else 200
+            )
     return result
 
 
@@ -394,7 +428,9 @@ def rss_growth(target: Target, clients: int, seconds: float, slow: bool) -> floa
             _, length, rest = connection.read_head()
             received = len(rest)
             while received < length and time.monotonic() < stop_at:
-                received += connection.sock.recv_into(connection.view[: 20_000 if slow else len(connection.buffer)])
+                received += connection.sock.recv_into(
+                    connection.view[: 20_000 if slow else len(connection.buffer)]
+                )
                 if slow:
                     time.sleep(0.1)
         except OSError:
@@ -436,26 +472,38 @@ def machine_facts() -> dict:
     def version(module):
         try:
             return __import__(module).__version__
-        except Exception:
+        except (ImportError, AttributeError):  # not installed, or no __version__
             return None
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx_version = None
     if os.path.exists(nginx):
-        nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+        nginx_version = subprocess.run(
+            [nginx, "-v"], capture_output=True, text=True, check=False
+        ).stderr.strip()
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
     return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpu": cpu, "cores": os.cpu_count(),
-        "memory_GiB": round(psutil.virtual_memory().total / 2**30, 1), "kernel": platform.release(),
-        "python": platform.python_version(), "tornado": version("tornado"),
-        "jupyter_server": version("jupyter_server"), "aiohttp": version("aiohttp"), "nginx": nginx_version,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_GiB": round(psutil.virtual_memory().total / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "tornado": version("tornado"),
+        "jupyter_server": version("jupyter_server"),
+        "aiohttp": version("aiohttp"),
+        "nginx": nginx_version,
         "jupyter_rangevideo": version("jupyter_rangevideo"),
     }
 
 
 def measure(target: Target, quick: bool, suite: str, tmp: Path) -> dict:
     if suite == "ranges":
-        return {**small_ranges(target, quick, tmp), "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200)}
+        return {
+            **small_ranges(target, quick, tmp),
+            "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200),
+        }
     result = {
         "throughput_1_client_2GiB": throughput(target, 1, BIG),
         "throughput_8_clients_200MiB": throughput(target, 8, MEDIUM),
@@ -489,7 +537,11 @@ def summarize(rounds: list[dict]) -> dict:
         summary[metric] = {}
         for server in servers:
             values = [flatten(r[server])[metric] for r in rounds]
-            summary[metric][server] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+            summary[metric][server] = {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
         base = summary[metric].get("files", {}).get("median")
         for server in servers:
             median = summary[metric][server]["median"]
@@ -500,8 +552,10 @@ def summarize(rounds: list[dict]) -> dict:
 def write_markdown(summary: dict, facts: dict, rounds: int, path: Path) -> None:
     servers = list(next(iter(summary.values())))
     lines = [
-        f"Measured {facts['date']} on {facts['cpu']} ({facts['cores']} cores, {facts['memory_GiB']} GiB), "
-        f"{rounds} rounds, servers interleaved. Median (min–max); ×: ratio to Jupyter's `/files/`.",
+        (
+            f"Measured {facts['date']} on {facts['cpu']} ({facts['cores']} cores, {facts['memory_GiB']} GiB), "
+            f"{rounds} rounds, servers interleaved. Median (min–max); ×: ratio to Jupyter's `/files/`."
+        ),
         "",
         "| metric | " + " | ".join(servers) + " |",
         "|---|" + "---|" * len(servers),
@@ -555,12 +609,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds and requests (about 3 minutes)")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 2)")
     parser.add_argument(
-        "--suite", choices=("all", "ranges"), default="all",
+        "--suite",
+        choices=("all", "ranges"),
+        default="all",
         help="ranges: only the small-range requests (wrk and time to first byte) and the tiny request "
         "while 8 clients stream; results go to ranges.json and ranges.md",
     )
-    parser.add_argument("--baseline", metavar="GIT_REF",
-                        help="also measure the package as of GIT_REF (say main), side by side")
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="also measure the package as of GIT_REF (say main), side by side",
+    )
     args = parser.parse_args()
     rounds_wanted = args.rounds or (2 if args.quick else 3)
     # A terminated run still stops the servers it started (the finally below).
@@ -574,8 +633,11 @@ def main() -> None:
         if args.baseline:
             source = tmp / "baseline"
             source.mkdir()
-            archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", args.baseline, "jupyter_rangevideo"],
-                                     check=True, capture_output=True).stdout
+            archive = subprocess.run(
+                ["git", "-C", str(HERE.parent), "archive", args.baseline, "jupyter_rangevideo"],
+                check=True,
+                capture_output=True,
+            ).stdout
             subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
             targets.append(start_jupyter(f"rangevideo@{args.baseline}", tmp / "runtime", True, source))
         targets.append(start_jupyter("files", tmp / "runtime-files", rangevideo=False))
@@ -597,7 +659,9 @@ def main() -> None:
         facts = machine_facts()
         stem, markdown = ("results", "summary") if args.suite == "all" else ("ranges", "ranges")
         (RESULTS / f"{stem}.json").write_text(
-            json.dumps({"machine": facts, "quick": args.quick, "rounds": rounds, "summary": summary}, indent=1)
+            json.dumps(
+                {"machine": facts, "quick": args.quick, "rounds": rounds, "summary": summary}, indent=1
+            )
         )
         write_markdown(summary, facts, rounds_wanted, RESULTS / f"{markdown}.md")
         if args.suite == "all":

@@ -46,5 +46,15 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "ExportError", "Grid", "MediaError", "Player", "Probe", "__version__", "export", "grid", "probe", "show", "url_for",
+    "ExportError",
+    "Grid",
+    "MediaError",
+    "Player",
+    "Probe",
+    "__version__",
+    "export",
+    "grid",
+    "probe",
+    "show",
+    "url_for",
 ]

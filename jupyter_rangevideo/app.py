@@ -102,7 +102,7 @@ class RangeVideoApp(ExtensionApp):
         with cores to spare and a slow link.""",
     ).tag(config=True)
 
-    def initialize_settings(self):
+    def initialize_settings(self) -> None:
         from pathlib import Path
 
         secret = load_secret(Path(self.secret_file) if self.secret_file else None)
@@ -128,13 +128,13 @@ class RangeVideoApp(ExtensionApp):
             rangevideo_fd_cache=self.fd_cache,
         )
 
-    def initialize_handlers(self):
+    def initialize_handlers(self) -> None:
         # ExtensionApp prefixes the server's base_url.
         self.handlers.append((rf"/{ROUTE}/([0-9a-f]+)/(.+)", FileStreamHandler))
         self.handlers.append((rf"/{HLS_ROUTE}", SegmentHandler))
         self.handlers.append((rf"/{STATIC_ROUTE}/(.+)", StaticHandler, {"path": STATIC_DIR}))
 
-    async def stop_extension(self):
+    async def stop_extension(self) -> None:
         # Reads already queued finish (each is one chunk); responses then end at once.
         self.read_pool.shutdown(wait=False)
         self.fd_cache.close()

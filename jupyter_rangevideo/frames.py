@@ -68,7 +68,9 @@ def _decode_until(container: Any, stream: Any, origin: int, target: float, toler
         if abs(seconds - target) <= tolerance:
             break
         if count >= MAX_DECODED_FRAMES:
-            raise MediaError(f"the frame at {target:.3f} s lies more than {MAX_DECODED_FRAMES} frames after a keyframe")
+            raise MediaError(
+                f"the frame at {target:.3f} s lies more than {MAX_DECODED_FRAMES} frames after a keyframe"
+            )
     return best
 
 

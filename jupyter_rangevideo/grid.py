@@ -42,7 +42,9 @@ class Grid(anywidget.AnyWidget):
     columns = t.Int(1).tag(sync=True)
     offsets = t.List(t.Float(), help="seconds: player i shows t + offsets[i] at grid time t").tag(sync=True)
 
-    def __init__(self, players: Sequence[Player], *, columns: int | None = None, offsets: Sequence[float] | None = None):
+    def __init__(
+        self, players: Sequence[Player], *, columns: int | None = None, offsets: Sequence[float] | None = None
+    ):
         if not players:
             raise ValueError("a grid needs at least one video")
         offsets = [0.0] * len(players) if offsets is None else [float(offset) for offset in offsets]
@@ -151,13 +153,13 @@ class Grid(anywidget.AnyWidget):
             self._skip_next_displayhook = False  # grid() displayed it already
             return
         self._displayed = True
-        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)  # type: ignore[no-untyped-call]
+        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
 
     def _update_saved_output(self) -> None:
         if self._displayed:
             from IPython.display import update_display
 
-            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)  # type: ignore[no-untyped-call]
+            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
 
     def __repr__(self) -> str:
         return f"<Grid of {len(self.players)}: {', '.join(player.name for player in self.players)}>"
@@ -177,7 +179,7 @@ def grid(
 
     players = [source if isinstance(source, Player) else Player(source, **show_options) for source in sources]
     g = Grid(players, columns=columns, offsets=offsets)
-    display(g)  # type: ignore[no-untyped-call]
+    display(g)
     g._skip_next_displayhook = True
     return g
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import stat
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 from tornado.iostream import IOStream, StreamClosedError
 
 from . import ranges
@@ -136,7 +138,14 @@ def _schedule_sweep(cache: DescriptorCache, loop: asyncio.AbstractEventLoop) -> 
     cache.sweep_timer = loop.call_later(delay, sweep) if delay is not None else None
 
 
-class RangeFileMixin:
+if TYPE_CHECKING:
+    # The mixins are only ever mixed into a RequestHandler: type them as one.
+    _HandlerBase = web.RequestHandler
+else:
+    _HandlerBase = object
+
+
+class RangeFileMixin(_HandlerBase):
     """Serve a local file with RFC 9110 range semantics, reading in the shared pool.
 
     Mixed into a tornado RequestHandler whose application settings hold
@@ -144,10 +153,18 @@ class RangeFileMixin:
     handler's business: it checks before calling :meth:`serve_file`.
     """
 
-    def prepare(self):
+    if TYPE_CHECKING:
+        # JupyterHandler's property, or a class attribute on plain RequestHandlers.
+        @property
+        def log(self) -> logging.Logger: ...
+
+    async def prepare(self, **kwargs: Any) -> None:
         # Media is sent as it is on disk: a gzip transform would break byte ranges.
         self._transforms = []
-        return super().prepare()
+        # kwargs: JupyterHandler.prepare's keyword-only options, passed on as they are.
+        result = super().prepare(**kwargs)
+        if result is not None:
+            await result
 
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
         # File names are bytes on POSIX; keep undecodable ones rather than refusing them.
@@ -218,7 +235,7 @@ class RangeFileMixin:
                     # so the client knows the body is incomplete.
                     failed = True
                     self.log.error("rangevideo: reading %r failed: %s; closing the connection", path, e)
-                    self.request.connection.close()
+                    self._close_connection()
         finally:
             # A descriptor that failed a read is not lent again.
             cache.release(entry, discard=failed)
@@ -257,8 +274,14 @@ class RangeFileMixin:
 
     def _end_short(self) -> bool:
         self.log.warning("rangevideo: file shrank during a response; closing the connection")
-        self.request.connection.close()
+        self._close_connection()
         return False
+
+    def _close_connection(self) -> None:
+        # tornado's HTTP/1 server is the only one that runs these handlers.
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            connection.close()
 
     def _sendfile_socket(self) -> socket.socket | None:
         """A duplicate of the client's socket, if the kernel can copy the file to it.
@@ -285,7 +308,8 @@ class RangeFileMixin:
         # returns once the socket's buffer is full; the loop then waits until it drains.
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
-        connection = self.request.connection
+        # _sendfile_socket() checked that this is tornado's HTTP/1 connection.
+        connection = cast(HTTP1Connection, self.request.connection)
         position = start
         while position < stop:
             wanted = min(SENDFILE_COUNT, stop - position)
@@ -299,6 +323,7 @@ class RangeFileMixin:
                 return self._end_short()
             if sent:
                 position += sent
+                assert connection._expected_content_remaining is not None  # bodies always have a length
                 connection._expected_content_remaining -= sent
             if position < stop and (sent is None or sent < wanted):
                 await _writable(loop, socket_fd)
@@ -310,13 +335,14 @@ class RangeFileMixin:
         pool = self.settings["rangevideo_read_pool"]
         chunk_size = self.settings["rangevideo_chunk_size"]
 
-        def read_at(position: int):
+        def read_at(position: int) -> asyncio.Future[bytes]:
             return loop.run_in_executor(pool, os.pread, fd, min(chunk_size, stop - position), position)
 
         position = start
-        pending = read_at(position)
+        pending: asyncio.Future[bytes] | None = read_at(position)
         try:
             while position < stop:
+                assert pending is not None  # a read is in flight whenever bytes remain
                 data = await pending
                 pending = None
                 if not data:
@@ -336,8 +362,13 @@ class RangeFileMixin:
 
 async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
     """Wait until ``fd`` can take more bytes (or has failed, which the next send reports)."""
-    ready = loop.create_future()
-    loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_writer(fd, wake)
     try:
         await ready
     finally:
@@ -391,7 +422,13 @@ HLS_ROUTE = r"rangevideo/hls/(remux|transcode|proxy)/([0-9a-f]+)/(.+)/(index\.m3
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 
 
-class SegmentMixin:
+if TYPE_CHECKING:
+    _SegmentBase = RangeFileMixin
+else:
+    _SegmentBase = object
+
+
+class SegmentMixin(_SegmentBase):
     """Serve the HLS playlist and segments of a signed file, made on demand.
 
     Mixed in before RangeFileMixin into a RequestHandler whose settings hold
@@ -402,13 +439,15 @@ class SegmentMixin:
 
     _waiting: asyncio.Future[Any] | None = None
 
-    async def serve_hls(self, delivery: str, signature: str, url_path: str, name: str, include_body: bool) -> None:
+    async def serve_hls(
+        self, delivery: str, signature: str, url_path: str, name: str, include_body: bool
+    ) -> None:
         from .delivery import check
         from .probe import MediaError
         from .segments import Cancelled, SegmentError
 
-        path = check_signature(signature, url_path, self.settings["rangevideo_secret"])  # type: ignore[attr-defined]
-        service = self.settings["rangevideo_segments"]  # type: ignore[attr-defined]
+        path = check_signature(signature, url_path, self.settings["rangevideo_secret"])
+        service = self.settings["rangevideo_segments"]
         try:
             source = await self._wait(service.source(path))
             if delivery != "proxy":  # any file with video has a proxy (plan() says when not)
@@ -417,17 +456,17 @@ class SegmentMixin:
                 self._look(service, source, path, name)
             if name == "index.m3u8":
                 body = (await self._wait(service.playlist(path, delivery))).encode()
-                self.set_header("Content-Type", PLAYLIST_TYPE)  # type: ignore[attr-defined]
-                self.set_header("Cache-Control", "private, no-cache")  # type: ignore[attr-defined]
-                self.set_header("Content-Length", len(body))  # type: ignore[attr-defined]
+                self.set_header("Content-Type", PLAYLIST_TYPE)
+                self.set_header("Cache-Control", "private, no-cache")
+                self.set_header("Content-Length", len(body))
                 if include_body:
-                    self.write(body)  # type: ignore[attr-defined]
+                    self.write(body)
                 return
             index = int(name[len("seg-") : -len(".ts")])
             for attempt in range(2):
                 made = await self._wait(service.segment(path, delivery, index))
                 try:
-                    await self.serve_file(made, include_body)  # type: ignore[attr-defined]
+                    await self.serve_file(made, include_body)
                     return
                 except web.HTTPError as e:
                     # Evicted between being made and being opened (another process's cache
@@ -459,7 +498,7 @@ class SegmentMixin:
 
         if name == "index.m3u8":
             try:
-                at = float(self.get_argument("at", "0"))  # type: ignore[attr-defined]
+                at = float(self.get_argument("at", "0"))
             except ValueError:
                 at = 0.0
             index = segment_at(service.plan_for(source, "proxy"), at)
@@ -478,15 +517,15 @@ class SegmentMixin:
     def on_connection_close(self) -> None:
         if self._waiting is not None:
             self._waiting.cancel()
-        super().on_connection_close()  # type: ignore[misc]
+        super().on_connection_close()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Plain words, for a player to show as they are.
         error = kwargs.get("exc_info", (None, None))[1]
         message = getattr(error, "log_message", None) or str(status_code)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")  # type: ignore[attr-defined]
-        self.set_header("Cache-Control", "no-store")  # type: ignore[attr-defined]
-        self.finish(message.removeprefix("rangevideo: ") + "\n")  # type: ignore[attr-defined]
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(message.removeprefix("rangevideo: ") + "\n")
 
 
 class SegmentHandler(SegmentMixin, RangeFileMixin, JupyterHandler):

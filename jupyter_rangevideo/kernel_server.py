@@ -17,6 +17,7 @@ import logging
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 
 from tornado import web
 from tornado.httpserver import HTTPServer
@@ -38,7 +39,7 @@ from .signing import ROUTE, load_secret
 class KernelFileHandler(RangeFileMixin, web.RequestHandler):
     log = logging.getLogger("jupyter_rangevideo.kernel_server")
 
-    def set_default_headers(self):
+    def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
         self.clear_header("Server")
 
@@ -57,7 +58,9 @@ class KernelFileHandler(RangeFileMixin, web.RequestHandler):
         path = check_signature(signature, path, self.settings["rangevideo_secret"])
         await self.serve_file(path, include_body)
 
-    def log_exception(self, typ, value, tb):
+    def log_exception(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if isinstance(value, web.HTTPError):
             self.log.info("%s %s: %s", self.request.method, value.status_code, value.log_message)
         else:
@@ -139,14 +142,14 @@ class KernelServer:
         started = threading.Event()
         failure: list[BaseException] = []
 
-        def run():
+        def run() -> None:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
             try:
                 self._server = HTTPServer(self.app)
                 self._server.listen(0, address="127.0.0.1")
                 self.port = next(iter(self._server._sockets.values())).getsockname()[1]
-            except BaseException as e:  # reported to the caller of start()
+            except BaseException as e:  # noqa: BLE001 - not swallowed: start() re-raises it in the caller
                 failure.append(e)
                 started.set()
                 return
@@ -162,16 +165,19 @@ class KernelServer:
         return self
 
     def stop(self) -> None:
-        if self._loop is None or self._loop.is_closed():
+        loop, server, thread = self._loop, self._server, self._thread
+        if loop is None or loop.is_closed():
             return
 
-        def shutdown():
-            self._server.stop()
+        def shutdown() -> None:
+            if server is not None:
+                server.stop()
             descriptor_cache(self.app.settings).close()
-            self._loop.stop()
+            loop.stop()
 
-        self._loop.call_soon_threadsafe(shutdown)
-        self._thread.join(5)
+        loop.call_soon_threadsafe(shutdown)
+        if thread is not None:
+            thread.join(5)
         self.read_pool.shutdown(wait=False)
         self.segments.shutdown()
 

@@ -30,11 +30,23 @@ if TYPE_CHECKING:
 
 KINDS = ("box", "point", "line", "text")
 # The coordinates each kind needs, in source-video pixels.
-REQUIRED = {"box": ("x", "y", "w", "h"), "point": ("x", "y"), "line": ("x", "y", "x2", "y2"), "text": ("x", "y")}
+REQUIRED = {
+    "box": ("x", "y", "w", "h"),
+    "point": ("x", "y"),
+    "line": ("x", "y", "x2", "y2"),
+    "text": ("x", "y"),
+}
 # Column order and types of the packed layer; the page reads them in this order.
 COLUMNS = (
-    ("frame", "<u4"), ("kind", "u1"), ("x", "<f4"), ("y", "<f4"), ("a", "<f4"), ("b", "<f4"),
-    ("color", "<u2"), ("label", "<u4"), ("width", "<f4"),
+    ("frame", "<u4"),
+    ("kind", "u1"),
+    ("x", "<f4"),
+    ("y", "<f4"),
+    ("a", "<f4"),
+    ("b", "<f4"),
+    ("color", "<u2"),
+    ("label", "<u4"),
+    ("width", "<f4"),
 )
 FORMAT = 1
 MAX_COLORS = 65_535
@@ -51,8 +63,13 @@ class Packed:
 
     def state(self) -> dict[str, Any]:
         """For the widget's synced state: ``data`` travels as a binary buffer."""
-        return {"format": FORMAT, "count": self.count, "palette": list(self.palette),
-                "labels": list(self.labels), "data": self.data}
+        return {
+            "format": FORMAT,
+            "count": self.count,
+            "palette": list(self.palette),
+            "labels": list(self.labels),
+            "data": self.data,
+        }
 
 
 def _columns(rows: Any) -> dict[str, list[Any]]:
@@ -147,7 +164,9 @@ def pack(rows: Any, clock: FrameClock | None) -> Packed:
         for name in needed:
             bad = np.flatnonzero(rows_of_kind & ~np.isfinite(numbers[name]))
             if len(bad):
-                raise ValueError(f"overlay row {bad[0]}: a {kind} needs {', '.join(needed)} ({name} is missing)")
+                raise ValueError(
+                    f"overlay row {bad[0]}: a {kind} needs {', '.join(needed)} ({name} is missing)"
+                )
     labels, label_table = _indexed(columns.get("label") or [None] * count, 2**32 - 1, "label")
     text_rows = np.flatnonzero((kinds == kind_index["text"]) & (labels == 0))
     if len(text_rows):
@@ -158,8 +177,15 @@ def pack(rows: Any, clock: FrameClock | None) -> Packed:
     a = np.where(is_line, numbers["x2"], numbers["w"])
     b = np.where(is_line, numbers["y2"], numbers["h"])
     values = {
-        "frame": frames, "kind": kinds, "x": numbers["x"], "y": numbers["y"], "a": a, "b": b,
-        "color": colors, "label": labels, "width": numbers["width"],
+        "frame": frames,
+        "kind": kinds,
+        "x": numbers["x"],
+        "y": numbers["y"],
+        "a": a,
+        "b": b,
+        "color": colors,
+        "label": labels,
+        "width": numbers["width"],
     }
     order = np.argsort(frames, kind="stable")
     parts = []

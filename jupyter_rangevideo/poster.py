@@ -30,6 +30,6 @@ def poster_data_url(path: str, at: float = 0.0, width: int = 160) -> str | None:
         encoder.options = {"qmin": "6", "qmax": "16"}  # about 2-4 KB as base64
         small = frame.reformat(width=width, height=height, format="yuvj420p")
         jpeg = b"".join(bytes(packet) for packet in [*encoder.encode(small), *encoder.encode(None)])
-    except Exception:  # any file PyAV cannot read or decode: a poster is a nicety, never an error
+    except Exception:  # noqa: BLE001 - any file PyAV cannot read or decode: a poster is a nicety, never an error
         return None
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

@@ -269,7 +269,9 @@ def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[
     if entries and lead is not None:
         # Index timestamps are decode times; the first frame is presented at `lead`.
         first = entries[0].timestamp
-        keyframes = tuple(round(seconds(origin + e.timestamp - first) + lead, 6) for e in entries if e.is_keyframe)
+        keyframes = tuple(
+            round(seconds(origin + e.timestamp - first) + lead, 6) for e in entries if e.is_keyframe
+        )
     expected = stream.frames or (round(duration * rate) if duration and rate else 0)
     if lead is not None and len(entries) >= max(expected, 2):
         # The index lists every frame (MP4, MOV, AVI). With no reordering, or at a constant

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -94,7 +95,7 @@ def parse_etags(value: str) -> list[tuple[bool, str]] | None:
     value = value.strip()
     if value == "*":
         return None
-    tags = []
+    tags: list[tuple[bool, str]] = []
     pos = 0
     while pos < len(value):
         match = _ETAG.match(value, pos)
@@ -197,7 +198,7 @@ def _matches(tags: list[tuple[bool, str]] | None, etag: str, weak: bool) -> bool
     return any(tag == etag and (weak or not is_weak) for is_weak, tag in tags)
 
 
-def evaluate_preconditions(method: str, headers, v: Validators) -> int | None:
+def evaluate_preconditions(method: str, headers: Mapping[str, str], v: Validators) -> int | None:
     """RFC 9110 section 13.2.2, steps 1 to 4: a status to answer at once, or None."""
     if_match = headers.get("If-Match")
     if if_match is not None:
@@ -223,7 +224,7 @@ def if_range_holds(value: str | None, v: Validators) -> bool:
     if value is None:
         return True
     value = value.strip()
-    if value.startswith('"') or value.startswith("W/"):
+    if value.startswith(('"', "W/")):
         return value == v.etag  # strong comparison; a weak tag never matches
     date = parse_http_date(value)
     return date is not None and date == v.last_modified and v.date_is_strong()
@@ -241,7 +242,10 @@ _FROM_POSITION = re.compile(r"^\s*bytes\s*=\s*[0-9]+\s*-\s*[0-9]*\s*$", re.IGNOR
 
 
 def bound_for_media_element(
-    headers, spans: list[tuple[int, int]] | None, size: int, limit: int = MEDIA_ELEMENT_RESPONSE_BYTES
+    headers: Mapping[str, str],
+    spans: list[tuple[int, int]] | None,
+    size: int,
+    limit: int = MEDIA_ELEMENT_RESPONSE_BYTES,
 ) -> list[tuple[int, int]] | None:
     """Shorten a single range to the end of the file that a browser's <video> or <audio> sent.
 
@@ -260,9 +264,7 @@ def bound_for_media_element(
     return [(start, min(stop, start + limit))]
 
 
-def plan_response(
-    method: str, headers, size: int, v: Validators, media_type: str
-) -> Plan:
+def plan_response(method: str, headers: Mapping[str, str], size: int, v: Validators, media_type: str) -> Plan:
     """Decide the whole response for a GET or HEAD of a regular file of ``size`` bytes."""
     common = {
         "Accept-Ranges": "bytes",
@@ -298,7 +300,7 @@ def plan_response(
     return plan
 
 
-def multipart_plan(common: dict, spans: list[tuple[int, int]], size: int, media_type: str) -> Plan:
+def multipart_plan(common: dict[str, str], spans: list[tuple[int, int]], size: int, media_type: str) -> Plan:
     """A ``multipart/byteranges`` body (RFC 9110 section 14.6)."""
     boundary = secrets.token_hex(16)
     parts = []

@@ -14,14 +14,23 @@ import functools
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict
 
 import numpy as np
+
 
 # The code strip: GUARD_START, then DATA_BITS bits of the frame index (most significant
 # first), then GUARD_END; CELLS cells of equal width across the frame, STRIP_HEIGHT of its
 # height at the bottom. White is 1, black is 0; a reader samples each cell's middle.
-FRAME_CODE = {
+class FrameCode(TypedDict):
+    GUARD_START: tuple[int, ...]
+    DATA_BITS: int
+    GUARD_END: tuple[int, ...]
+    CELLS: int
+    STRIP_HEIGHT: float
+
+
+FRAME_CODE: FrameCode = {
     "GUARD_START": (1, 0, 1),
     "DATA_BITS": 20,
     "GUARD_END": (0, 1, 0),
@@ -36,15 +45,28 @@ assert _CELLS == len(_GUARD_START) + _BITS + len(_GUARD_END)
 
 # A 3x5 pixel font for the timecode: digits, ':', '.', ' ' and the letters of "frame".
 _GLYPHS = {
-    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
-    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
-    "8": "111101111101111", "9": "111101111001111", ":": "000010000010000", ".": "000000000000010",
-    " ": "000000000000000", "f": "011100110100100", "r": "000110101100100", "a": "000011101101011",
-    "m": "000111111101101", "e": "000111111100011",
+    "0": "111101101101111",
+    "1": "010110010010111",
+    "2": "111001111100111",
+    "3": "111001111001111",
+    "4": "101101111001001",
+    "5": "111100111001111",
+    "6": "111100111101111",
+    "7": "111001001001001",
+    "8": "111101111101111",
+    "9": "111101111001111",
+    ":": "000010000010000",
+    ".": "000000000000010",
+    " ": "000000000000000",
+    "f": "011100110100100",
+    "r": "000110101100100",
+    "a": "000011101101011",
+    "m": "000111111101101",
+    "e": "000111111100011",
 }
 
 
-def _require_av():
+def _require_av() -> Any:  # PyAV's module, imported only when a sample is made
     try:
         import av
     except ImportError:
@@ -105,7 +127,9 @@ def _gradient(width: int, height: int) -> np.ndarray:
     return pattern
 
 
-def draw_frame(index: int, fps: int, size: tuple[int, int], noise: np.random.Generator | None = None) -> np.ndarray:
+def draw_frame(
+    index: int, fps: int, size: tuple[int, int], noise: np.random.Generator | None = None
+) -> np.ndarray:
     """One RGB frame: a hue that drifts with time, a moving bar, the timecode, the code strip."""
     width, height = size
     t = index / fps
@@ -133,9 +157,11 @@ def _yuv420_planes(planes: np.ndarray, width: int, height: int) -> tuple[np.ndar
     """Views of Y, U and V in PyAV's yuv420p array layout: (height * 3 // 2, width)."""
     flat = planes.reshape(-1)
     luma, quarter = width * height, width * height // 4
-    return (flat[:luma].reshape(height, width),
-            flat[luma : luma + quarter].reshape(height // 2, width // 2),
-            flat[luma + quarter :].reshape(height // 2, width // 2))
+    return (
+        flat[:luma].reshape(height, width),
+        flat[luma : luma + quarter].reshape(height // 2, width // 2),
+        flat[luma + quarter :].reshape(height // 2, width // 2),
+    )
 
 
 class _YuvPainter:
@@ -164,7 +190,11 @@ class _YuvPainter:
         t = index / fps
         period = max(width - 1, 1)
         offset = round((t / 8) % 1 * period) % period // 2 * 2  # even: chroma stays aligned
-        for plane, source, scale in ((luma, self.planes[0], 1), (cb, self.planes[1], 2), (cr, self.planes[2], 2)):
+        for plane, source, scale in (
+            (luma, self.planes[0], 1),
+            (cb, self.planes[1], 2),
+            (cr, self.planes[2], 2),
+        ):
             plane[:] = source[:, offset // scale : offset // scale + width // scale]
         bar = int((t % 4) / 4 * width)
         bar_end = bar + max(width // 40, 2)
@@ -219,11 +249,24 @@ ENCODERS = {
     "ffv1": ("ffv1", "yuv420p"),
 }
 AUDIO_ENCODERS = {
-    "aac": "aac", "opus": "libopus", "mp3": "libmp3lame", "mp2": "mp2", "ac3": "ac3",
-    "pcm_s16le": "pcm_s16le", "flac": "flac", "vorbis": "vorbis",
+    "aac": "aac",
+    "opus": "libopus",
+    "mp3": "libmp3lame",
+    "mp2": "mp2",
+    "ac3": "ac3",
+    "pcm_s16le": "pcm_s16le",
+    "flac": "flac",
+    "vorbis": "vorbis",
 }
-_CODEC_BY_SUFFIX = {".mp4": "h264", ".m4v": "h264", ".mov": "h264", ".mkv": "h264", ".webm": "vp9",
-                    ".avi": "mpeg4", ".ts": "h264"}
+_CODEC_BY_SUFFIX = {
+    ".mp4": "h264",
+    ".m4v": "h264",
+    ".mov": "h264",
+    ".mkv": "h264",
+    ".webm": "vp9",
+    ".avi": "mpeg4",
+    ".ts": "h264",
+}
 _FORMATS = {".ts": "mpegts", ".m4a": "mp4", ".mp3": "mp3", ".wav": "wav", ".ogg": "ogg", ".flac": "flac"}
 
 
@@ -295,7 +338,12 @@ def _write(
         tone = _add_audio(container, audio) if audio else None
         # Without noise, 4:2:0 output of even size is drawn in YUV directly (no conversion per frame).
         painter = None
-        if stream is not None and rng is None and stream.pix_fmt == "yuv420p" and width % 2 == height % 2 == 0:
+        if (
+            stream is not None
+            and rng is None
+            and stream.pix_fmt == "yuv420p"
+            and width % 2 == height % 2 == 0
+        ):
             painter = _YuvPainter(av, size)
         for index in range(frames):
             if stream is not None:
@@ -344,7 +392,7 @@ def write_vfr(
 class _Tone:
     """A 440 Hz tone written in step with the video, so the streams interleave."""
 
-    def __init__(self, container, stream, rate: int):
+    def __init__(self, container: Any, stream: Any, rate: int) -> None:
         self.container, self.stream, self.rate, self.written = container, stream, rate, 0
 
     def write_until(self, seconds: float) -> None:
@@ -363,7 +411,7 @@ class _Tone:
         self.container.mux(self.stream.encode(None))
 
 
-def _add_audio(container, codec: str) -> _Tone:
+def _add_audio(container: Any, codec: str) -> _Tone:
     if codec not in AUDIO_ENCODERS:
         raise ValueError(f"unknown audio codec {codec!r}; use one of {', '.join(AUDIO_ENCODERS)}")
     rate = 48000
@@ -430,14 +478,18 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m jupyter_rangevideo.sample", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_rangevideo.sample", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("out", type=Path, help="output file: .mp4 (H.264) or .webm (VP9)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
     parser.add_argument("--size", type=_size, default=(640, 360), help="WIDTHxHEIGHT (default 640x360)")
     parser.add_argument("--noise", action="store_true", help="add noise: a high bitrate, for big files")
     parser.add_argument(
-        "--repeat-to-bytes", type=int, metavar="N",
+        "--repeat-to-bytes",
+        type=int,
+        metavar="N",
         help="stream-copy the generated video until the file holds N bytes (frame indices repeat)",
     )
     args = parser.parse_args(argv)
@@ -445,14 +497,32 @@ def main(argv: list[str] | None = None) -> None:
     if args.repeat_to_bytes:
         segment = args.out.with_name(f".segment-{args.out.name}")
         try:
-            _write(segment, args.duration, args.fps, args.size, args.noise,
-                   codec=None, audio=None, gop=None, progress=progress)
+            _write(
+                segment,
+                args.duration,
+                args.fps,
+                args.size,
+                args.noise,
+                codec=None,
+                audio=None,
+                gop=None,
+                progress=progress,
+            )
             make_large(segment, args.out, args.repeat_to_bytes)
         finally:
             segment.unlink(missing_ok=True)
     else:
-        _write(args.out, args.duration, args.fps, args.size, args.noise,
-               codec=None, audio=None, gop=None, progress=progress)
+        _write(
+            args.out,
+            args.duration,
+            args.fps,
+            args.size,
+            args.noise,
+            codec=None,
+            audio=None,
+            gop=None,
+            progress=progress,
+        )
     print(f"wrote {args.out} ({args.out.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
 
 

@@ -650,7 +650,9 @@ class SegmentService:
             made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
             if made is not None:
                 return made
-            task = self._tasks.get(key) or self._queue(key, (path, delivery), source.facts, segments, index, True)
+            task = self._tasks.get(key) or self._queue(
+                key, (path, delivery), source.facts, segments, index, True
+            )
         self._dispatch()
         try:
             return await asyncio.shield(task.future)
@@ -683,7 +685,13 @@ class SegmentService:
         self._dispatch()
 
     def _queue(
-        self, key: str, stream: tuple[str, str], facts: Probe, segments: Plan, index: int, background: bool = False
+        self,
+        key: str,
+        stream: tuple[str, str],
+        facts: Probe,
+        segments: Plan,
+        index: int,
+        background: bool = False,
     ) -> _Task:
         start, end = segments.span(index)
         job = Job(
@@ -698,7 +706,12 @@ class SegmentService:
         )
         self._order += 1
         task = _Task(
-            key, stream, job, asyncio.get_running_loop().create_future(), order=self._order, background=background
+            key,
+            stream,
+            job,
+            asyncio.get_running_loop().create_future(),
+            order=self._order,
+            background=background,
         )
         task.future.add_done_callback(_retrieve)
         self._tasks[key] = task
@@ -727,7 +740,9 @@ class SegmentService:
                 return
             # Segments someone waits for go first, then prefetches, oldest first, then warm-ups;
             # the seek proxy's (shown only while paused) after the playback deliveries'.
-            task = min(waiting, key=lambda t: (t.background, t.job.delivery == "proxy", t.waiters == 0, t.order))
+            task = min(
+                waiting, key=lambda t: (t.background, t.job.delivery == "proxy", t.waiters == 0, t.order)
+            )
             if task.waiters == 0 and any(t.started and t.waiters for t in self._tasks.values()):
                 # Each encode already uses every core: a prefetch (or a warm-up) now would halve
                 # the speed of the segment a player is waiting for (its first one, or a seek).

@@ -59,9 +59,7 @@ def _read_secret(path: Path) -> bytes:
     try:
         info = os.fstat(fd)
         if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
-            raise PermissionError(
-                f"{path} must belong to you and be readable by you only (chmod 600 {path})"
-            )
+            raise PermissionError(f"{path} must belong to you and be readable by you only (chmod 600 {path})")
         secret = os.read(fd, 256).strip()
     finally:
         os.close(fd)
@@ -89,7 +87,9 @@ def resolve_shareable(path: str | os.PathLike[str]) -> str:
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(f"{os.fspath(path)!r} is a directory, not a video file")
     if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{os.fspath(path)!r} is not a regular file (a FIFO, device or socket cannot be streamed)")
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a regular file (a FIFO, device or socket cannot be streamed)"
+        )
     if not os.access(resolved, os.R_OK):
         raise PermissionError(f"{os.fspath(path)!r} is not readable by this user")
     return resolved

@@ -8,6 +8,7 @@ import sys
 import uuid
 import weakref
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
@@ -39,11 +40,23 @@ _OVERLAYS_IN_HTML_MAX = 64 * 1024
 
 # State that draws the player from a saved output alone, when no kernel holds the model.
 _SAVED_OPTIONS = (
-    "start", "end", "loop", "autoplay", "controls", "muted", "volume", "playback_rate", "width", "height",
+    "start",
+    "end",
+    "loop",
+    "autoplay",
+    "controls",
+    "muted",
+    "volume",
+    "playback_rate",
+    "width",
+    "height",
     "show_frame_number",
     # How the page gets the file (a remuxed or transcoded one plays from segments) and the
     # probe's facts it trusts over the stream's.
-    "delivery", "duration", "video_width", "video_height",
+    "delivery",
+    "duration",
+    "video_width",
+    "video_height",
 )
 
 
@@ -64,8 +77,12 @@ class Player(anywidget.AnyWidget):
     loop = t.Bool(False, help="loop the whole video, or the clip when start/end are set").tag(sync=True)
     autoplay = t.Bool(False).tag(sync=True)
     controls = t.Bool(True).tag(sync=True)
-    width = t.Union([t.Int(), t.Unicode()], default_value="100%", help="CSS size; an int is pixels").tag(sync=True)
-    height = t.Union([t.Int(), t.Unicode()], default_value="auto", help="CSS size; an int is pixels").tag(sync=True)
+    width = t.Union([t.Int(), t.Unicode()], default_value="100%", help="CSS size; an int is pixels").tag(
+        sync=True
+    )
+    height = t.Union([t.Int(), t.Unicode()], default_value="auto", help="CSS size; an int is pixels").tag(
+        sync=True
+    )
     start = t.Float(0.0, help="clip start, seconds").tag(sync=True)
     end = t.Float(None, allow_none=True, help="clip end, seconds; None plays to the end").tag(sync=True)
 
@@ -90,7 +107,9 @@ class Player(anywidget.AnyWidget):
     error = t.Unicode("", read_only=True, help="why the browser cannot play the video").tag(sync=True)
 
     # Frames (see sync.py for how Python's commands and the page's reports are ordered).
-    frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(sync=True)
+    frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(
+        sync=True
+    )
     show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
     # Python's numbered commands, newest last; the page applies those it has not applied.
     _commands: t.List[dict[str, Any]] = t.List([]).tag(sync=True)
@@ -111,15 +130,15 @@ class Player(anywidget.AnyWidget):
 
     def __init__(
         self,
-        source: str | os.PathLike,
+        source: str | os.PathLike[str],
         *,
         poster: bool = True,
         delivery: str | None = None,
         proxy: bool | None = None,
         start_frame: int | None = None,
         end_frame: int | None = None,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
         facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
@@ -138,7 +157,9 @@ class Player(anywidget.AnyWidget):
         self._quiet = False
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
-        self.proxy = _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
+        self.proxy = (
+            _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
+        )
         self._facts = facts.facts()
         if facts.video is not None:
             self.set_trait("fps", facts.video.fps or None)
@@ -154,19 +175,19 @@ class Player(anywidget.AnyWidget):
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @t.validate("volume")
-    def _valid_volume(self, proposal):
+    def _valid_volume(self, proposal: dict[str, Any]) -> float:
         if not 0.0 <= proposal["value"] <= 1.0:
             raise t.TraitError(f"volume must be between 0 and 1, not {proposal['value']}")
-        return proposal["value"]
+        return float(proposal["value"])  # already a float: the trait is a Float
 
     @t.validate("playback_rate")
-    def _valid_rate(self, proposal):
+    def _valid_rate(self, proposal: dict[str, Any]) -> float:
         if not 0.0625 <= proposal["value"] <= 16:
             raise t.TraitError(f"playback_rate must be between 0.0625 and 16, not {proposal['value']}")
-        return proposal["value"]
+        return float(proposal["value"])  # already a float: the trait is a Float
 
     @t.observe("_kernel_server_requested")
-    def _start_kernel_server(self, change):
+    def _start_kernel_server(self, change: dict[str, Any]) -> None:
         if change["new"] and not self._kernel_server:
             from .kernel_server import kernel_server
 
@@ -295,20 +316,30 @@ class Player(anywidget.AnyWidget):
         optional ``labels``; clicking one seeks there. Chapters: ``chapters=`` (or the first
         argument) a WebVTT file or a list of ``(start, end, label)``. Replaces the previous
         markers; ``p.markers()`` clears them."""
-        self._markers = _markers.build(times, labels, frames=frames, chapters=chapters, clock=self.probe.clock)
+        self._markers = _markers.build(
+            times, labels, frames=frames, chapters=chapters, clock=self.probe.clock
+        )
         self._update_saved_output()
 
     def _saved_visuals(self) -> dict[str, Any]:
         """Overlays and markers for the saved output: JSON, the packed marks as base64."""
         overlays = {
-            name: {**state, "data": _overlay.base64_of(state["data"])} for name, state in self._overlays.items()
+            name: {**state, "data": _overlay.base64_of(state["data"])}
+            for name, state in self._overlays.items()
         }
-        saved: dict[str, Any] = {"overlays": overlays, "overlays_hidden": list(self._overlays_hidden),
-                                 "markers": self._markers}
+        saved: dict[str, Any] = {
+            "overlays": overlays,
+            "overlays_hidden": list(self._overlays_hidden),
+            "markers": self._markers,
+        }
         clock = self._facts.get("clock")
         if overlays or self._markers:  # what the page needs to place them with no kernel
-            saved.update(clock=clock, duration=self.duration,
-                         video_width=self.video_width, video_height=self.video_height)
+            saved.update(
+                clock=clock,
+                duration=self.duration,
+                video_width=self.video_width,
+                video_height=self.video_height,
+            )
         elif clock is not None and len(clock["runs"]) <= _SAVED_CLOCK_MAX_RUNS:
             saved["clock"] = clock  # frame-exact clips and steps in a reopened notebook
         return saved
@@ -336,11 +367,12 @@ class Player(anywidget.AnyWidget):
             **self._saved_visuals(),
         }
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
+    # A plain data dict, which IPython takes too (typed as a tuple upstream): display(raw=True) needs one.
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        data: Any = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(data, tuple):  # (data, metadata)
+            data = data[0]
+        bundle: dict[str, Any] = dict(data)
         bundle[MIMETYPE] = self._saved_spec()
         bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Video: {self.name}"
@@ -356,7 +388,11 @@ class Player(anywidget.AnyWidget):
         poster = html.escape(self._poster, quote=True) if self._poster else ""
         relative = self._relative_source()
         if relative is None:
-            still = f'<img src="{poster}" alt="First frame of {name}" style="max-width:100%"><br>' if poster else ""
+            still = (
+                f'<img src="{poster}" alt="First frame of {name}" style="max-width:100%"><br>'
+                if poster
+                else ""
+            )
             return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
         src = html.escape(relative, quote=True)
         poster_attribute = f' poster="{poster}"' if poster else ""
@@ -385,7 +421,7 @@ class Player(anywidget.AnyWidget):
             return None
         return None if ".." in relative.parts else quote(relative.as_posix())
 
-    def _ipython_display_(self):
+    def _ipython_display_(self) -> None:
         from IPython.display import display
 
         if self._skip_next_displayhook and _called_from_displayhook():
@@ -398,7 +434,7 @@ class Player(anywidget.AnyWidget):
 def _called_from_displayhook() -> bool:
     from IPython.core.displayhook import DisplayHook
 
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(20):
         if frame is None:
             return False
@@ -408,7 +444,7 @@ def _called_from_displayhook() -> bool:
     return False
 
 
-def show(source: str | os.PathLike, **options) -> Player:
+def show(source: str | os.PathLike[str], **options: Any) -> Player:
     """Display a player for the local video file ``source`` and return it.
 
     Raises FileNotFoundError, IsADirectoryError, PermissionError, or ValueError (not a

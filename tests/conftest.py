@@ -9,6 +9,7 @@ def pytest_collection_modifyitems(items):
     running in the main thread, which the in-process servers of the other tests cannot share."""
     items.sort(key=lambda item: "browser" in item.path.parent.parts[-1:])
 
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 

@@ -99,7 +99,9 @@ def test_the_saved_spec_is_carried_over_with_only_its_source_changed(tmp_path, m
     assert spec["src"] == "clips/01-h264.mp4" and (tmp_path / "out" / spec["src"]).is_file()
     assert spec["export"] == {"offset": 1.0, "first_frame": 25, "last_frame": 50}
     assert {k: v for k, v in spec.items() if k != "export"} == {
-        **saved, "src": spec["src"], "options": {**saved["options"], "delivery": "direct"}
+        **saved,
+        "src": spec["src"],
+        "options": {**saved["options"], "delivery": "direct"},
     }
     # No path of the source and no widget renderer from a CDN in the page.
     assert str(media["h264"].parent) not in html and "widget-view+json" not in html

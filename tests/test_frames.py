@@ -33,7 +33,9 @@ def test_every_frame_of_a_constant_rate_file(cfr):
 def test_every_frame_of_a_variable_rate_file(vfr):
     clock = probe(vfr).clock
     assert clock.frame_count == len(VFR_MS)
-    assert [read_frame_index(decode_frame(vfr, clock, n)) for n in range(len(VFR_MS))] == list(range(len(VFR_MS)))
+    assert [read_frame_index(decode_frame(vfr, clock, n)) for n in range(len(VFR_MS))] == list(
+        range(len(VFR_MS))
+    )
 
 
 def test_outside_the_file_is_a_clear_error(cfr):

@@ -17,7 +17,9 @@ FUZZ = settings(
 )
 tried = {"headers": 0, "paths": 0}
 
-numbers = st.one_of(st.integers(0, SIZE + 10), st.integers(0, 10**30), st.sampled_from([0, 1, SIZE - 1, SIZE]))
+numbers = st.one_of(
+    st.integers(0, SIZE + 10), st.integers(0, 10**30), st.sampled_from([0, 1, SIZE - 1, SIZE])
+)
 range_spec = st.one_of(
     st.builds("{}-{}".format, numbers, numbers),
     st.builds("{}-".format, numbers),
@@ -26,7 +28,11 @@ range_spec = st.one_of(
 )
 header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
 range_header = st.one_of(
-    st.builds(lambda specs, sep: "bytes=" + sep.join(specs), st.lists(range_spec, max_size=20), st.sampled_from([",", ", "])),
+    st.builds(
+        lambda specs, sep: "bytes=" + sep.join(specs),
+        st.lists(range_spec, max_size=20),
+        st.sampled_from([",", ", "]),
+    ),
     st.builds("{}={}".format, st.sampled_from(["bytes", "BYTES", "items", ""]), header_text),
     header_text,
 )
@@ -34,7 +40,11 @@ range_header = st.one_of(
 
 def validators(etag):
     return st.one_of(
-        st.just(etag), st.just(f"W/{etag}"), st.just('"other"'), st.just("*"), header_text,
+        st.just(etag),
+        st.just(f"W/{etag}"),
+        st.just('"other"'),
+        st.just("*"),
+        header_text,
         st.builds(http_date, st.integers(0, 2**32)),
     )
 
@@ -57,7 +67,9 @@ def check_body(response, data):
                 start, stop = map(int, re.search(rb"bytes (\d+)-(\d+)/%d" % SIZE, head).groups())
                 assert payload == data[start : stop + 1]
         else:
-            start, stop = map(int, re.fullmatch(rf"bytes (\d+)-(\d+)/{SIZE}", response.headers["Content-Range"]).groups())
+            start, stop = map(
+                int, re.fullmatch(rf"bytes (\d+)-(\d+)/{SIZE}", response.headers["Content-Range"]).groups()
+            )
             assert response.body == data[start : stop + 1]
     elif code == 416:
         assert response.headers["Content-Range"] == f"bytes */{SIZE}"

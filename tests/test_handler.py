@@ -224,7 +224,7 @@ async def test_keep_alive_framing_is_exact(raw, data_file, any_mode):
                 head = await reader.readuntil(b"\r\n\r\n")
                 assert f"Content-Length: {len(data)}".encode() in head
                 continue
-            status, response_headers, body = await read_response(reader)
+            status, _headers, body = await read_response(reader)
             if expected is not None:
                 assert body == expected, (method, headers, status)
     finally:
@@ -273,8 +273,8 @@ async def test_file_truncated_during_a_response_ends_it_cleanly(raw, fetch, big_
 async def test_a_small_request_is_served_while_eight_streams_run(raw, fetch, tmp_path):
     """Relative, not wall-clock: the tiny request returns before any stream has finished."""
     sparse = tmp_path / "sparse.mp4"
-    with open(sparse, "wb") as f:
-        f.truncate(256 * 2**20)
+    sparse.write_bytes(b"")
+    os.truncate(sparse, 256 * 2**20)
     url = url_for(sparse)
     finished = []
 

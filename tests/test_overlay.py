@@ -55,8 +55,17 @@ def test_time_maps_to_frames_by_the_clock_not_by_fps():
 
 def test_dataframe_rows():
     pandas = pytest.importorskip("pandas")
-    frame = pandas.DataFrame({"frame": [3, 1], "x": [1.0, 2.0], "y": [3.0, 4.0], "w": [5, 6], "h": [7, 8],
-                              "label": ["a", None], "color": [None, "blue"]})
+    frame = pandas.DataFrame(
+        {
+            "frame": [3, 1],
+            "x": [1.0, 2.0],
+            "y": [3.0, 4.0],
+            "w": [5, 6],
+            "h": [7, 8],
+            "label": ["a", None],
+            "color": [None, "blue"],
+        }
+    )
     columns = overlay.unpack(overlay.pack(frame, CLOCK))
     assert columns["frame"].tolist() == [1, 3] and columns["label"].tolist() == [0, 1]
     assert columns["color"].tolist() == [1, 0]
@@ -92,13 +101,25 @@ def hundred_thousand_boxes(whole_pixels: bool) -> list[dict]:
     rng = np.random.default_rng(0)
     n = 100_000
     frames = rng.integers(0, CLOCK.frame_count, n)
-    coordinates = [rng.uniform(0, 1800, n), rng.uniform(0, 1000, n), rng.uniform(10, 200, n), rng.uniform(10, 200, n)]
+    coordinates = [
+        rng.uniform(0, 1800, n),
+        rng.uniform(0, 1000, n),
+        rng.uniform(10, 200, n),
+        rng.uniform(10, 200, n),
+    ]
     if whole_pixels:
         coordinates = [np.round(values) for values in coordinates]
     x, y, w, h = coordinates
     return [
-        {"frame": int(frames[i]), "x": x[i], "y": y[i], "w": w[i], "h": h[i], "color": ("red", "lime", "blue")[i % 3],
-         "label": f"track {i % 50}"}
+        {
+            "frame": int(frames[i]),
+            "x": x[i],
+            "y": y[i],
+            "w": w[i],
+            "h": h[i],
+            "color": ("red", "lime", "blue")[i % 3],
+            "label": f"track {i % 50}",
+        }
         for i in range(n)
     ]
 
@@ -139,7 +160,10 @@ def test_webvtt_chapters(tmp_path):
     assert markers.parse_vtt(VTT) == [(0.0, 4.5, "Getting ready"), (4.5, 62.25, "The run and the end")]
     path = tmp_path / "chapters.vtt"
     path.write_text(VTT)
-    assert markers.build(path)["chapters"] == [[0.0, 4.5, "Getting ready"], [4.5, 62.25, "The run and the end"]]
+    assert markers.build(path)["chapters"] == [
+        [0.0, 4.5, "Getting ready"],
+        [4.5, 62.25, "The run and the end"],
+    ]
     with pytest.raises(ValueError, match="WEBVTT"):
         markers.parse_vtt("00:00.000 --> 00:01.000\nx")
 
@@ -214,7 +238,9 @@ def test_grid_commands_reach_every_player(video, shell):
     g = rangevideo.grid([video, video], offsets=[0, 0.2], poster=False)
     assert len(g.players) == 2 and g.columns == 2
     saved = shell.published[-1][0][MIMETYPE]
-    assert saved["grid"] is True and [p["player_id"] for p in saved["players"]] == [p.player_id for p in g.players]
+    assert saved["grid"] is True and [p["player_id"] for p in saved["players"]] == [
+        p.player_id for p in g.players
+    ]
     g.frame = 10  # the middle of frame 10 (0.42 s); the second player 0.2 s later: frame 15
     assert [p.current_time for p in g.players] == pytest.approx([0.42, 0.62])
     g.step(2)

@@ -19,7 +19,9 @@ def run_js(tmp_path, body: str):
     module = tmp_path / "player.mjs"
     module.write_text(PLAYER_JS.read_text())
     script = f"import * as p from {json.dumps(module.as_uri())};\nconsole.log(JSON.stringify(await (async () => {{ {body} }})()));"
-    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -49,7 +51,10 @@ def test_frame_clock_matches_python_on_constant_and_variable_rates(tmp_path):
 
 def test_clip_end_in_seconds_is_the_frame_presented_then(tmp_path):
     clock = FrameClock.constant(25, 1500).to_json()
-    got = run_js(tmp_path, f"const c = {json.dumps(clock)}; return [14, 13.999, 14.03, 0, 99].map((t) => p.frameAtTime(c, t));")
+    got = run_js(
+        tmp_path,
+        f"const c = {json.dumps(clock)}; return [14, 13.999, 14.03, 0, 99].map((t) => p.frameAtTime(c, t));",
+    )
     assert got == [350, 349, 350, 0, 1499]
 
 
@@ -61,4 +66,10 @@ def test_pending_commands_in_order(tmp_path):
         "return { all: p.pendingCommands(log, 0).map((c) => c.op), after2: p.pendingCommands(log, 2).map((c) => c.seq),"
         "  none: p.pendingCommands(log, 4), latest: p.latestSeq(log), empty: p.latestSeq([]) };",
     )
-    assert got == {"all": ["play", "rate", "pause", "seek"], "after2": [3, 4], "none": [], "latest": 4, "empty": 0}
+    assert got == {
+        "all": ["play", "rate", "pause", "seek"],
+        "after2": [3, 4],
+        "none": [],
+        "latest": 4,
+        "empty": 0,
+    }

@@ -52,8 +52,10 @@ def test_video_formats(tmp_path, name, video, audio, delivery):
     assert choose(facts) == delivery
     assert facts.clock.exact and facts.clock.time_of(49) - first == pytest.approx(1.96)
     with av.open(str(path)) as container:  # the clock agrees with the decoder
-        decoded = [float(f.pts * f.time_base) - float(container.streams.video[0].start_time * f.time_base)
-                   for f in container.decode(video=0)]
+        decoded = [
+            float(f.pts * f.time_base) - float(container.streams.video[0].start_time * f.time_base)
+            for f in container.decode(video=0)
+        ]
     assert [round(facts.clock.time_of(n), 3) for n in range(50)] == [round(t, 3) for t in decoded]
 
 

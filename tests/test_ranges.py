@@ -207,7 +207,10 @@ LIMIT = ranges.MEDIA_ELEMENT_RESPONSE_BYTES
         ({"Sec-Fetch-Dest": "audio", "Range": "bytes=100-"}, [(100, 100 + LIMIT)]),
         ({"Sec-Fetch-Dest": "video", "Range": "bytes=0-99"}, [(0, 100)]),  # an explicit end is kept
         # Chromium's next ranges name the last byte: still the rest of the file
-        ({"Sec-Fetch-Dest": "video", "Range": f"bytes={8 * MIB}-{20 * MIB - 1}"}, [(8 * MIB, 8 * MIB + LIMIT)]),
+        (
+            {"Sec-Fetch-Dest": "video", "Range": f"bytes={8 * MIB}-{20 * MIB - 1}"},
+            [(8 * MIB, 8 * MIB + LIMIT)],
+        ),
         ({"Sec-Fetch-Dest": "video", "Range": f"bytes=5-{30 * MIB}"}, [(5, 5 + LIMIT)]),
         ({"Sec-Fetch-Dest": "video", "Range": f"bytes=0-{20 * MIB - 2}"}, [(0, 20 * MIB - 1)]),
         ({"Sec-Fetch-Dest": "video", "Range": f"bytes={20 * MIB - 10}-"}, [(20 * MIB - 10, 20 * MIB)]),

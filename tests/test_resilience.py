@@ -32,7 +32,7 @@ async def test_slow_clients_do_not_hold_up_others(raw, fetch, big_file):
     url = url_for(big_file)
     stalled = []
     for _ in range(100):
-        reader, writer = await raw()
+        _reader, writer = await raw()
         writer.write(raw.request(url))
         stalled.append(writer)
     await asyncio.sleep(1.0)  # every stalled response has filled its socket buffers

@@ -55,7 +55,18 @@ def test_make_large_copies_without_reencoding(tmp_path):
 
 def test_command_line(tmp_path):
     out = tmp_path / "cli.mp4"
-    cmd = [sys.executable, "-m", "jupyter_rangevideo.sample", str(out), "--duration", "1", "--fps", "5", "--size", "96x64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter_rangevideo.sample",
+        str(out),
+        "--duration",
+        "1",
+        "--fps",
+        "5",
+        "--size",
+        "96x64",
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     assert [read_frame_index(f) for f in decoded(out)] == list(range(5))
 
@@ -73,7 +84,18 @@ def test_frames_drawn_in_yuv_look_like_the_rgb_drawing():
 
 def test_command_line_shows_progress(tmp_path):
     out = tmp_path / "progress.mp4"
-    cmd = [sys.executable, "-m", "jupyter_rangevideo.sample", str(out), "--duration", "1", "--fps", "10", "--size", "96x64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter_rangevideo.sample",
+        str(out),
+        "--duration",
+        "1",
+        "--fps",
+        "10",
+        "--size",
+        "96x64",
+    ]
     result = subprocess.run(cmd, check=True, capture_output=True, text=True)
     lines = [line for line in result.stderr.splitlines() if "frames" in line]
     assert lines[-1].endswith("100% 10/10 frames") and len(lines) > 2

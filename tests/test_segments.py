@@ -15,6 +15,7 @@ import pytest
 from helpers import wait_for
 from tornado.simple_httpclient import HTTPTimeoutError
 
+import jupyter_rangevideo.segments as segments_module
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
 from jupyter_rangevideo.probe import probe
@@ -370,17 +371,25 @@ async def test_audio_only_files_get_aac_or_copied_audio_segments(fetch, tmp_path
     assert abs(previous_end - 9.0) < 0.1
 
 
-async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path):
+async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path, monkeypatch):
     source = write_sample(tmp_path / "gone.avi", 12, 25, (320, 240), codec="mjpeg")
-    service.settings = replace(service.settings, preset="veryslow")  # a job long enough to walk away from
     service.prefetch = 0  # only the job asked for
+    real = segments_module.make_segment
+    reader_gone = threading.Event()
+
+    def slow_make_segment(job, out_path, cancel):
+        # Hold the job until its reader has gone, however fast this machine encodes: then the
+        # real encoder must see the flag and stop at its first look.
+        reader_gone.wait(20)
+        real(job, out_path, cancel)
+
+    monkeypatch.setattr(segments_module, "make_segment", slow_make_segment)
     assert (await fetch(hls_url(source, "transcode"))).code == 200  # probed: the next request starts a job
     with pytest.raises(HTTPTimeoutError):  # the client gives up and closes the connection
         await fetch(hls_url(source, "transcode", "seg-00003.ts"), request_timeout=0.5)
     assert ("started", 3) in [(e, i) for e, *_, i in service.history]
+    reader_gone.set()
     assert await wait_for(lambda: ("cancelled", 3) in [(e, i) for e, *_, i in service.history], 20)
-    # (veryslow's lookahead holds the frames until the encoder's flush, which cannot stop midway,
-    # so whether the job still finishes depends on timing; that it stops between frames is below.)
     await service.idle()
 
 

@@ -31,13 +31,24 @@ def free_port():
 def server(tmp_path):
     """Start `jupyter server` on 127.0.0.1; yield (port, process, env, log path)."""
     port = free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+    }
     log = tmp_path / "server.log"
     (tmp_path / "root").mkdir()
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-        f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.base_url={BASE}",
-        f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path / 'root'}",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
+        f"--ServerApp.port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.base_url={BASE}",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={tmp_path / 'root'}",
         "--ServerApp.port_retries=0",
     ]
     with open(log, "wb") as out:
@@ -170,7 +181,9 @@ def test_shutdown_during_streams_is_clean(server, tmp_path):
         return elapsed
 
     elapsed = asyncio.run(shut_down_while_streaming())
-    print(f"\nshutdown with 8 streams of a 4 GiB file running: exited in {elapsed:.2f} s, code {process.returncode}")
+    print(
+        f"\nshutdown with 8 streams of a 4 GiB file running: exited in {elapsed:.2f} s, code {process.returncode}"
+    )
     assert process.returncode == 0
     assert "Uncaught exception" not in log.read_text()
 
@@ -187,8 +200,22 @@ def test_ffmpeg_reads_a_whole_file_through_the_signed_url_a_browser_gets_a_short
     url = f"http://127.0.0.1:{port}{BASE}{signed_url(video, env)}"
 
     def framemd5(source, *options):
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", *options, "-i", source, "-map", "0:v", "-c", "copy",
-               "-f", "framemd5", "-"]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            *options,
+            "-i",
+            source,
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "framemd5",
+            "-",
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         return done.returncode, done.stdout, done.stderr
 
@@ -199,7 +226,7 @@ def test_ffmpeg_reads_a_whole_file_through_the_signed_url_a_browser_gets_a_short
 
     async def one(headers):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(get(url.split(str(port), 1)[1][len(BASE):], headers))
+        writer.write(get(url.split(str(port), 1)[1][len(BASE) :], headers))
         try:
             return await asyncio.wait_for(read_response(reader), 60)
         finally:
@@ -209,4 +236,8 @@ def test_ffmpeg_reads_a_whole_file_through_the_signed_url_a_browser_gets_a_short
     assert (status, len(body)) == (206, size - 100)
     status, headers, body = asyncio.run(one(["Range: bytes=100-", "Sec-Fetch-Dest: video"]))
     limit = MEDIA_ELEMENT_RESPONSE_BYTES
-    assert (status, len(body), headers["content-range"]) == (206, limit, f"bytes 100-{100 + limit - 1}/{size}")
+    assert (status, len(body), headers["content-range"]) == (
+        206,
+        limit,
+        f"bytes 100-{100 + limit - 1}/{size}",
+    )

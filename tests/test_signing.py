@@ -52,7 +52,9 @@ def test_costs_a_stat_not_a_read(tmp_path, monkeypatch):
         f.truncate(10 * 2**30)  # sparse: 10 GiB of size, no blocks
     opened = []
     real_open = os.open
-    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k))
+    monkeypatch.setattr(
+        os, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k)
+    )
     url_for(huge)
     # Only the secret file is opened; the video is never read.
     assert all(signing.SECRET_FILE in path for path in opened), opened

@@ -30,8 +30,10 @@ async def test_extension_serves_the_module_as_javascript(fetch):
     assert (await fetch(HLS, auth=False)).code == 200
 
 
-@pytest.mark.parametrize("path", ["rangevideo/static/../handlers.py", "rangevideo/static/nope.js",
-                                  "rangevideo/static/%2e%2e/handlers.py"])
+@pytest.mark.parametrize(
+    "path",
+    ["rangevideo/static/../handlers.py", "rangevideo/static/nope.js", "rangevideo/static/%2e%2e/handlers.py"],
+)
 async def test_extension_serves_nothing_outside_static(fetch, path):
     assert (await fetch(path)).code in (403, 404)
 

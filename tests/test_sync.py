@@ -12,7 +12,11 @@ def test_commands_are_numbered_and_bounded():
     assert log.is_current(0) and log.is_current(None)  # nothing sent yet: the page decides
     log.add("play")
     log.add("rate", 2.0)
-    assert [c["seq"] for c in log.recent] == [1, 2] and log.recent[1] == {"seq": 2, "op": "rate", "value": 2.0}
+    assert [c["seq"] for c in log.recent] == [1, 2] and log.recent[1] == {
+        "seq": 2,
+        "op": "rate",
+        "value": 2.0,
+    }
     assert not log.is_current(1) and log.is_current(2)
     for _ in range(200):
         log.add("step", 1)
@@ -94,5 +98,3 @@ def test_snapshot_and_frame_at_are_the_exact_frames(video):
     image = p.snapshot()
     assert image.shape == (48, 64, 3) and read_frame_index(image) == 123
     assert read_frame_index(p.frame_at(499)) == 499 and p.frame == 123
-
-

@@ -26,8 +26,13 @@ from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 FPS = 25
 RESULTS = Path(__file__).parent / ".results"
@@ -79,13 +84,23 @@ def start_server(kind: str, tmp: Path) -> Server:
         "IPYTHONDIR": str(tmp / "ipython"),
     }
     cmd = [
-        sys.executable, "-m", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.base_url={base}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        f"--{app_class}.expose_app_in_browser=True", "--LabApp.workspaces_dir=" + str(tmp / f"{kind}-ws"),
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        sys.executable,
+        "-m",
+        app,
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={base}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--{app_class}.expose_app_in_browser=True",
+        "--LabApp.workspaces_dir=" + str(tmp / f"{kind}-ws"),
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    log = open(tmp / f"{kind}.log", "wb")
+    log = open(tmp / f"{kind}.log", "wb")  # noqa: SIM115 - outlives this function: the server's output, closed at stop
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     server = Server(kind, f"http://127.0.0.1:{port}{base}", token, root, process, log)
     deadline = time.monotonic() + 90
@@ -118,7 +133,9 @@ def jp_server_cleanup():
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium (apt-get install chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the test command installs Debian's chromium (apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -168,7 +185,9 @@ def _write_unplayable(path: Path) -> None:
         stream = container.add_stream("mpeg4", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         for index in range(FPS):
-            frame = av.VideoFrame.from_ndarray(np.full((240, 320, 3), index * 8, dtype=np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.full((240, 320, 3), index * 8, dtype=np.uint8), format="rgb24"
+            )
             frame.pts = index
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -305,7 +324,9 @@ def read_frame_index_from_png(png: bytes) -> int | None:
     return read_frame_index(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
 
 
-def wait_for_screenshot_frame(page, selector: str, expected: int, tolerance: int = 1, timeout: float = 30) -> None:
+def wait_for_screenshot_frame(
+    page, selector: str, expected: int, tolerance: int = 1, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     seen = None
     while time.monotonic() < deadline:

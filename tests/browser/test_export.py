@@ -33,7 +33,9 @@ def export_html(folder, video, options: str = "") -> str:
     nbformat.write(notebook, folder / "export.ipynb")
     subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(folder / "export.ipynb")],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return (folder / "export.html").as_uri()
 

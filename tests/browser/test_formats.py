@@ -43,7 +43,13 @@ VIDEOS = {
     "prores.mov": ("prores", "pcm_s16le", "transcode"),
     "ffv1.mkv": ("ffv1", None, "transcode"),
 }
-AUDIOS = {"tone.m4a": "aac", "tone.mp3": "mp3", "tone.wav": "pcm_s16le", "tone.ogg": "opus", "tone.flac": "flac"}
+AUDIOS = {
+    "tone.m4a": "aac",
+    "tone.mp3": "mp3",
+    "tone.wav": "pcm_s16le",
+    "tone.ogg": "opus",
+    "tone.flac": "flac",
+}
 # The first frame, then seeks back and forth, the last ones near the end.
 SEEK_FRAMES = (0, 80, 37, 112, 143, 149)
 # One player per delivery (all with audio) for the whole Python API.
@@ -165,7 +171,10 @@ def test_every_format_seeks_to_the_exact_frame(notebook):
         assert abs(duration - DURATION) < 0.1, (name, duration)
     for delivery, waits in seeks.items():
         waits.sort()
-        record(f"formats: {delivery} seek to right frame, 320x180, median (ms)", round(1000 * waits[len(waits) // 2]))
+        record(
+            f"formats: {delivery} seek to right frame, 320x180, median (ms)",
+            round(1000 * waits[len(waits) // 2]),
+        )
     errors = kernel_value(page, "{n: p.error for n, p in ps.items() if p.error}")
     assert not failures and not errors, (failures, errors)
 
@@ -187,8 +196,10 @@ def test_python_api_is_the_same_for_every_delivery(notebook, name):
     page.wait_for_function("(s) => document.querySelector(s).playbackRate === 2", arg=selector)
     kernel_value(page, f"setattr({p}, 'playback_rate', 1.0)")
     kernel_value(page, f"{p}.seek(0.5) or {p}.play()")
-    page.wait_for_function("(s) => { const e = document.querySelector(s); return !e.paused && e.currentTime > 1.2; }",
-                           arg=selector)
+    page.wait_for_function(
+        "(s) => { const e = document.querySelector(s); return !e.paused && e.currentTime > 1.2; }",
+        arg=selector,
+    )
     wait_kernel(page, f"{p}.paused", lambda paused: paused is False)
     # The sound decodes too, on every delivery.
     assert element(page, selector, "e.webkitAudioDecodedByteCount") > 0
@@ -201,7 +212,9 @@ def test_python_api_is_the_same_for_every_delivery(notebook, name):
     assert abs(frame_index(page, selector) - at * FPS) <= 4
 
     # A clip that loops: playback stays between start and end.
-    kernel_value(page, f"setattr({p}, 'start', 1.0) or setattr({p}, 'end', 2.0) or setattr({p}, 'loop', True)")
+    kernel_value(
+        page, f"setattr({p}, 'start', 1.0) or setattr({p}, 'end', 2.0) or setattr({p}, 'loop', True)"
+    )
     kernel_value(page, f"{p}.seek(1.0) or {p}.play()")
     times = []
     for _ in range(25):
@@ -223,7 +236,9 @@ def test_audio_only_files_get_compact_controls_and_seek(notebook):
         p = f"ps[{name!r}]"
         assert abs(kernel_value(page, f"{p}.duration") - DURATION) < 0.1
         kernel_value(page, f"{p}.seek(3.0)")
-        page.wait_for_function("(s) => Math.abs(document.querySelector(s).currentTime - 3) < 0.05", arg=selector)
+        page.wait_for_function(
+            "(s) => Math.abs(document.querySelector(s).currentTime - 3) < 0.05", arg=selector
+        )
         kernel_value(page, f"{p}.play()")
         page.wait_for_function("(s) => document.querySelector(s).currentTime > 3.5", arg=selector)
         assert element(page, selector, "e.webkitAudioDecodedByteCount") > 0, name
@@ -287,4 +302,3 @@ def test_saved_notebook_reopened_without_kernel_plays_segments(notebook):
         seen, _ = wait_frame(page, selector, frame)
         assert seen is not None and abs(seen - frame) <= 1, (name, seen)
         assert element(page, selector, "e.currentSrc").startswith("blob:")  # hls.js, not the file
-

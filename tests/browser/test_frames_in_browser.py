@@ -68,8 +68,15 @@ def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers,
     create_notebook(
         server,
         "order.ipynb",
-        [show, "p.play(); p.playback_rate = 2; p.pause(); p.seek(12)", show2, "q.play()", "q.playback_rate = 2",
-         "import time; time.sleep(0.3)\nq.pause()", "q.seek(12)"],
+        [
+            show,
+            "p.play(); p.playback_rate = 2; p.pause(); p.seek(12)",
+            show2,
+            "q.play()",
+            "q.playback_rate = 2",
+            "import time; time.sleep(0.3)\nq.pause()",
+            "q.seek(12)",
+        ],
     )
     open_notebook(page, server, "order.ipynb")
     run_all_cells(page)
@@ -80,8 +87,13 @@ def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers,
         assert exact_frame(page, 300, nth=nth), (name, frame_index(page, nth=nth))
         state = page_state(page, nth)
         assert state["paused"] and state["rate"] == 2 and abs(state["time"] - 12) < 0.04, (name, state)
-        kernel = kernel_value(page, f"[{name}.paused, {name}.current_time, {name}.playback_rate, {name}.frame]")
-        assert kernel[0] is True and abs(kernel[1] - 12) < 0.04 and kernel[2] == 2 and kernel[3] == 300, (name, kernel)
+        kernel = kernel_value(
+            page, f"[{name}.paused, {name}.current_time, {name}.playback_rate, {name}.frame]"
+        )
+        assert kernel[0] is True and abs(kernel[1] - 12) < 0.04 and kernel[2] == 2 and kernel[3] == 300, (
+            name,
+            kernel,
+        )
 
     # A click in the page (no command pending) still updates the kernel.
     page.evaluate("(s) => document.querySelector(s).play()", VIDEO)
@@ -94,7 +106,9 @@ def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers,
 def test_setting_frame_shows_exactly_that_frame(page, servers, clips, kind):
     server = servers("lab")
     name = f"frames-{kind}.ipynb"
-    create_notebook(server, name, [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips[kind])!r})"])
+    create_notebook(
+        server, name, [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips[kind])!r})"]
+    )
     open_notebook(page, server, name)
     run_all_cells(page)
     wait_for_frame(page, 0, tolerance=0)
@@ -112,7 +126,10 @@ def test_setting_frame_shows_exactly_that_frame(page, servers, clips, kind):
         while time.monotonic() < deadline and kernel_value(page, "p.frame") != n:
             time.sleep(0.05)
         kernel_exact += kernel_value(page, "p.frame") == n
-    record(f"lab: p.frame = n exact over 50 random frames, {kind} file (shown / kernel)", f"{exact}/50 / {kernel_exact}/50")
+    record(
+        f"lab: p.frame = n exact over 50 random frames, {kind} file (shown / kernel)",
+        f"{exact}/50 / {kernel_exact}/50",
+    )
     assert exact == 50 and kernel_exact == 50, wrong
 
 
@@ -143,8 +160,14 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips):
     # what Python reads is the frame on screen, and its snapshot is those pixels at source size
     snap = kernel_value(page, "(lambda a: [list(a.shape), str(a.dtype)])(p.snapshot())")
     assert snap == [[240, 320, 3], "uint8"]
-    assert kernel_value(page, "__import__('jupyter_rangevideo.sample').sample.read_frame_index(p.snapshot())") == shown
-    assert kernel_value(page, "__import__('jupyter_rangevideo.sample').sample.read_frame_index(p.frame_at(321))") == 321
+    assert (
+        kernel_value(page, "__import__('jupyter_rangevideo.sample').sample.read_frame_index(p.snapshot())")
+        == shown
+    )
+    assert (
+        kernel_value(page, "__import__('jupyter_rangevideo.sample').sample.read_frame_index(p.frame_at(321))")
+        == 321
+    )
     assert kernel_value(page, "p.frame") == shown  # frame_at did not move the player
 
     # keyboard in the focused player
@@ -175,7 +198,8 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips):
         kernel_eval(page, f"{name}.play()")
         page.wait_for_function(
             "([s, nth]) => { const v = document.querySelectorAll(s)[nth]; return v.paused && v.currentTime > 0.5; }",
-            arg=[VIDEO, nth], timeout=20_000,
+            arg=[VIDEO, nth],
+            timeout=20_000,
         )
         time.sleep(0.5)
         results[name] = (frame_index(page, nth=nth), kernel_value(page, f"{name}.frame"))

@@ -84,16 +84,23 @@ class Hub:
         config = tmp / "jupyterhub_config.py"
         config.write_text(
             HUB_CONFIG.format(
-                public=self.url, hub_port=free_port(), api_port=free_port(), tmp=tmp,
-                proxy_token=secrets.token_hex(16), password=PASSWORD,
+                public=self.url,
+                hub_port=free_port(),
+                api_port=free_port(),
+                tmp=tmp,
+                proxy_token=secrets.token_hex(16),
+                password=PASSWORD,
             )
         )
         self.log_path = tmp / "jupyterhub.log"
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - the hub's output for its lifetime, closed at stop
         # A new session: teardown can signal the hub, its proxy and the user's server together.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
-            cwd=tmp, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=tmp,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def log_tail(self, chars: int = 4000) -> str:

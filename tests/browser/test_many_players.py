@@ -84,9 +84,14 @@ def test_eight_players_of_a_large_file_and_a_save_while_they_play(page, servers,
     paused_save = max(f["saveMs"] for f in baseline)
     record(
         f"lab: {PLAYERS} players of a 300 MB file playing: cell run / save (ms, 3 tries)",
-        {"cell": [round(f["cellMs"]) for f in figures], "save": [round(f["saveMs"]) for f in figures],
-         "same page, players paused: cell / save": [[round(f["cellMs"]), round(f["saveMs"])] for f in baseline],
-         "players still advancing": f"{advanced}/{PLAYERS}"},
+        {
+            "cell": [round(f["cellMs"]) for f in figures],
+            "save": [round(f["saveMs"]) for f in figures],
+            "same page, players paused: cell / save": [
+                [round(f["cellMs"]), round(f["saveMs"])] for f in baseline
+            ],
+            "players still advancing": f"{advanced}/{PLAYERS}",
+        },
     )
     assert all(f["answered"] and f["saved"] is True for f in figures), figures
     assert advanced == PLAYERS, (first, later)

@@ -55,8 +55,12 @@ def test_demo_notebook_run_all_ends_as_asked(page, servers):
     run_all_cells(page)
     wait_until_run(page)
     # Cells: seek(30); playback_rate = 2; play(); pause(); a looping muted clip 10-14 s, playing.
-    assert wait_for(lambda: kernel_value(page, "[p.paused, p.playback_rate, clip.paused]") == [True, 2.0, False])
-    state = wait_for(lambda: (s := videos(page)) and len(s) == 2 and s[0]["paused"] and not s[1]["paused"] and s)
+    assert wait_for(
+        lambda: kernel_value(page, "[p.paused, p.playback_rate, clip.paused]") == [True, 2.0, False]
+    )
+    state = wait_for(
+        lambda: (s := videos(page)) and len(s) == 2 and s[0]["paused"] and not s[1]["paused"] and s
+    )
     assert state, videos(page)
     assert state[0]["rate"] == 2 and state[0]["time"] >= 30
     time.sleep(1.0)  # late events of the page must not undo the pause

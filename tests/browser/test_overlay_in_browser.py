@@ -36,8 +36,9 @@ def lab(servers):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     """4 s, 320x240: the test pattern never reaches pure magenta (its channels stay in 20..200)."""
-    return write_sample(tmp_path_factory.mktemp("overlay") / "clip.mp4", duration=4, fps=FPS, size=(320, 240),
-                        noise=False)
+    return write_sample(
+        tmp_path_factory.mktemp("overlay") / "clip.mp4", duration=4, fps=FPS, size=(320, 240), noise=False
+    )
 
 
 def pixels(page, selector=VIDEO) -> np.ndarray:
@@ -125,8 +126,11 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, lab, clip):
     page.wait_for_function("() => document.fullscreenElement?.classList.contains('jp-RangeVideo')")
     page.wait_for_function("(s) => document.querySelector(s).clientWidth === window.innerWidth", arg=VIDEO)
     page.wait_for_timeout(500)
-    box = page.evaluate("(s) => { const r = document.querySelector(s).getBoundingClientRect(); "
-                        "return [r.x, r.y, r.width, r.height]; }", VIDEO)
+    box = page.evaluate(
+        "(s) => { const r = document.querySelector(s).getBoundingClientRect(); "
+        "return [r.x, r.y, r.width, r.height]; }",
+        VIDEO,
+    )
     scale = min(box[2] / 320, box[3] / 240)
     left = box[0] + (box[2] - 320 * scale) / 2 + 40 * scale  # frame 50's box: left edge, middle
     middle = box[1] + (box[3] - 240 * scale) / 2 + 80 * scale
@@ -143,7 +147,9 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, lab, clip):
     wait_for_frame(page, 75, tolerance=0)
     deadline = time.monotonic() + 10
     while kernel_value(page, "p.frame") != 75:
-        assert time.monotonic() < deadline, f"Python's frame is {kernel_value(page, 'p.frame')}, the page shows 75"
+        assert time.monotonic() < deadline, (
+            f"Python's frame is {kernel_value(page, 'p.frame')}, the page shows 75"
+        )
         time.sleep(0.2)
 
     # Saved, kernel gone, reopened: the overlay is drawn from the saved output alone.
@@ -194,7 +200,8 @@ def frames_of_all(page, count: int) -> list[int | None]:
     from jupyter_rangevideo.sample import read_frame_index
 
     return [
-        None if image is None
+        None
+        if image is None
         else read_frame_index(np.frombuffer(base64.b64decode(image), np.uint8).reshape(120, 160, 4)[:, :, :3])
         for image in images
     ]

@@ -59,7 +59,9 @@ def test_first_frame_seek_and_python_control(page, server, videos):
     kernel_value(page, "setattr(p, 'playback_rate', 2.0)")
     page.wait_for_function("(s) => document.querySelector(s).playbackRate === 2", arg=VIDEO)
     kernel_value(page, "p.seek(1.0) or p.play()")
-    page.wait_for_function("(s) => !document.querySelector(s).paused && document.querySelector(s).currentTime > 1.5", arg=VIDEO)
+    page.wait_for_function(
+        "(s) => !document.querySelector(s).paused && document.querySelector(s).currentTime > 1.5", arg=VIDEO
+    )
     wait_until(page, "p.paused", lambda paused: paused is False)
     kernel_value(page, "p.pause()")
     page.wait_for_function("(s) => document.querySelector(s).paused", arg=VIDEO)

@@ -54,13 +54,17 @@ LABEL = ".widget-label"
 def write_notebook(folder: Path, video: Path) -> Path:
     """A notebook that shows the player, mirrors current_time into a Label, then seeks from Python."""
     cells = [
-        "import ipywidgets\nimport jupyter_rangevideo as rangevideo\n"
-        # width=640: the element is exactly the picture, no letterboxing in screenshots;
-        # controls=False: the native control bar would cover the frame-index strip.
-        f"p = rangevideo.show({str(video)!r}, controls=False, width=640)",
-        "label = ipywidgets.Label('python sees t=none')\n"
-        "p.observe(lambda change: setattr(label, 'value', f\"python sees t={change['new']:.1f}\"), 'current_time')\n"
-        "label",
+        (
+            "import ipywidgets\nimport jupyter_rangevideo as rangevideo\n"
+            # width=640: the element is exactly the picture, no letterboxing in screenshots;
+            # controls=False: the native control bar would cover the frame-index strip.
+            f"p = rangevideo.show({str(video)!r}, controls=False, width=640)"
+        ),
+        (
+            "label = ipywidgets.Label('python sees t=none')\n"
+            "p.observe(lambda change: setattr(label, 'value', f\"python sees t={change['new']:.1f}\"), 'current_time')\n"
+            "label"
+        ),
         # Runs while Voilà renders: the page must open on frame 125, not 0.
         "p.seek(5.0)",
     ]
@@ -82,7 +86,7 @@ def jupyter_env(tmp: Path) -> dict:
 def start(cmd: list[str], tmp: Path, cwd: Path, ready, timeout: float = 120):
     """Start a server process; return (process, log) once ``ready()`` holds."""
     log_path = tmp / "server.log"
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 - the server's output for its lifetime, returned to the caller
     process = subprocess.Popen(cmd, env=jupyter_env(tmp), stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     deadline = time.monotonic() + timeout
     while not ready():
@@ -160,8 +164,14 @@ def voila(tmp_path, videos):
     notebook = write_notebook(folder, videos["small"])
     port = free_port()
     cmd = [
-        sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
     ]
     # A TCP probe, not a GET: a GET of "/" would render the notebook and start a kernel.
     process, log = start(cmd, tmp_path, folder, lambda: accepts(port))
@@ -203,9 +213,17 @@ def voila_in_server(tmp_path, videos):
     port, token, base = free_port(), secrets.token_hex(16), "/user/tester-voila/"
     url = f"http://127.0.0.1:{port}{base}"
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.base_url={base}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={base}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
     ]
     # voila.server_extension and jupyter_rangevideo are enabled by their packages' jupyter-config.
     process, log = start(cmd, tmp_path, root, lambda: answers(f"{url}api/status?token={token}"))
@@ -230,7 +248,10 @@ def test_voila_in_jupyter_server_streams_from_the_extension(page, voila_in_serve
     seek_in_page(page, 8.0)
     wait_for_frame(page, round(8.0 * FPS))
     wait_for_label(page, "python sees t=8.0", timeout=30)
-    record("voila in jupyter_server: page seek to frame and Python update (s)", round(time.monotonic() - asked, 2))
+    record(
+        "voila in jupyter_server: page seek to frame and Python update (s)",
+        round(time.monotonic() - asked, 2),
+    )
 
 
 # --- a page with no Jupyter server ----------------------------------------------------
@@ -271,9 +292,20 @@ def bare_page_server(tmp_path, videos):
     src = jupyter_rangevideo.url_for(videos["small"])
     state = {
         "_kernel_server": {"port": server.port, "token": server.token},
-        "current_time": 0.0, "paused": True, "controls": False, "width": 640, "height": "auto",
-        "playback_rate": 1.0, "volume": 1.0, "muted": False, "loop": False, "autoplay": False,
-        "start": 0.0, "end": None, "_commands": [], "_local_src": "",
+        "current_time": 0.0,
+        "paused": True,
+        "controls": False,
+        "width": 640,
+        "height": "auto",
+        "playback_rate": 1.0,
+        "volume": 1.0,
+        "muted": False,
+        "loop": False,
+        "autoplay": False,
+        "start": 0.0,
+        "end": None,
+        "_commands": [],
+        "_local_src": "",
     }
     spec = {"src": src, "name": videos["small"].name, "player_id": "bare-page", "options": {}}
     site = tmp_path / "site"
@@ -281,7 +313,9 @@ def bare_page_server(tmp_path, videos):
     shutil.copy(PLAYER_JS, site / "player.js")
     (site / "index.html").write_text(PAGE)
     (site / "config.json").write_text(json.dumps({"state": state, "spec": spec}))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/", server, src
@@ -320,11 +354,15 @@ def test_kernel_server_grants_no_cors_and_needs_its_token(page, bare_page_server
     )
     assert outcome.startswith("refused"), outcome
 
-    request = urllib.request.Request(server.base_url + src, headers={"Origin": page_url.rstrip("/"), "Range": "bytes=0-15"})
+    request = urllib.request.Request(
+        server.base_url + src, headers={"Origin": page_url.rstrip("/"), "Range": "bytes=0-15"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 206
         assert len(response.read()) == 16
-        assert not any(name.lower().startswith("access-control-") for name in response.headers), dict(response.headers)
+        assert not any(name.lower().startswith("access-control-") for name in response.headers), dict(
+            response.headers
+        )
 
     wrong = f"http://127.0.0.1:{server.port}/{secrets.token_hex(16)}/{src}"
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -346,8 +384,14 @@ def voila_demo(tmp_path):
     write_sample(folder / "earth.mp4", duration=40, fps=FPS, size=(640, 360))
     port = free_port()
     cmd = [
-        sys.executable, "-m", "voila", "demo.ipynb", "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+        sys.executable,
+        "-m",
+        "voila",
+        "demo.ipynb",
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
     ]
     process, log = start(cmd, tmp_path, folder, lambda: accepts(port))
     yield f"http://127.0.0.1:{port}/"
