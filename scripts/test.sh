@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite: installs Debian's Chromium for the browser tests
-# (Playwright drives /usr/bin/chromium; it never downloads a browser) and JupyterHub's
-# configurable-http-proxy (npm), then runs pytest.
+# (Playwright drives /usr/bin/chromium; it never downloads a browser), the ffmpeg binary (a
+# test reads a file through a signed URL the way other clients do; the package itself uses
+# PyAV) and JupyterHub's configurable-http-proxy (npm), then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/bin/chromium ]; then
+if [ ! -x /usr/bin/chromium ] || ! command -v ffmpeg >/dev/null; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium ffmpeg >/dev/null
 fi
 # JupyterHub's proxy, for the JupyterHub test.
 if ! command -v configurable-http-proxy >/dev/null; then
