@@ -494,35 +494,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     progress = _ProgressBar(f"writing {args.out.name}")
-    if args.repeat_to_bytes:
-        segment = args.out.with_name(f".segment-{args.out.name}")
-        try:
-            _write(
-                segment,
-                args.duration,
-                args.fps,
-                args.size,
-                args.noise,
-                codec=None,
-                audio=None,
-                gop=None,
-                progress=progress,
-            )
-            make_large(segment, args.out, args.repeat_to_bytes)
-        finally:
-            segment.unlink(missing_ok=True)
-    else:
+    target = args.out.with_name(f".segment-{args.out.name}") if args.repeat_to_bytes else args.out
+    try:
         _write(
-            args.out,
-            args.duration,
-            args.fps,
-            args.size,
-            args.noise,
-            codec=None,
-            audio=None,
-            gop=None,
-            progress=progress,
-        )
+            target, args.duration, args.fps, args.size, args.noise,
+            codec=None, audio=None, gop=None, progress=progress,
+        )  # fmt: skip
+        if args.repeat_to_bytes:
+            make_large(target, args.out, args.repeat_to_bytes)
+    finally:
+        if args.repeat_to_bytes:
+            target.unlink(missing_ok=True)
     print(f"wrote {args.out} ({args.out.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
 
 

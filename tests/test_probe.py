@@ -6,7 +6,7 @@ import pytest
 from jupyter_rangevideo import MediaError, probe
 from jupyter_rangevideo.delivery import check, choose
 from jupyter_rangevideo.probe import FrameClock
-from jupyter_rangevideo.sample import write_sample
+from jupyter_rangevideo.sample import write_sample, write_vfr
 
 # name, video codec, audio codec, the delivery a browser needs
 FORMATS = [
@@ -72,31 +72,9 @@ def test_keyframes_come_from_the_index(tmp_path):
     assert facts.keyframes == (0.0, 2.0, 4.0)
 
 
-def write_vfr(path, durations_ms):
-    """H.264 with B-frames whose frames last ``durations_ms`` each; returns the true times."""
-    from fractions import Fraction
-
-    import numpy as np
-
-    times, now = [], 0
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.codec_context.time_base = Fraction(1, 1000)
-        stream.options = {"preset": "medium", "bf": "2"}
-        for index, duration in enumerate(durations_ms):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), index % 255, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = now, Fraction(1, 1000)
-            times.append(now / 1000)
-            now += duration
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return times
-
-
 def test_variable_frame_rate_maps_frames_to_their_own_timestamps(tmp_path):
     durations = [33, 33, 50, 17, 40, 66, 33, 20, 80, 33] * 6
-    times = write_vfr(tmp_path / "vfr.mp4", durations)
+    times = write_vfr(tmp_path / "vfr.mp4", durations, size=(64, 48))
     facts = probe(tmp_path / "vfr.mp4")
     assert facts.frame_count == len(times) and facts.clock.exact
     decoded = []
