@@ -61,8 +61,9 @@ def exact_frame(page, expected, timeout=10.0, nth=0):
     return False
 
 
-def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers, clips):
-    server = servers("lab")
+@pytest.mark.parametrize("host", ["lab", "notebook"])
+def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers, clips, host):
+    server = servers(host)
     show = f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips['cfr'])!r})"
     show2 = f"q = rangevideo.show({str(clips['cfr'])!r})"
     create_notebook(
@@ -133,8 +134,9 @@ def test_setting_frame_shows_exactly_that_frame(page, servers, clips, kind):
     assert exact == 50 and kernel_exact == 50, wrong
 
 
-def test_step_clip_end_keyboard_and_snapshot(page, servers, clips):
-    server = servers("lab")
+@pytest.mark.parametrize("host", ["lab", "notebook"])
+def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
+    server = servers(host)
     cells = [
         f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips['cfr'])!r})",
         f"c = rangevideo.show({str(clips['cfr'])!r}, start=13, end=14)",

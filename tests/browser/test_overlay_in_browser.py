@@ -86,7 +86,13 @@ def overlay_cells(clip, width, height):
     ]
 
 
-def test_overlay_on_its_frame_scaled_and_after_reopening(page, lab, clip):
+@pytest.fixture(params=["lab", "notebook"])
+def host(request, servers):
+    return servers(request.param)
+
+
+def test_overlay_on_its_frame_scaled_and_after_reopening(page, host, clip):
+    lab = host  # JupyterLab or Notebook 7
     name = "overlay.ipynb"
     create_notebook(lab, name, overlay_cells(clip, 640, 480))
     open_notebook(page, lab, name)
