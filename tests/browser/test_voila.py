@@ -29,6 +29,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import (
     FPS,
@@ -67,10 +68,30 @@ def write_notebook(folder: Path, video: Path) -> Path:
         ),
         # Runs while Voilà renders: the page must open on frame 125, not 0.
         "p.seek(5.0)",
+        # A magenta box on frame 125 only, its left edge at x=20 (source pixels = page pixels).
+        "p.overlay([{'frame': 125, 'x': 20, 'y': 20, 'w': 200, 'h': 100, 'color': '#ff00ff', 'width': 4}])",
     ]
     path = folder / "voila-player.ipynb"
     path.write_text(json.dumps(notebook_json(cells)))
     return path
+
+
+def assert_box_drawn(page, timeout: float = 20) -> None:
+    """The overlay's magenta box is on screen: its left edge at x=20, halfway down it (y=70)."""
+    import io
+
+    from PIL import Image
+
+    deadline = time.monotonic() + timeout
+    rgb = None
+    while time.monotonic() < deadline:
+        png = page.locator(VIDEO).first.screenshot(animations="disabled")
+        shot = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+        rgb = shot[70, 19:23].max(axis=0), shot[70, 19:23].min(axis=0)
+        if any(r > 225 and g < 40 and b > 225 for r, g, b in shot[70, 18:24]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no magenta box edge at x=20, y=70: {rgb}")
 
 
 def jupyter_env(tmp: Path) -> dict:
@@ -189,9 +210,10 @@ def test_standalone_voila_plays_from_the_kernel_server(page, voila):
     assert int(src.split(":")[2].split("/")[0]) != voila_port, src
     assert "/rangevideo/files/" in src
 
-    # p.seek(5.0) ran during rendering: the page shows frame 125.
+    # p.seek(5.0) ran during rendering: the page shows frame 125, with its overlay.
     wait_for_screenshot_frame(page, VIDEO, round(5.0 * FPS), timeout=90)
     record("voila standalone: page open to seek target frame (s)", round(time.monotonic() - opened, 2))
+    assert_box_drawn(page)
     wait_for_label(page, "python sees t=5.0")  # the Label is live (set by the seek in Python)
 
     # A seek in the page shows that frame, and Python receives the new time.
@@ -242,6 +264,7 @@ def test_voila_in_jupyter_server_streams_from_the_extension(page, voila_in_serve
     # Same origin, so the canvas helper can read the pixels.
     wait_for_frame(page, round(5.0 * FPS), timeout=90)
     record("voila in jupyter_server: page open to seek target frame (s)", round(time.monotonic() - opened, 2))
+    assert_box_drawn(page)
     wait_for_label(page, "python sees t=5.0")
 
     asked = time.monotonic()
