@@ -290,3 +290,25 @@ def test_grid_moves_together_and_stays_in_step(page, lab, renditions):
     while len(set(seen := frames_of_all(page, 4))) != 1:
         assert time.monotonic() < deadline, f"paused players show {seen}"
         time.sleep(0.1)
+
+
+def test_grid_commands_in_notebook7(page, servers, renditions):
+    """The grid's frame, step and seek reach every player in Notebook 7 too (playback drift is
+    measured in JupyterLab above)."""
+    server = servers("notebook")
+    small, large = renditions
+    cell = (
+        "import jupyter_rangevideo as rangevideo\n"
+        f"g = rangevideo.grid({[str(small), str(large)]!r}, columns=2, muted=True, controls=False)"
+    )
+    create_notebook(server, "grid7.ipynb", [cell])
+    open_notebook(page, server, "grid7.ipynb")
+    run_all_cells(page)
+    page.locator(VIDEO).nth(1).wait_for()
+    wait_all(page, 2, 0)
+    kernel_value(page, "setattr(g, 'frame', 50)")
+    wait_all(page, 2, 50)
+    kernel_value(page, "g.step(-2)")
+    wait_all(page, 2, 48)
+    kernel_value(page, "g.seek(10.02)")
+    wait_all(page, 2, 250)
