@@ -1271,6 +1271,12 @@ const GRID_TICK_MS = 50;
 const GRID_SEEK_THRESHOLD = 0.3; // seconds of drift past which a follower re-seeks
 const GRID_MAX_NUDGE = 0.25; // the largest playback-rate change for small drift (25 %; pitch is preserved)
 const GRID_CORRECTION_SECONDS = 0.5; // a nudge aims to cancel the drift in about this long
+// A follower's re-seek aims ahead by how long its seeks take (learned), and waits between
+// re-seeks: a decoder slower than the threshold would otherwise land behind, re-seek at
+// once, and never play again (a seek loop that only adds work to a starved machine).
+const GRID_FIRST_SEEK_GUESS = 0.15; // seconds, until a follower's own seeks are timed
+const GRID_MIN_RESEEK_MS = 1000;
+const GRID_MAX_RESEEK_MS = 8000;
 const WAIT_FOR_PLAYER_MS = 5000;
 
 function gridSpecFromModel(model) {
@@ -1330,8 +1336,18 @@ function mountGrid(el, spec, model) {
   const watched = new WeakMap();
   function watch(video) {
     if (watched.has(video)) return watched.get(video);
-    const state = { mediaTime: null, at: 0, handle: null, nudged: null };
+    const state = {
+      mediaTime: null, at: 0, handle: null, nudged: null,
+      seekStarted: null, seekLatency: GRID_FIRST_SEEK_GUESS, nextSeekAt: 0, reseeks: 0,
+      pausedWant: null, pausedTries: 0,
+    };
     watched.set(video, state);
+    video.addEventListener("seeked", () => {
+      if (state.seekStarted == null) return;
+      const took = (performance.now() - state.seekStarted) / 1000;
+      state.seekLatency = Math.min(2, 0.5 * state.seekLatency + 0.5 * took);
+      state.seekStarted = null;
+    });
     const next = () => {
       if (disposed || !video.requestVideoFrameCallback) return;
       state.handle = video.requestVideoFrameCallback((now, metadata) => {
@@ -1392,21 +1408,36 @@ function mountGrid(el, spec, model) {
         if (leader.seeking || target < 0) continue;
         const want = clock ? frameAtTime(clock, target) : null;
         const have = clock ? frameAtTime(clock, position(video)) : null;
+        const state = watch(video);
         if (clock ? want !== have : Math.abs(position(video) - target) > step / 2) {
+          // A few tries per wanted frame: a file whose presented times disagree with its clock
+          // must not be re-seeked every tick.
+          const key = clock ? want : Math.round(target / step);
+          state.pausedTries = state.pausedWant === key ? state.pausedTries + 1 : 1;
+          state.pausedWant = key;
+          if (state.pausedTries > 3) continue;
           // The middle of the wanted frame: a seek there shows exactly that frame.
           video.currentTime = clock ? frameMidTime(clock, want) : target;
           stats.seeks++;
+        } else {
+          state.pausedTries = 0;
         }
         continue;
       }
       if (target < 0) continue;
       if (video.paused) video.play().catch(() => {});
       const drift = position(video) - target;
-      if (Math.abs(drift) > GRID_SEEK_THRESHOLD) {
+      const state = watch(video);
+      const now = performance.now();
+      if (Math.abs(drift) > GRID_SEEK_THRESHOLD && now >= state.nextSeekAt) {
         setRate(video, base, base);
-        video.currentTime = target + 0.1 * base; // it lands a little later: aim ahead
+        video.currentTime = target + state.seekLatency * base; // it lands that much later: aim ahead
+        state.seekStarted = now;
+        // Back off while re-seeks keep failing to bring it within the threshold.
+        state.reseeks = now - state.nextSeekAt < GRID_MAX_RESEEK_MS ? state.reseeks + 1 : 0;
+        state.nextSeekAt = now + Math.min(GRID_MAX_RESEEK_MS, GRID_MIN_RESEEK_MS * 2 ** state.reseeks);
         stats.seeks++;
-        stats.lastSeek = { index, drift: Math.round(drift * 1000), at: Math.round(performance.now()) };
+        stats.lastSeek = { index, drift: Math.round(drift * 1000), at: Math.round(now) };
       } else if (Math.abs(drift) > step / 4) {
         const change = Math.max(-GRID_MAX_NUDGE, Math.min(GRID_MAX_NUDGE, drift / GRID_CORRECTION_SECONDS));
         setRate(video, base * (1 - change), base);

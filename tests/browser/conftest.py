@@ -263,7 +263,9 @@ def kernel_eval(page, code: str) -> str:
                 if (msg.header.msg_type === 'stream') out += msg.content.text;
                 if (msg.header.msg_type === 'error') out += `${msg.content.ename}: ${msg.content.evalue}`;
             };
-            await future.done;
+            const late = new Promise((_, reject) =>
+                setTimeout(() => reject(new Error(`no reply from the kernel in 60 s to: ${code}`)), 60000));
+            await Promise.race([future.done, late]);
             return out;
         }""",
         code,

@@ -178,8 +178,11 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, host, clip):
 
 
 def frames_of_all(page, count: int) -> list[int | None]:
-    """The frame index each of the first ``count`` videos shows, read in one go (one task)."""
-    images = page.evaluate(
+    """The frame index each of the first ``count`` videos shows, read in one go (one task).
+
+    Read through wait_for_function, whose timeout Playwright enforces from outside the page:
+    a page that stops answering fails the test instead of hanging it."""
+    images = page.wait_for_function(
         """([selector, count]) => {
             const canvas = document.createElement('canvas');
             canvas.width = 160; canvas.height = 120;
@@ -199,8 +202,9 @@ def frames_of_all(page, count: int) -> list[int | None]:
                 return btoa(binary);
             });
         }""",
-        [VIDEO, count],
-    )
+        arg=[VIDEO, count],
+        timeout=15_000,
+    ).json_value()
     import base64
 
     from jupyter_rangevideo.sample import read_frame_index
