@@ -31,6 +31,10 @@ from pathlib import Path
 import psutil
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from helpers import accepts, free_port, jupyter_command, start_process, stop_process, wait_started
+
 DATA = HERE / "data"
 RESULTS = HERE / "results"
 BIG, MEDIUM, TINY = "big-2GiB.bin", "medium-200MiB.bin", "tiny.txt"
@@ -50,12 +54,6 @@ def make_data() -> None:
                 f.writelines(os.urandom(64 * MiB) for _ in range(size // (64 * MiB)))
                 f.write(os.urandom(size % (64 * MiB)))
     (DATA / TINY).write_text("ok\n")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -83,41 +81,21 @@ class Target:
         return sum(p.num_fds() for p in self.pids())
 
 
-def wait_listening(port: int, process: subprocess.Popen, name: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{name} did not start")
-
-
 def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | None = None) -> Target:
     port = free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
     if source is not None:  # another version of the package, ahead of the installed one
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
-    cmd = [
-        sys.executable,
-        "-m",
+    cmd = jupyter_command(
         "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.base_url=/bench/",
-        f"--IdentityProvider.token={TOKEN}",
+        port,
+        TOKEN,
+        "/bench/",
         f"--ServerApp.root_dir={DATA}",
         "--ServerApp.log_level=WARN",
         f"--ServerApp.jpserver_extensions=jupyter_rangevideo={rangevideo}",
-    ]
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_listening(port, process, name)
+    )
+    process = start_process(cmd, lambda: accepts(port), env=env)
     if rangevideo:
         os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
         from jupyter_rangevideo import url_for
@@ -132,7 +110,7 @@ def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | Non
 def start_aiohttp() -> Target:
     port = free_port()
     process = subprocess.Popen([sys.executable, str(HERE / "aiohttp_server.py"), str(port), str(DATA)])
-    wait_listening(port, process, "aiohttp")
+    wait_started(process, lambda: accepts(port))
     return Target(
         "aiohttp", port, process, {BIG: f"/files/{BIG}", MEDIUM: f"/files/{MEDIUM}", "tiny": "/status"}
     )
@@ -169,7 +147,7 @@ http {{
 }}
 """)
     process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)], stderr=subprocess.DEVNULL)
-    wait_listening(port, process, "nginx")
+    wait_started(process, lambda: accepts(port))
     return Target("nginx", port, process, {BIG: f"/{BIG}", MEDIUM: f"/{MEDIUM}", "tiny": f"/{TINY}"})
 
 
@@ -669,11 +647,7 @@ def main() -> None:
         print((RESULTS / f"{markdown}.md").read_text())
     finally:
         for target in targets:
-            target.process.terminate()
-            try:
-                target.process.wait(15)
-            except subprocess.TimeoutExpired:
-                target.process.kill()
+            stop_process(target.process, 15)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -34,7 +34,9 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import TOKEN, free_port, wait_listening
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from helpers import accepts, free_port, jupyter_command, start_process, stop_process
+from run import TOKEN
 from segment_sources import CLIP_SECONDS, COPIES, source
 
 from jupyter_rangevideo import url_for
@@ -53,25 +55,18 @@ class Server:
         self.port = free_port()
         self.cache = cache
         args = [f"--RangeVideoApp.{k}={v}" for k, v in settings.items()]
-        cmd = [
-            sys.executable,
-            "-m",
+        cmd = jupyter_command(
             "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.base_url=/bench/",
-            f"--IdentityProvider.token={TOKEN}",
+            self.port,
+            TOKEN,
+            "/bench/",
             "--ServerApp.log_level=WARN",
             "--ServerApp.jpserver_extensions=jupyter_rangevideo=True",
             f"--RangeVideoApp.cache_dir={cache}",
             *args,
-        ]
+        )
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
-        self.process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_listening(self.port, self.process, "jupyter")
+        self.process = start_process(cmd, lambda: accepts(self.port), env=env)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -90,11 +85,7 @@ class Server:
             entry.unlink(missing_ok=True)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, 10)
 
 
 def hls(path: Path, delivery: str, name: str = "index.m3u8") -> str:

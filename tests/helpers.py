@@ -1,8 +1,17 @@
-"""Small HTTP and process helpers shared by the server tests."""
+"""Small HTTP and process helpers shared by the server tests, the browser tests and the benchmarks."""
+
+from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 
 def open_fds():
@@ -32,3 +41,105 @@ async def read_response(reader):
     headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
     body = await reader.readexactly(int(headers.get("content-length", 0)))
     return status, headers, body
+
+
+# --- server processes -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts(port: int) -> bool:
+    """Something listens on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def answers(url: str) -> bool:
+    """An HTTP server answers ``url``, if not with 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=10):
+            return True
+    except urllib.error.HTTPError as error:
+        error.close()
+        return True
+    except OSError:
+        return False
+
+
+def jupyter_env(tmp: Path, prefix: str = "") -> dict[str, str]:
+    """The environment of a Jupyter server with its own runtime and config dirs under ``tmp``.
+    Server and kernels share the runtime dir, hence the URL-signing secret."""
+    return {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp / f"{prefix}runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp / f"{prefix}config"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+    }
+
+
+def jupyter_command(app: str, port: int, token: str, base_url: str, *options: str) -> list[str]:
+    """``python -m app`` (jupyter_server, jupyterlab, notebook) on 127.0.0.1:port, no browser."""
+    return [
+        sys.executable,
+        "-m",
+        app,
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={base_url}",
+        f"--IdentityProvider.token={token}",
+        *options,
+    ]
+
+
+def wait_started(
+    process: subprocess.Popen, ready: Callable[[], bool], timeout: float = 60, log: Path | None = None
+) -> None:
+    """Poll ``ready()`` until it holds; if the process exits first or time runs out, kill it and
+    raise with the tail of its ``log``."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            tail = log.read_text(errors="replace")[-3000:] if log is not None else ""
+            raise RuntimeError(
+                f"{' '.join(map(str, process.args[:3]))} did not start (exit {process.returncode})\n{tail}"
+            )
+        time.sleep(0.2)
+
+
+def start_process(
+    cmd: list[str],
+    ready: Callable[[], bool],
+    *,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.Popen:
+    """Start a server process, its output to ``log`` (else discarded); return it once ``ready()``."""
+    with open(log or os.devnull, "wb") as out:
+        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+    wait_started(process, ready, timeout, log)
+    return process
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate, and kill if it has not ended within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -4,7 +4,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -12,7 +11,16 @@ import time
 
 import psutil
 import pytest
-from helpers import read_response, request_bytes
+from helpers import (
+    accepts,
+    free_port,
+    jupyter_command,
+    jupyter_env,
+    read_response,
+    request_bytes,
+    start_process,
+    stop_process,
+)
 
 from jupyter_rangevideo.ranges import MEDIA_ELEMENT_RESPONSE_BYTES
 
@@ -21,55 +29,19 @@ BASE = "/user/soak/"
 TOKEN = "soak-token"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
     """Start `jupyter server` on 127.0.0.1; yield (port, process, env, log path)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
-    }
+    env = jupyter_env(tmp_path)
     log = tmp_path / "server.log"
     (tmp_path / "root").mkdir()
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        f"--ServerApp.port={port}",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.base_url={BASE}",
-        f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={tmp_path / 'root'}",
-        "--ServerApp.port_retries=0",
-    ]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    cmd = jupyter_command("jupyter_server", port, TOKEN, BASE, f"--ServerApp.root_dir={tmp_path / 'root'}")
+    process = start_process(cmd, lambda: accepts(port), log=log, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, log.read_text()
-                time.sleep(0.2)
         yield port, process, env, log
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process(process)
 
 
 def signed_url(path, env):

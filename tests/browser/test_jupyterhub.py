@@ -22,7 +22,6 @@ import pytest
 from conftest import (
     FPS,
     VIDEO,
-    free_port,
     kernel_value,
     notebook_json,
     record,
@@ -31,6 +30,7 @@ from conftest import (
     wait_for_frame,
     wait_for_notebook,
 )
+from helpers import free_port
 
 from jupyter_rangevideo.sample import write_sample
 

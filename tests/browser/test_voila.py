@@ -17,10 +17,8 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -34,7 +32,6 @@ import pytest
 from conftest import (
     FPS,
     VIDEO,
-    free_port,
     notebook_json,
     read_frame_index_from_png,
     record,
@@ -42,6 +39,7 @@ from conftest import (
     wait_for_frame,
     wait_for_screenshot_frame,
 )
+from helpers import accepts, answers, free_port, jupyter_command, jupyter_env, start_process, stop_process
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -94,58 +92,9 @@ def assert_box_drawn(page, timeout: float = 20) -> None:
     raise AssertionError(f"no magenta box edge at x=20, y=70: {rgb}")
 
 
-def jupyter_env(tmp: Path) -> dict:
-    # Server and kernel share the runtime dir, hence the URL-signing secret.
-    return {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-    }
-
-
-def start(cmd: list[str], tmp: Path, cwd: Path, ready, timeout: float = 120):
-    """Start a server process; return (process, log) once ``ready()`` holds."""
-    log_path = tmp / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the server's output for its lifetime, returned to the caller
-    process = subprocess.Popen(cmd, env=jupyter_env(tmp), stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            raise RuntimeError(log_path.read_text()[-3000:])
-        time.sleep(0.3)
-    return process, log
-
-
-def stop(process, log) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=10):
-            return True
-    except urllib.error.HTTPError as error:
-        error.close()
-        return True  # it answers, if not with 200
-    except OSError:
-        return False
-
-
-def accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return True
-    except OSError:
-        return False
+def start(cmd: list[str], tmp: Path, cwd: Path, ready) -> subprocess.Popen:
+    """A server process with its own Jupyter dirs and its log in ``tmp``, once ``ready()``."""
+    return start_process(cmd, ready, log=tmp / "server.log", env=jupyter_env(tmp), cwd=cwd, timeout=120)
 
 
 def wait_for_label(page, text: str, timeout: float = 60) -> None:
@@ -195,9 +144,9 @@ def voila(tmp_path, videos):
         "--Voila.port_retries=0",
     ]
     # A TCP probe, not a GET: a GET of "/" would render the notebook and start a kernel.
-    process, log = start(cmd, tmp_path, folder, lambda: accepts(port))
+    process = start(cmd, tmp_path, folder, lambda: accepts(port))
     yield f"http://127.0.0.1:{port}/", port
-    stop(process, log)
+    stop_process(process)
 
 
 def test_standalone_voila_plays_from_the_kernel_server(page, voila):
@@ -234,23 +183,11 @@ def voila_in_server(tmp_path, videos):
     notebook = write_notebook(root, videos["small"])
     port, token, base = free_port(), secrets.token_hex(16), "/user/tester-voila/"
     url = f"http://127.0.0.1:{port}{base}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.base_url={base}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-    ]
+    cmd = jupyter_command("jupyter_server", port, token, base, f"--ServerApp.root_dir={root}")
     # voila.server_extension and jupyter_rangevideo are enabled by their packages' jupyter-config.
-    process, log = start(cmd, tmp_path, root, lambda: answers(f"{url}api/status?token={token}"))
+    process = start(cmd, tmp_path, root, lambda: answers(f"{url}api/status?token={token}"))
     yield f"{url}voila/render/{notebook.name}?token={token}", url
-    stop(process, log)
+    stop_process(process)
 
 
 def test_voila_in_jupyter_server_streams_from_the_extension(page, voila_in_server):
@@ -416,9 +353,9 @@ def voila_demo(tmp_path):
         "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0",
     ]
-    process, log = start(cmd, tmp_path, folder, lambda: accepts(port))
+    process = start(cmd, tmp_path, folder, lambda: accepts(port))
     yield f"http://127.0.0.1:{port}/"
-    stop(process, log)
+    stop_process(process)
 
 
 def test_demo_notebook_under_standalone_voila(page, voila_demo):
