@@ -19,17 +19,19 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
 from conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     FPS,
+    chromium,
     create_notebook,
-    frame_index,
+    new_page,
     open_notebook,
     run_all_cells,
+    seek_in_page,
     start_server,
+    wait_for_frame,
 )
 
 from jupyter_rangevideo.sample import make_large, write_sample
@@ -47,14 +49,8 @@ PLAYERS = {
 SEEK_TO = 7.0
 
 
-def wait_frame(page, selector: str, expected: int, timeout: float = 60) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen = frame_index(page, selector)
-        if seen is not None and abs(seen - expected) <= 1:
-            return page.evaluate("() => performance.now()")
-        time.sleep(0.02)
-    raise TimeoutError(f"frame {expected} never appeared in {selector}")
+def wait_frame(page, selector: str, expected: int) -> float:
+    return wait_for_frame(page, expected, timeout=60, selector=selector, interval=0.02)
 
 
 def measure(page, server, player: str, path: Path, number: int) -> dict:
@@ -66,13 +62,9 @@ def measure(page, server, player: str, path: Path, number: int) -> dict:
     open_notebook(page, server, name)
     started = run_all_cells(page)
     first = wait_frame(page, selector, 0) - started
-    asked = page.evaluate(
-        "([s, t]) => { const v = document.querySelector(s); v.currentTime = t; return performance.now(); }",
-        [selector, SEEK_TO],
-    )
+    asked = seek_in_page(page, SEEK_TO, selector=selector)
     seek = wait_frame(page, selector, round(SEEK_TO * FPS)) - asked
-    for session in server.api("GET", "api/sessions"):
-        server.api("DELETE", f"api/sessions/{session['id']}")
+    server.shut_down_kernels()
     return {"first_frame_ms": first, "seek_ms": seek}
 
 
@@ -80,8 +72,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-browser-bench-"))
     server = start_server("lab", tmp)
     try:
@@ -91,25 +81,16 @@ def main() -> None:
         segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
         files = {"10 MB": small, "1 GiB": make_large(segment, videos / "large.mp4", 2**30)}
         results = {label: {player: [] for player in PLAYERS} for label in files}
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             for number in range(args.rounds):
                 for label, path in files.items():
                     players = list(PLAYERS) if number % 2 == 0 else list(reversed(PLAYERS))
                     for player in players:
-                        context = browser.new_context(viewport={"width": 1280, "height": 900})
-                        page = context.new_page()
-                        page.set_default_timeout(60_000)
-                        try:
+                        with new_page(browser, timeout=60) as page:
                             results[label][player].append(measure(page, server, player, path, number))
-                        finally:
-                            context.close()
                         print(label, player, results[label][player][-1], flush=True)
-            browser.close()
     finally:
-        server.process.terminate()
-        server.process.wait(30)
-        server.log.close()
+        server.stop()
 
     summary = {
         label: {

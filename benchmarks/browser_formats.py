@@ -24,17 +24,20 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
 from conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     FPS,
+    chromium,
     create_notebook,
-    frame_index,
+    kernel_eval,
+    new_page,
     open_notebook,
     run_all_cells,
+    seek_in_page,
     start_server,
+    wait_for_frame,
 )
 
 from jupyter_rangevideo.sample import make_large, write_sample
@@ -47,7 +50,6 @@ SOURCES = {  # name: (codec, expected delivery)
     "hevc.mp4": ("hevc", "transcode"),
     "mjpeg.avi": ("mjpeg", "transcode"),
 }
-SELECTOR = "video.jp-RangeVideo-video"
 
 
 def make_sources(folder: Path, minutes: float) -> dict[str, Path]:
@@ -61,14 +63,8 @@ def make_sources(folder: Path, minutes: float) -> dict[str, Path]:
     return made
 
 
-def wait_frame(page, expected: int, timeout: float = 60) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen = frame_index(page, SELECTOR)
-        if seen is not None and abs(seen - expected) <= 1:
-            return page.evaluate("() => performance.now()")
-        time.sleep(0.02)
-    raise TimeoutError(f"frame {expected} never appeared")
+def wait_frame(page, expected: int) -> float:
+    return wait_for_frame(page, expected, timeout=60, interval=0.02)
 
 
 def measure(page, server, name: str, path: Path, number: int, seek_frames: list[int]) -> dict:
@@ -79,21 +75,12 @@ def measure(page, server, name: str, path: Path, number: int, seek_frames: list[
     open_notebook(page, server, notebook)
     started = run_all_cells(page)
     first = wait_frame(page, 0) - started
-    delivery = page.evaluate(
-        "async () => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;"
-        " const f = k.requestExecute({code: 'print(p.delivery)'}); let out = '';"
-        " f.onIOPub = (m) => { if (m.header.msg_type === 'stream') out += m.content.text; };"
-        " await f.done; return out.trim(); }"
-    )
+    delivery = kernel_eval(page, "print(p.delivery)").strip()
     seeks = []
     for frame in seek_frames:
-        asked = page.evaluate(
-            "([s, t]) => { const v = document.querySelector(s); v.currentTime = t; return performance.now(); }",
-            [SELECTOR, (frame + 0.5) / FPS],
-        )
+        asked = seek_in_page(page, (frame + 0.5) / FPS)
         seeks.append(wait_frame(page, frame % PIECE_FRAMES) - asked)
-    for session in server.api("GET", "api/sessions"):
-        server.api("DELETE", f"api/sessions/{session['id']}")
+    server.shut_down_kernels()
     return {"delivery": delivery, "first_frame_ms": first, "seek_ms": seeks}
 
 
@@ -108,8 +95,6 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--seeks", type=int, default=7, help="random seeks per round and format")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-formats-bench-"))
     (tmp / "lab-config").mkdir()
     # A cache of its own: nothing from earlier runs.
@@ -123,8 +108,7 @@ def main() -> None:
     server = start_server("lab", tmp)
     results: dict[str, list[dict]] = {name: [] for name in files}
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             for number in range(args.rounds):
                 now = time.time()
                 for path in files.values():
@@ -132,20 +116,12 @@ def main() -> None:
                 seek_frames = [rng.randrange(FPS, frames - FPS) for _ in range(args.seeks)]
                 order = list(files) if number % 2 == 0 else list(reversed(files))
                 for name in order:
-                    context = browser.new_context(viewport={"width": 1280, "height": 900})
-                    page = context.new_page()
-                    page.set_default_timeout(90_000)
-                    try:
+                    with new_page(browser, timeout=90) as page:
                         run = measure(page, server, name, files[name], number, seek_frames)
-                    finally:
-                        context.close()
                     results[name].append(run)
                     print(name, run, flush=True)
-            browser.close()
     finally:
-        server.process.terminate()
-        server.process.wait(30)
-        server.log.close()
+        server.stop()
 
     summary = {}
     for name, runs in results.items():

@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, FPS, create_notebook, open_notebook, run_all_cells, start_server
+from conftest import FPS, chromium, create_notebook, new_page, open_notebook, run_all_cells, start_server
 
 from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import FRAME_CODE, make_large, write_sample
@@ -149,8 +150,7 @@ def measure(
             bucket.append(ms)
             by_proxy += proxied
             time.sleep(0.3)  # let the main video settle under the proxy before the next seek
-    for session in server.api("GET", "api/sessions"):
-        server.api("DELETE", f"api/sessions/{session['id']}")
+    server.shut_down_kernels()
     return {
         "seek_ms": seeks,
         "step_back_ms": steps,
@@ -170,8 +170,6 @@ def main() -> None:
         help="before seeking, wait until the page holds the whole proxy (and at least 3 s for both players)",
     )
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-proxy-bench-"))
     server = start_server("lab", tmp)
     try:
@@ -188,17 +186,11 @@ def main() -> None:
         )
         rng = random.Random(12)
         results: dict[str, list[dict]] = {player: [] for player in PLAYERS}
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
 
             def session(player: str, targets: list[int]) -> dict:
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                page = context.new_page()
-                page.set_default_timeout(60_000)
-                try:
+                with new_page(browser, timeout=60) as page:
                     return measure(page, server, player, path, frames, targets, args.settle)
-                finally:
-                    context.close()
 
             # Showing the file starts the proxy's warm-up: its CPU cost is the server's while warming.
             cpu_before = cpu_seconds(server.process.pid)
@@ -215,11 +207,8 @@ def main() -> None:
                 for player in players:
                     results[player].append(session(player, targets))
                     print(number, player, {k: v for k, v in results[player][-1].items()}, flush=True)
-            browser.close()
     finally:
-        server.process.terminate()
-        server.process.wait(30)
-        server.log.close()
+        server.stop()
 
     summary = {
         player: {

@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, FPS, start_server
+from conftest import FPS, chromium, new_page, start_server
 
 from jupyter_rangevideo.sample import make_large, write_sample
 
@@ -113,15 +114,10 @@ class Recorder:
 
 def run_source(browser, server, src: str, seek_to: float, settle: float) -> dict:
     """A fresh page: load the video, wait for its first frame, wait ``settle`` seconds, seek."""
-    context = browser.new_context(
-        viewport={"width": 800, "height": 600}, bypass_csp=True
-    )  # api/status has CSP
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    # bypass_csp: api/status, the page that gives the login cookie, sends a CSP.
+    with new_page(browser, timeout=60, viewport={"width": 800, "height": 600}, bypass_csp=True) as page:
         page.goto(f"{server.url}api/status?token={server.token}")  # the login cookie, same origin
-        cdp = context.new_cdp_session(page)
-        recorder = Recorder(cdp)
+        recorder = Recorder(page.context.new_cdp_session(page))
         page.set_content(PAGE.format(src=src))
         page.add_script_tag(content=SCRIPT.format(fps=FPS))
         page.evaluate("() => window.firstFrame()")
@@ -131,8 +127,6 @@ def run_source(browser, server, src: str, seek_to: float, settle: float) -> dict
         ms = page.evaluate("(t) => window.seekTo(t)", seek_to)
         time.sleep(0.5)  # requests still running after the frame showed
         return {"ms": ms, "before": before, "after": recorder.take()}
-    finally:
-        context.close()
 
 
 def describe(trial: dict) -> str:
@@ -157,8 +151,6 @@ def main() -> None:
         "--large", action="store_true", help="a 1 GiB file (packets repeated) instead of 10 MB"
     )
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-seek-requests-"))
     server = start_server("lab", tmp)
     os.environ["JUPYTER_RUNTIME_DIR"] = str(tmp / "lab-runtime")
@@ -178,15 +170,13 @@ def main() -> None:
             "files": f"/{base}files/videos/{video.name}",
         }
         results: dict[str, list] = {name: [] for name in sources}
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             for number in range(args.rounds):
                 names = list(sources) if number % 2 == 0 else list(reversed(sources))
                 for name in names:
                     trial = run_source(browser, server, sources[name], args.seek_to, args.settle)
                     results[name].append(trial)
                     print(f"{name:10s} {describe(trial)}", flush=True)
-            browser.close()
         for name, trials in results.items():
             after = [r for t in trials for r in t["after"]]
             print(
@@ -195,9 +185,7 @@ def main() -> None:
                 f"cancelled {sum(r['cancelled'] for t in trials for r in t['before'] + t['after']) / len(trials):.1f}"
             )
     finally:
-        server.process.terminate()
-        server.process.wait(30)
-        server.log.close()
+        server.stop()
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "seek_requests.json").write_text(json.dumps(results, indent=1))

@@ -35,10 +35,11 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 sys.path.insert(0, str(HERE))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, FPS
+from conftest import FPS, chromium, new_page
 from seek_requests import PAGE, SCRIPT, Recorder, describe
 
 from jupyter_rangevideo.handlers import RangeFileMixin
@@ -116,12 +117,8 @@ def serve(video: Path) -> tuple[int, asyncio.AbstractEventLoop]:
 
 
 def trial(browser, port: int, src: str, seek_to: float, settle: float) -> dict:
-    context = browser.new_context(viewport={"width": 800, "height": 600})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        cdp = context.new_cdp_session(page)
-        recorder = Recorder(cdp, marker="/")
+    with new_page(browser, timeout=60, viewport={"width": 800, "height": 600}) as page:
+        recorder = Recorder(page.context.new_cdp_session(page), marker="/")
         page.goto(f"http://127.0.0.1:{port}/page?src={src}")
         page.evaluate("() => window.firstFrame()")
         if settle:
@@ -130,8 +127,6 @@ def trial(browser, port: int, src: str, seek_to: float, settle: float) -> dict:
         ms = page.evaluate("(t) => window.seekTo(t)", seek_to)
         time.sleep(0.5)
         return {"ms": ms, "before": before, "after": recorder.take()}
-    finally:
-        context.close()
 
 
 def main() -> None:
@@ -140,21 +135,17 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=0.0)
     parser.add_argument("--seek-to", type=float, default=7.0)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-seek-variants-"))
     video = write_sample(tmp / "v.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
     port, _ = serve(video)
     results: dict[str, list] = {name: [] for name in VARIANTS}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         names = list(VARIANTS)
         for number in range(args.rounds):
             for name in names[number % len(names) :] + names[: number % len(names)]:
                 result = trial(browser, port, VARIANTS[name], args.seek_to, args.settle)
                 results[name].append(result)
                 print(f"{name:20s} {describe(result)}", flush=True)
-        browser.close()
     summary = {}
     for name, trials in results.items():
         summary[name] = {

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import functools
 import json
 import os
 import secrets
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import answers, free_port, jupyter_command, jupyter_env, start_process, stop_process
 
 from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
 
@@ -38,12 +39,6 @@ FPS = 25
 RESULTS = Path(__file__).parent / ".results"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     kind: str  # "lab" or "notebook"
@@ -51,7 +46,6 @@ class Server:
     token: str
     root: Path
     process: subprocess.Popen
-    log: object
 
     def api(self, method, path, body=None):
         request = urllib.request.Request(
@@ -69,51 +63,42 @@ class Server:
         path = f"lab/tree/{name}?reset&" if self.kind == "lab" else f"notebooks/{name}?"
         return f"{self.url}{path}token={self.token}"
 
+    def shut_down_kernels(self, notebook: str = "") -> None:
+        """End the kernel sessions of notebooks whose path ends with ``notebook`` (all by default)."""
+        for session in self.api("GET", "api/sessions"):
+            if session["path"].endswith(notebook):
+                self.api("DELETE", f"api/sessions/{session['id']}")
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
 
 def start_server(kind: str, tmp: Path) -> Server:
+    """JupyterLab ("lab") or Notebook 7 ("notebook") under a base_url, its files in ``tmp``:
+    KIND-root (the server's root), KIND-runtime, KIND-config, KIND.log."""
     port, token = free_port(), secrets.token_hex(16)
     root = tmp / f"{kind}-root"
     root.mkdir()
     base = f"/user/tester-{kind}/"
     app = "jupyterlab" if kind == "lab" else "notebook"
     app_class = "LabApp" if kind == "lab" else "JupyterNotebookApp"
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(tmp / f"{kind}-runtime"),
-        "JUPYTER_CONFIG_DIR": str(tmp / f"{kind}-config"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
+    cmd = jupyter_command(
         app,
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.base_url={base}",
-        f"--IdentityProvider.token={token}",
+        port,
+        token,
+        base,
         f"--ServerApp.root_dir={root}",
         f"--{app_class}.expose_app_in_browser=True",
         "--LabApp.workspaces_dir=" + str(tmp / f"{kind}-ws"),
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    log = open(tmp / f"{kind}.log", "wb")  # noqa: SIM115 - outlives this function: the server's output, closed at stop
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    server = Server(kind, f"http://127.0.0.1:{port}{base}", token, root, process, log)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            server.api("GET", "api/status")
-            return server
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.close()
-                raise RuntimeError((tmp / f"{kind}.log").read_text()[-3000:]) from None
-            time.sleep(0.3)
+    )
+    url = f"http://127.0.0.1:{port}{base}"
+    ready = functools.partial(answers, f"{url}api/status?token={token}")
+    process = start_process(
+        cmd, ready, log=tmp / f"{kind}.log", env=jupyter_env(tmp, f"{kind}-"), cwd=root, timeout=90
+    )
+    return Server(kind, url, token, root, process)
 
 
 @pytest.fixture(autouse=True)
@@ -130,18 +115,40 @@ def jp_server_cleanup():
     yield
 
 
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium, driven through Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def new_page(browser, timeout: float = 30, **options):
+    """A page in a fresh browser context (no cookies or cache from other pages), closed after;
+    ``options`` go to Playwright's ``browser.new_context``."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout * 1000)
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail(
             f"{CHROMIUM} is missing: the test command installs Debian's chromium (apt-get install chromium)"
         )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")
@@ -152,12 +159,7 @@ def servers(tmp_path_factory):
         yield lambda kind: started.get(kind) or started.setdefault(kind, start_server(kind, tmp))
     finally:
         for server in started.values():
-            server.process.terminate()
-            try:
-                server.process.wait(20)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-            server.log.close()
+            server.stop()
 
 
 @pytest.fixture(params=["lab", "notebook"])
@@ -195,11 +197,8 @@ def _write_unplayable(path: Path) -> None:
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    with new_page(browser) as page:
+        yield page
 
 
 # --- driving a notebook -------------------------------------------------------------
@@ -341,28 +340,37 @@ def wait_for_screenshot_frame(
     raise AssertionError(f"expected frame {expected}±{tolerance} in {selector}, the page shows {seen}")
 
 
-def wait_for_frame(page, expected: int, tolerance: int = 1, timeout: float = 30, nth: int = 0) -> float:
+def wait_for_frame(
+    page,
+    expected: int,
+    tolerance: int = 1,
+    timeout: float = 30,
+    nth: int = 0,
+    selector: str = VIDEO,
+    interval: float = 0.05,
+) -> float:
     """Wait until the video shows frame ``expected`` (±tolerance); return when, on the page's clock."""
     deadline = time.monotonic() + timeout
     seen = None
     while time.monotonic() < deadline:
-        seen = frame_index(page, nth=nth)
+        seen = frame_index(page, selector, nth)
         if seen is not None and abs(seen - expected) <= tolerance:
             return page.evaluate("() => performance.now()")
-        time.sleep(0.05)
+        time.sleep(interval)
     RESULTS.mkdir(exist_ok=True)
     page.screenshot(path=str(RESULTS / "failed-frame.png"))
-    raise AssertionError(f"expected frame {expected}±{tolerance}, the page shows {seen}")
+    raise AssertionError(f"expected frame {expected}±{tolerance} in {selector}, the page shows {seen}")
 
 
-def seek_in_page(page, seconds: float, nth: int = 0) -> float:
+def seek_in_page(page, seconds: float, nth: int = 0, selector: str = VIDEO) -> float:
+    """Set the video's currentTime as a person's seek would; return when, on the page's clock."""
     return page.evaluate(
-        """([t, nth]) => {
-            const video = document.querySelectorAll('video.jp-RangeVideo-video')[nth];
+        """([selector, t, nth]) => {
+            const video = document.querySelectorAll(selector)[nth];
             video.currentTime = t;
             return performance.now();
         }""",
-        [seconds, nth],
+        [selector, seconds, nth],
     )
 
 

@@ -13,6 +13,7 @@ from conftest import (
     create_notebook,
     frame_index,
     kernel_value,
+    new_page,
     open_notebook,
     record,
     run_all_cells,
@@ -102,16 +103,15 @@ def notebook(browser, servers, media):
     """The notebook, run once, in a page that the tests of this module share."""
     server = servers("lab")
     create_notebook(server, NOTEBOOK, _cells(media))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    open_notebook(page, server, NOTEBOOK)
-    started = run_all_cells(page)
-    page.wait_for_function("() => document.querySelectorAll('.jp-RangeVideo').length >= 22", timeout=120_000)
-    ids = kernel_value(page, "{name: p.player_id for name, p in ps.items()}")
-    ids["garbled"] = kernel_value(page, "garbled.player_id")
-    yield page, server, ids, started
-    context.close()
+    with new_page(browser, timeout=60) as page:
+        open_notebook(page, server, NOTEBOOK)
+        started = run_all_cells(page)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.jp-RangeVideo').length >= 22", timeout=120_000
+        )
+        ids = kernel_value(page, "{name: p.player_id for name, p in ps.items()}")
+        ids["garbled"] = kernel_value(page, "garbled.player_id")
+        yield page, server, ids, started
 
 
 def media_selector(player_id: str) -> str:
@@ -266,9 +266,7 @@ def test_bad_media_is_explained_in_plain_words(notebook):
 def test_saved_notebook_reopened_without_kernel_plays_segments(notebook):
     page, server, ids, _ = notebook
     save_notebook(page)
-    for session in server.api("GET", "api/sessions"):
-        if session["path"].endswith(NOTEBOOK):
-            server.api("DELETE", f"api/sessions/{session['id']}")
+    server.shut_down_kernels(NOTEBOOK)
     # Hold the transcoded segments back: while it waits, the player says it is preparing.
     held, released = [], []
 

@@ -110,9 +110,7 @@ def test_saved_notebook_is_small_and_plays_after_reopening(page, server, videos)
     assert size < 20_000
 
     # Shut the kernel down, reload: the cells are not run again.
-    for session in server.api("GET", "api/sessions"):
-        if session["path"].endswith(name):
-            server.api("DELETE", f"api/sessions/{session['id']}")
+    server.shut_down_kernels(name)
     page.goto(server.notebook_url(name))
     wait_for_notebook(page, name, kernel=False)
     wait_for_frame(page, 0)
