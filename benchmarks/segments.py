@@ -35,7 +35,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from helpers import accepts, free_port, jupyter_command, start_process, stop_process
+from helpers import accepts, free_port, hls_url, jupyter_command, segment_names, start_process, stop_process
 from run import TOKEN
 from segment_sources import CLIP_SECONDS, COPIES, source
 
@@ -88,10 +88,6 @@ class Server:
         stop_process(self.process, 10)
 
 
-def hls(path: Path, delivery: str, name: str = "index.m3u8") -> str:
-    return url_for(path).replace("rangevideo/files/", f"rangevideo/hls/{delivery}/", 1) + "/" + name
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -122,16 +118,16 @@ def first_and_seeks(server: Server, path: Path, delivery: str, seeks: int, rng: 
             "seek_p90_ms": ms(percentile(latencies, 90)),
             "segments": None,
         }
-    status, body = server.get(hls(path, delivery))
+    status, body = server.get(hls_url(path, delivery))
     assert status == 200, body[:300]
-    names = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
-    status, body = server.get(hls(path, delivery, names[0]))
+    names = segment_names(body.decode())
+    status, body = server.get(hls_url(path, delivery, names[0]))
     assert status == 200, body[:300]
     first = time.perf_counter() - began
     latencies = []
     for index in rng.sample(range(5, len(names)), seeks):  # cold segments, far apart
         t0 = time.perf_counter()
-        status, body = server.get(hls(path, delivery, names[index]))
+        status, body = server.get(hls_url(path, delivery, names[index]))
         assert status == 200, body[:300]
         latencies.append(time.perf_counter() - t0)
         time.sleep(
@@ -148,7 +144,7 @@ def first_and_seeks(server: Server, path: Path, delivery: str, seeks: int, rng: 
 def speed(server: Server, path: Path, delivery: str, seconds: float) -> dict:
     """Play-through: segments asked in order as fast as they come (prefetch on)."""
     server.clear_cache()
-    status, body = server.get(hls(path, delivery))
+    status, body = server.get(hls_url(path, delivery))
     lines = body.decode().splitlines()
     durations = [float(line[8:-1]) for line in lines if line.startswith("#EXTINF:")]
     names = [line for line in lines if line and not line.startswith("#")]
@@ -156,7 +152,7 @@ def speed(server: Server, path: Path, delivery: str, seconds: float) -> dict:
     video = 0.0
     start = len(names) // 3  # mid-file
     for name, duration in zip(names[start:], durations[start:]):
-        status, body = server.get(hls(path, delivery, name))
+        status, body = server.get(hls_url(path, delivery, name))
         assert status == 200, body[:300]
         video += duration
         if video >= seconds:
@@ -187,8 +183,8 @@ def tiny_p99_during(server: Server, path: Path, requests: int) -> dict:
 
     idle = statuses(requests)
     server.clear_cache()
-    _, body = server.get(hls(path, "transcode"))
-    names = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
+    _, body = server.get(hls_url(path, "transcode"))
+    names = segment_names(body.decode())
     stop = threading.Event()
     busy: list[float] = []
     with ThreadPoolExecutor(5) as pool:
@@ -198,7 +194,7 @@ def tiny_p99_during(server: Server, path: Path, requests: int) -> dict:
         transcodes = 0
         for _ in range(3):
             batch = [next(picks) for _ in range(4)]
-            list(pool.map(lambda n: server.get(hls(path, "transcode", n)), batch))
+            list(pool.map(lambda n: server.get(hls_url(path, "transcode", n)), batch))
             transcodes += 4
         stop.set()
         busy = prober.result()

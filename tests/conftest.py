@@ -1,7 +1,7 @@
 import asyncio
 
 import pytest
-from helpers import request_bytes
+from helpers import request_bytes, server_config
 
 
 def pytest_collection_modifyitems(items):
@@ -15,14 +15,14 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 @pytest.fixture
 def jp_server_config():
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        },
-        # Small chunks so that even test files span many reads.
-        "RangeVideoApp": {"chunk_size": 64 * 1024},
-    }
+    # Small chunks so that even test files span many reads.
+    return server_config(chunk_size=64 * 1024)
+
+
+@pytest.fixture
+def service(jp_serverapp):
+    """The server's segment service: remux, transcode and proxy jobs."""
+    return jp_serverapp.web_app.settings["rangevideo_segments"]
 
 
 @pytest.fixture

@@ -13,6 +13,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import av
+
+from jupyter_rangevideo import url_for
+from jupyter_rangevideo.sample import read_frame_index
+
 
 def open_fds():
     return len(os.listdir("/proc/self/fd"))
@@ -41,6 +46,81 @@ async def read_response(reader):
     headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
     body = await reader.readexactly(int(headers.get("content-length", 0)))
     return status, headers, body
+
+
+def http_get(url, headers=None, method="GET", timeout=10.0):
+    """(status, headers, body) of a request; an HTTP error status is an answer, not an exception."""
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def server_config(**rangevideo):
+    """A jp_server_config: this extension on, terminals off, no anonymous access, and
+    ``rangevideo`` as RangeVideoApp settings."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        },
+        "RangeVideoApp": rangevideo,
+    }
+
+
+def folder_with_video(folder: Path, data: bytes = b"VIDEO") -> Path:
+    """A new folder holding v.mp4 with ``data``; the video's path."""
+    folder.mkdir()
+    video = folder / "v.mp4"
+    video.write_bytes(data)
+    return video
+
+
+def swap_for_symlink(folder: Path, target: Path) -> None:
+    """Move ``folder`` aside and put a symlink to ``target`` where it was."""
+    folder.rename(folder.parent / "moved")
+    folder.symlink_to(target)
+
+
+# --- HLS deliveries -------------------------------------------------------------------
+
+
+def hls_url(path, delivery, name="index.m3u8"):
+    """The contract's URL: the file URL's signature and path under rangevideo/hls/{delivery}/."""
+    file_url = url_for(path)
+    return file_url.replace("rangevideo/files/", f"rangevideo/hls/{delivery}/", 1) + "/" + name
+
+
+def segment_names(playlist):
+    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
+
+
+def decode(data, tmp_path, name="seg.ts"):
+    """(time, frame index) of every video frame of a TS segment, and its audio packets' times."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        frames = (
+            [
+                (float(f.pts * f.time_base), read_frame_index(f.to_ndarray(format="rgb24")))
+                for f in container.decode(container.streams.video[0])
+            ]
+            if container.streams.video
+            else []
+        )
+    with av.open(str(path)) as container:
+        audio = (
+            [
+                float(p.pts * p.time_base)
+                for p in container.demux(container.streams.audio[0])
+                if p.pts is not None
+            ]
+            if container.streams.audio
+            else []
+        )
+    return frames, audio
 
 
 # --- server processes -----------------------------------------------------------------

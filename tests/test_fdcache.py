@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from helpers import open_fds
+from helpers import folder_with_video, open_fds, swap_for_symlink
 from tornado import web
 
 from jupyter_rangevideo.fdcache import DescriptorCache
@@ -69,16 +69,10 @@ def test_a_changed_file_is_opened_again(tmp_path, opened, change):
 
 def test_a_directory_swapped_for_a_symlink_is_refused_even_when_cached(tmp_path, opened):
     cache, _ = opened
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    video = shared / "v.mp4"
-    video.write_bytes(b"VIDEO")
-    private = tmp_path / "private"
-    private.mkdir()
-    (private / "v.mp4").write_bytes(b"PRIVATE")
+    video = folder_with_video(tmp_path / "shared")
+    private = folder_with_video(tmp_path / "private", b"PRIVATE").parent
     serve_once(cache, str(video))
-    shared.rename(tmp_path / "moved")
-    shared.symlink_to(private)
+    swap_for_symlink(video.parent, private)
     with pytest.raises(web.HTTPError) as refused:
         serve_once(cache, str(video))
     assert refused.value.status_code == 404
@@ -87,13 +81,9 @@ def test_a_directory_swapped_for_a_symlink_is_refused_even_when_cached(tmp_path,
 def test_the_same_directory_back_through_a_symlink_is_refused_too(tmp_path, opened):
     # The inode is unchanged, but the descriptor's path moved: a fresh open would refuse.
     cache, _ = opened
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    video = shared / "v.mp4"
-    video.write_bytes(b"VIDEO")
+    video = folder_with_video(tmp_path / "shared")
     serve_once(cache, str(video))
-    shared.rename(tmp_path / "moved")
-    shared.symlink_to(tmp_path / "moved")
+    swap_for_symlink(video.parent, tmp_path / "moved")
     with pytest.raises(web.HTTPError):
         serve_once(cache, str(video))
 

@@ -5,6 +5,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from helpers import http_get
 
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
@@ -22,28 +23,19 @@ def server():
     server.stop()
 
 
-def get(url, headers=None, method="GET"):
-    request = urllib.request.Request(url, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
 def test_serves_ranges_exactly(server, tmp_path):
     video = tmp_path / "v.mp4"
     data = bytes(range(256)) * 4096
     video.write_bytes(data)
     url = server.base_url + url_for(video)
     assert url.startswith(f"http://127.0.0.1:{server.port}/")
-    status, headers, body = get(url, {"Range": "bytes=1000-70999"})
+    status, headers, body = http_get(url, {"Range": "bytes=1000-70999"})
     assert (status, body) == (206, data[1000:71000])
     assert headers["Content-Range"] == f"bytes 1000-70999/{len(data)}"
     assert "Access-Control-Allow-Origin" not in headers
-    status, headers, body = get(url, {"Range": "bytes=-0"})
+    status, headers, body = http_get(url, {"Range": "bytes=-0"})
     assert status == 416
-    status, _, body = get(url, method="HEAD")
+    status, _, body = http_get(url, method="HEAD")
     assert (status, body) == (200, b"")
 
 
@@ -54,7 +46,7 @@ def test_wrong_token_or_signature_gets_nothing(server, tmp_path):
     wrong_token = good.replace(server.token, "0" * 32)
     wrong_signature = good.replace(url_for(video).split("/")[2], "f" * 32)
     for url in (wrong_token, wrong_signature, good.replace("v.mp4", "w.mp4")):
-        status, _, body = get(url)
+        status, _, body = http_get(url)
         assert status == 404 and b"PRIVATE" not in body
 
 

@@ -7,8 +7,7 @@ import io
 
 import av
 import pytest
-from helpers import wait_for
-from test_segments import decode, hls_url, segment_names
+from helpers import decode, hls_url, segment_names, server_config, wait_for
 
 from jupyter_rangevideo import proxy
 from jupyter_rangevideo.probe import probe
@@ -18,22 +17,7 @@ from jupyter_rangevideo.segments import plan
 
 @pytest.fixture
 def jp_server_config(tmp_path):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        },
-        "RangeVideoApp": {
-            "cache_dir": str(tmp_path / "cache"),
-            "transcode_workers": 1,
-            "preset": "ultrafast",
-        },
-    }
-
-
-@pytest.fixture
-def service(jp_serverapp):
-    return jp_serverapp.web_app.settings["rangevideo_segments"]
+    return server_config(cache_dir=str(tmp_path / "cache"), transcode_workers=1, preset="ultrafast")
 
 
 async def warmed(service):

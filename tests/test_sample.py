@@ -53,21 +53,16 @@ def test_make_large_copies_without_reencoding(tmp_path):
         assert container.duration / 1e6 == pytest.approx(copies, abs=0.3)
 
 
+def write_with_command_line(out, fps):
+    """``python -m jupyter_rangevideo.sample``: a 1 s 96x64 clip; the finished process."""
+    options = ["--duration", "1", "--fps", str(fps), "--size", "96x64"]
+    cmd = [sys.executable, "-m", "jupyter_rangevideo.sample", str(out), *options]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
 def test_command_line(tmp_path):
     out = tmp_path / "cli.mp4"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter_rangevideo.sample",
-        str(out),
-        "--duration",
-        "1",
-        "--fps",
-        "5",
-        "--size",
-        "96x64",
-    ]
-    subprocess.run(cmd, check=True, capture_output=True)
+    write_with_command_line(out, 5)
     assert [read_frame_index(f) for f in decoded(out)] == list(range(5))
 
 
@@ -83,19 +78,6 @@ def test_frames_drawn_in_yuv_look_like_the_rgb_drawing():
 
 
 def test_command_line_shows_progress(tmp_path):
-    out = tmp_path / "progress.mp4"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter_rangevideo.sample",
-        str(out),
-        "--duration",
-        "1",
-        "--fps",
-        "10",
-        "--size",
-        "96x64",
-    ]
-    result = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    result = write_with_command_line(tmp_path / "progress.mp4", 10)
     lines = [line for line in result.stderr.splitlines() if "frames" in line]
     assert lines[-1].endswith("100% 10/10 frames") and len(lines) > 2

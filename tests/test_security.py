@@ -5,6 +5,7 @@ import os
 from urllib.parse import quote
 
 import pytest
+from helpers import folder_with_video, swap_for_symlink
 from jupyter_server.auth.authorizer import Authorizer
 
 from jupyter_rangevideo import signing, url_for
@@ -118,18 +119,12 @@ async def test_a_deleted_file_is_404(fetch, data_file):
 
 
 async def test_a_symlink_swapped_in_after_sharing_is_not_followed(fetch, tmp_path):
-    shared_dir = tmp_path / "shared"
-    shared_dir.mkdir()
-    video = shared_dir / "v.mp4"
-    video.write_bytes(b"VIDEO")
-    secret_dir = tmp_path / "private"
-    secret_dir.mkdir()
-    (secret_dir / "v.mp4").write_bytes(b"PRIVATE")
+    video = folder_with_video(tmp_path / "shared")
+    secret_dir = folder_with_video(tmp_path / "private", b"PRIVATE").parent
     url = url_for(video)
     assert (await fetch(url)).body == b"VIDEO"
 
-    shared_dir.rename(tmp_path / "moved")
-    shared_dir.symlink_to(secret_dir)
+    swap_for_symlink(video.parent, secret_dir)
     r = await fetch(url)
     assert r.code == 404 and b"PRIVATE" not in r.body
 

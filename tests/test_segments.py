@@ -6,20 +6,18 @@ import os
 import shutil
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 
 import av
 import pytest
-from helpers import wait_for
+from helpers import decode, hls_url, http_get, segment_names, server_config, wait_for
 from tornado.simple_httpclient import HTTPTimeoutError
 
 import jupyter_rangevideo.segments as segments_module
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
 from jupyter_rangevideo.probe import probe
-from jupyter_rangevideo.sample import read_frame_index, write_sample
+from jupyter_rangevideo.sample import write_sample
 from jupyter_rangevideo.segments import Cancelled, EncodeSettings, Job, make_segment, plan
 from jupyter_rangevideo.signing import load_secret, sign
 
@@ -33,58 +31,7 @@ def workers():
 
 @pytest.fixture
 def jp_server_config(tmp_path, workers):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_rangevideo": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        },
-        "RangeVideoApp": {
-            "cache_dir": str(tmp_path / "cache"),
-            "transcode_workers": workers,
-            "preset": "ultrafast",
-        },
-    }
-
-
-@pytest.fixture
-def service(jp_serverapp):
-    return jp_serverapp.web_app.settings["rangevideo_segments"]
-
-
-def hls_url(path, delivery, name="index.m3u8"):
-    """The contract's URL: the file URL's signature and path under rangevideo/hls/{delivery}/."""
-    file_url = url_for(path)
-    return file_url.replace("rangevideo/files/", f"rangevideo/hls/{delivery}/", 1) + "/" + name
-
-
-def segment_names(playlist):
-    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
-
-
-def decode(data, tmp_path, name="seg.ts"):
-    """(time, frame index) of every video frame of a TS segment, and its audio packets' times."""
-    path = tmp_path / name
-    path.write_bytes(data)
-    with av.open(str(path)) as container:
-        frames = (
-            [
-                (float(f.pts * f.time_base), read_frame_index(f.to_ndarray(format="rgb24")))
-                for f in container.decode(container.streams.video[0])
-            ]
-            if container.streams.video
-            else []
-        )
-    with av.open(str(path)) as container:
-        audio = (
-            [
-                float(p.pts * p.time_base)
-                for p in container.demux(container.streams.audio[0])
-                if p.pts is not None
-            ]
-            if container.streams.audio
-            else []
-        )
-    return frames, audio
+    return server_config(cache_dir=str(tmp_path / "cache"), transcode_workers=workers, preset="ultrafast")
 
 
 @pytest.mark.parametrize(
@@ -317,11 +264,7 @@ def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
         base = server.base_url
 
         def get(url):
-            try:
-                with urllib.request.urlopen(url, timeout=30) as response:
-                    return response.status, response.headers, response.read()
-            except urllib.error.HTTPError as e:
-                return e.code, e.headers, e.read()
+            return http_get(url, timeout=30)
 
         status, headers, body = get(base + hls_url(source, "transcode"))
         assert (

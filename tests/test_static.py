@@ -1,10 +1,9 @@
 """The vendored hls.js, served by the extension and by the kernel's fallback server."""
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import http_get
 
 from jupyter_rangevideo.kernel_server import KernelServer
 
@@ -46,21 +45,13 @@ def kernel_server(tmp_path, monkeypatch):
     server.stop()
 
 
-def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
 def test_kernel_server_serves_the_module_behind_its_token(kernel_server):
-    status, headers, body = get(kernel_server.base_url + HLS)
+    status, headers, body = http_get(kernel_server.base_url + HLS)
     assert status == 200
     assert headers["Content-Type"].startswith("text/javascript")
     # The page is on another origin: a module import needs CORS.
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert body == (VENDOR / "hls.light.mjs").read_bytes()
     wrong = kernel_server.base_url.replace(kernel_server.token, "0" * 32)
-    assert get(wrong + HLS)[0] == 404
-    assert get(kernel_server.base_url + "rangevideo/static/../signing.py")[0] in (403, 404)
+    assert http_get(wrong + HLS)[0] == 404
+    assert http_get(kernel_server.base_url + "rangevideo/static/../signing.py")[0] in (403, 404)
