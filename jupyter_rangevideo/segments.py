@@ -513,7 +513,6 @@ class _Task:
     future: asyncio.Future[str]
     cancel: threading.Event = field(default_factory=threading.Event)
     waiters: int = 0
-    demanded: bool = False
     started: bool = False
     order: int = 0
     # Made ahead of need for nobody in particular (the proxy's warm-up): runs last, on at most
@@ -625,7 +624,6 @@ class SegmentService:
                 return made
             task = self._tasks.get(key) or self._queue(key, stream, source.facts, segments, index)
         task.background = False  # someone waits for it now
-        task.demanded = True
         task.waiters += 1
         self._dispatch()
         try:
