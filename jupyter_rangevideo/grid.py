@@ -28,7 +28,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from .widget import MIMETYPE, Player, _called_from_displayhook
+from .widget import MIMETYPE, Player, _display_own_output
 
 
 class Grid(anywidget.AnyWidget):
@@ -147,13 +147,7 @@ class Grid(anywidget.AnyWidget):
         return bundle
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        if self._skip_next_displayhook and _called_from_displayhook():
-            self._skip_next_displayhook = False  # grid() displayed it already
-            return
-        self._displayed = True
-        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
+        _display_own_output(self)
 
     def _update_saved_output(self) -> None:
         if self._displayed:

@@ -9,7 +9,7 @@ import uuid
 import weakref
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import anywidget
@@ -422,13 +422,29 @@ class Player(anywidget.AnyWidget):
         return None if ".." in relative.parts else quote(relative.as_posix())
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
+        _display_own_output(self)
 
-        if self._skip_next_displayhook and _called_from_displayhook():
-            self._skip_next_displayhook = False  # show() displayed it already
-            return
-        self._displayed = True
-        display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
+
+class _OwnOutput(Protocol):
+    """A Player or a Grid: displayed as an output of its own that later updates rewrite."""
+
+    player_id: str
+    _displayed: bool
+    _skip_next_displayhook: bool
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any: ...
+
+
+def _display_own_output(shown: _OwnOutput) -> None:
+    """Display ``shown`` under its player_id (so that its saved output can be updated), except
+    as the value of the cell that show() or grid() displayed it from already."""
+    from IPython.display import display
+
+    if shown._skip_next_displayhook and _called_from_displayhook():
+        shown._skip_next_displayhook = False
+        return
+    shown._displayed = True
+    display(shown._repr_mimebundle_(), raw=True, display_id=shown.player_id)
 
 
 def _called_from_displayhook() -> bool:
