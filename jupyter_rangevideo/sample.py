@@ -270,7 +270,7 @@ _CODEC_BY_SUFFIX = {
 _FORMATS = {".ts": "mpegts", ".m4a": "mp4", ".mp3": "mp3", ".wav": "wav", ".ogg": "ogg", ".flac": "flac"}
 
 
-def _video_options(codec: str, fps: int, noise: bool, gop: int) -> dict[str, str]:
+def _video_options(codec: str, noise: bool, gop: int) -> dict[str, str]:
     if codec == "h264":
         return {"preset": "ultrafast", "g": str(gop), "crf": "18" if noise else "23"}
     if codec == "hevc":
@@ -334,7 +334,7 @@ def _write(
             stream = container.add_stream(encoder, rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
             stream.time_base = Fraction(1, fps)
-            stream.options = _video_options(codec, fps, noise, gop or fps)
+            stream.options = _video_options(codec, noise, gop or fps)
         tone = _add_audio(container, audio) if audio else None
         # Without noise, 4:2:0 output of even size is drawn in YUV directly (no conversion per frame).
         painter = None

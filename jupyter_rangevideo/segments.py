@@ -325,7 +325,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
                 if sound is None or t >= finish + 3.0:
                     break
                 continue
-            _shift(packet, video, origin)
+            _shift(packet, origin)
             packet.stream = out_video
             out.mux(packet)
         elif sound is not None and packet.pts is not None:
@@ -347,7 +347,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
         sound.close()
 
 
-def _shift(packet: Any, stream: Any, origin: int) -> None:
+def _shift(packet: Any, origin: int) -> None:
     if packet.pts is not None:
         packet.pts -= origin
     if packet.dts is not None:
