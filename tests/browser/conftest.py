@@ -275,6 +275,21 @@ def kernel_value(page, expr: str):
     return json.loads(kernel_eval(page, f"import json; print(json.dumps({expr}))"))
 
 
+def wait_for_kernel(page, expr: str, expected, timeout: float = 20):
+    """Poll ``expr`` in the kernel until its value equals ``expected`` or, if ``expected`` is
+    a function, until ``expected(value)`` holds; return the value."""
+    check = expected if callable(expected) else lambda value: value == expected
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = kernel_value(page, expr)
+        if check(value):
+            return value
+        time.sleep(0.2)
+    wanted = "" if callable(expected) else f", expected {expected!r}"
+    raise AssertionError(f"{expr} is still {value!r}{wanted}")
+
+
 def save_notebook(page) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")

@@ -18,6 +18,7 @@ from conftest import (
     record,
     run_all_cells,
     save_notebook,
+    wait_for_kernel,
     wait_for_notebook,
 )
 
@@ -134,17 +135,6 @@ def element(page, selector: str, expression: str):
     return page.evaluate(f"(s) => {{ const e = document.querySelector(s); return {expression}; }}", selector)
 
 
-def wait_kernel(page, expr: str, check, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = kernel_value(page, expr)
-        if check(value):
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{expr} is still {value!r}")
-
-
 def test_every_format_seeks_to_the_exact_frame(notebook):
     page, _, ids, _ = notebook
     assert kernel_value(page, "{n: p.delivery for n, p in ps.items() if '.' in n}") == {
@@ -190,7 +180,7 @@ def test_python_api_is_the_same_for_every_delivery(notebook, name):
     assert wait_frame(page, selector, 50)[0] in (49, 50, 51)
     kernel_value(page, f"setattr({p}, 'current_time', 4.42)")
     assert wait_frame(page, selector, 110)[0] in (109, 110, 111)
-    wait_kernel(page, f"{p}.current_time", lambda t: abs(t - 4.42) < 0.05)
+    wait_for_kernel(page, f"{p}.current_time", lambda t: abs(t - 4.42) < 0.05)
 
     kernel_value(page, f"setattr({p}, 'playback_rate', 2.0)")
     page.wait_for_function("(s) => document.querySelector(s).playbackRate === 2", arg=selector)
@@ -200,7 +190,7 @@ def test_python_api_is_the_same_for_every_delivery(notebook, name):
         "(s) => { const e = document.querySelector(s); return !e.paused && e.currentTime > 1.2; }",
         arg=selector,
     )
-    wait_kernel(page, f"{p}.paused", lambda paused: paused is False)
+    wait_for_kernel(page, f"{p}.paused", lambda paused: paused is False)
     # The sound decodes too, on every delivery.
     assert element(page, selector, "e.webkitAudioDecodedByteCount") > 0
     kernel_value(page, f"{p}.pause()")
@@ -243,7 +233,7 @@ def test_audio_only_files_get_compact_controls_and_seek(notebook):
         page.wait_for_function("(s) => document.querySelector(s).currentTime > 3.5", arg=selector)
         assert element(page, selector, "e.webkitAudioDecodedByteCount") > 0, name
         kernel_value(page, f"{p}.pause()")
-        wait_kernel(page, f"{p}.current_time", lambda t: t > 3.4)
+        wait_for_kernel(page, f"{p}.current_time", lambda t: t > 3.4)
 
 
 def test_bad_media_is_explained_in_plain_words(notebook):
@@ -259,7 +249,7 @@ def test_bad_media_is_explained_in_plain_words(notebook):
     record("formats: what the page says for a garbled file", text)
     assert "garbled.mp4" in text and "could not" in text, text
     assert page.locator(f"{root} .jp-RangeVideo-busy").is_hidden()
-    error = wait_kernel(page, "garbled.error", bool)
+    error = wait_for_kernel(page, "garbled.error", bool)
     assert error == text
 
 

@@ -16,6 +16,7 @@ from conftest import (
     record,
     run_all_cells,
     wait_for_frame,
+    wait_for_kernel,
 )
 
 from jupyter_rangevideo.sample import write_sample, write_vfr
@@ -38,17 +39,6 @@ def page_state(page, nth=0):
         " return {paused: v.paused, time: v.currentTime, rate: v.playbackRate}; }",
         [VIDEO, nth],
     )
-
-
-def wait_kernel(page, expr, expected, timeout=15):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = kernel_value(page, expr)
-        if value == expected:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{expr} is {value!r}, expected {expected!r}")
 
 
 def exact_frame(page, expected, timeout=10.0, nth=0):
@@ -82,7 +72,7 @@ def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers,
     open_notebook(page, server, "order.ipynb")
     run_all_cells(page)
     page.wait_for_function("(s) => document.querySelectorAll(s).length === 2", arg=VIDEO)
-    wait_kernel(page, "q.current_time", 12.0)
+    wait_for_kernel(page, "q.current_time", 12.0)
     time.sleep(2)  # let every late event of the page arrive
     for nth, name in enumerate("pq"):
         assert exact_frame(page, 300, nth=nth), (name, frame_index(page, nth=nth))
@@ -98,9 +88,9 @@ def test_python_commands_win_in_one_cell_and_in_consecutive_cells(page, servers,
 
     # A click in the page (no command pending) still updates the kernel.
     page.evaluate("(s) => document.querySelector(s).play()", VIDEO)
-    wait_kernel(page, "p.paused", False)
+    wait_for_kernel(page, "p.paused", False)
     page.evaluate("(s) => document.querySelector(s).pause()", VIDEO)
-    wait_kernel(page, "p.paused", True)
+    wait_for_kernel(page, "p.paused", True)
 
 
 @pytest.mark.parametrize("kind", ["cfr", "vfr"])
@@ -151,14 +141,14 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
     # step from Python: pauses, exact frames, steps count from the frame asked for
     kernel_eval(page, "p.frame = 100; p.step(); p.step(); p.step(-5)")
     assert exact_frame(page, 97)
-    wait_kernel(page, "[p.frame, p.paused]", [97, True])
+    wait_for_kernel(page, "[p.frame, p.paused]", [97, True])
     kernel_eval(page, "p.play()")
     page.wait_for_function("(s) => document.querySelector(s).currentTime > 4.5", arg=VIDEO)
     kernel_eval(page, "p.step(1)")
     page.wait_for_function("(s) => document.querySelector(s).paused", arg=VIDEO)
     time.sleep(0.5)
     shown = frame_index(page)
-    wait_kernel(page, "p.frame", shown)
+    wait_for_kernel(page, "p.frame", shown)
     # what Python reads is the frame on screen, and its snapshot is those pixels at source size
     snap = kernel_value(page, "(lambda a: [list(a.shape), str(a.dtype)])(p.snapshot())")
     assert snap == [[240, 320, 3], "uint8"]
@@ -188,9 +178,9 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
     page.keyboard.press("j")
     assert exact_frame(page, shown + 2 - 5 * FPS)
     page.keyboard.press(" ")
-    wait_kernel(page, "p.paused", False)
+    wait_for_kernel(page, "p.paused", False)
     page.keyboard.press("k")
-    wait_kernel(page, "p.paused", True)
+    wait_for_kernel(page, "p.paused", True)
     assert page.locator(".jp-RangeVideo-frame >> nth=0").inner_text().startswith("frame ")
     assert not page.locator(".jp-RangeVideo-frame >> nth=2").is_visible()  # show_frame_number=False
 

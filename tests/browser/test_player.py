@@ -14,6 +14,7 @@ from conftest import (
     save_notebook,
     seek_in_page,
     wait_for_frame,
+    wait_for_kernel,
     wait_for_notebook,
 )
 
@@ -21,16 +22,6 @@ from conftest import (
 def show_cell(path, **options):
     args = "".join(f", {k}={v!r}" for k, v in options.items())
     return f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(path)!r}{args})"
-
-
-def wait_until(page, expr, expected, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = kernel_value(page, expr)
-        if expected(value):
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{expr} is still {value!r}")
 
 
 def test_first_frame_seek_and_python_control(page, server, videos):
@@ -46,7 +37,7 @@ def test_first_frame_seek_and_python_control(page, server, videos):
     asked = seek_in_page(page, 3.0)
     shown = wait_for_frame(page, round(3.0 * FPS))
     record(f"{server.kind}: seek to right frame, 10 MB file (ms)", round(shown - asked))
-    wait_until(page, "p.current_time", lambda t: abs(t - 3.0) < 0.1)
+    wait_for_kernel(page, "p.current_time", lambda t: abs(t - 3.0) < 0.1)
     assert kernel_value(page, "p.duration") > 11.5
     assert kernel_value(page, "[p.video_width, p.video_height]") == [640, 360]
 
@@ -62,7 +53,7 @@ def test_first_frame_seek_and_python_control(page, server, videos):
     page.wait_for_function(
         "(s) => !document.querySelector(s).paused && document.querySelector(s).currentTime > 1.5", arg=VIDEO
     )
-    wait_until(page, "p.paused", lambda paused: paused is False)
+    wait_for_kernel(page, "p.paused", lambda paused: paused is False)
     kernel_value(page, "p.pause()")
     page.wait_for_function("(s) => document.querySelector(s).paused", arg=VIDEO)
     time.sleep(0.5)
@@ -80,7 +71,7 @@ def test_unplayable_codec_is_explained(page, server, videos):
     message = page.locator(".jp-RangeVideo-message")
     message.wait_for(state="visible")
     assert "cannot play this video" in message.inner_text()
-    wait_until(page, "p.error", lambda error: "cannot play this video" in error)
+    wait_for_kernel(page, "p.error", lambda error: "cannot play this video" in error)
 
 
 def test_missing_file_is_a_python_error_not_a_player(page, server, tmp_path):
