@@ -317,9 +317,12 @@ def frame_index(page, selector: str = VIDEO, nth: int = 0) -> int | None:
         }""",
         [selector, nth],
     )
-    if result is None:
-        return None
-    rgba = np.frombuffer(base64.b64decode(result), dtype=np.uint8).reshape(180, 320, 4)
+    return None if result is None else read_frame_index_from_rgba(result, 320, 180)
+
+
+def read_frame_index_from_rgba(pixels: str, width: int, height: int) -> int | None:
+    """The frame index in a canvas's RGBA pixels, as the page sends them: base64."""
+    rgba = np.frombuffer(base64.b64decode(pixels), dtype=np.uint8).reshape(height, width, 4)
     return read_frame_index(rgba[:, :, :3])
 
 

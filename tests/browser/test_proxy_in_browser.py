@@ -4,18 +4,25 @@ frame, and playing goes on from the source; proxy=False leaves it out."""
 
 from __future__ import annotations
 
-import base64
 import time
 
-import numpy as np
 import pytest
-from conftest import FPS, create_notebook, frame_in_screenshot, kernel_value, open_notebook, run_all_cells
+from conftest import (
+    FPS,
+    VIDEO,
+    create_notebook,
+    frame_in_screenshot,
+    kernel_value,
+    open_notebook,
+    read_frame_index_from_rgba,
+    run_all_cells,
+    seek_in_page,
+)
 
-from jupyter_rangevideo.sample import read_frame_index, write_sample
+from jupyter_rangevideo.sample import write_sample
 
 ROOT = ".jp-RangeVideo"
 LAYER = "video.jp-RangeVideo-proxy"
-MAIN = "video.jp-RangeVideo-video"
 
 # Seek with the page's own API and report the first frame the proxy layer shows, read from
 # its pixels, or null if the main video finished first and the layer never showed.
@@ -43,10 +50,7 @@ SEEK_AND_WATCH = """async (t) => {
 
 def seek_and_watch(page, seconds: float) -> int | None:
     pixels = page.evaluate(SEEK_AND_WATCH, seconds)
-    if pixels is None:
-        return None
-    rgba = np.frombuffer(base64.b64decode(pixels), dtype=np.uint8).reshape(180, 320, 4)
-    return read_frame_index(rgba[:, :, :3])
+    return None if pixels is None else read_frame_index_from_rgba(pixels, 320, 180)
 
 
 def wait_for_top_frame(page, expected: int, timeout: float = 30) -> None:
@@ -85,10 +89,7 @@ def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, serve
         target = (frame + 0.5) / FPS
         for attempt in range(3):  # the segment may still be in the making on the first try
             if attempt:
-                page.evaluate(
-                    "(t) => { document.querySelector('video.jp-RangeVideo-video').currentTime = t / 3; }",
-                    target,
-                )
+                seek_in_page(page, target / 3)
                 time.sleep(1.0)
             seen = seek_and_watch(page, target)
             if seen is not None:
@@ -101,6 +102,6 @@ def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, serve
     assert shown_by_proxy == [150, 149, 200, 199, 37], shown_by_proxy
     # Playing shows the source, moving on from where it was.
     kernel_value(page, "p.play()")
-    page.wait_for_function("(s) => document.querySelector(s).currentTime > 2.2", arg=MAIN)
+    page.wait_for_function("(s) => document.querySelector(s).currentTime > 2.2", arg=VIDEO)
     assert page.evaluate("(s) => document.querySelector(s).dataset.shown", LAYER) is None
     kernel_value(page, "p.pause()")
