@@ -97,6 +97,23 @@ def start(cmd: list[str], tmp: Path, cwd: Path, ready) -> subprocess.Popen:
     return start_process(cmd, ready, log=tmp / "server.log", env=jupyter_env(tmp), cwd=cwd, timeout=120)
 
 
+def start_voila(notebook: str, folder: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
+    """Standalone Voilà on ``notebook`` in ``folder``; the process and its port."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        notebook,
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+    ]
+    # A TCP probe, not a GET: a GET of "/" would render the notebook and start a kernel.
+    return start(cmd, tmp, folder, lambda: accepts(port)), port
+
+
 def wait_for_label(page, text: str, timeout: float = 60) -> None:
     """The Label that Python updates from p.current_time shows ``text``."""
     page.locator(LABEL, has_text=text).first.wait_for(timeout=timeout * 1000)
@@ -132,19 +149,7 @@ def voila(tmp_path, videos):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     notebook = write_notebook(folder, videos["small"])
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(notebook),
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-        "--Voila.port_retries=0",
-    ]
-    # A TCP probe, not a GET: a GET of "/" would render the notebook and start a kernel.
-    process = start(cmd, tmp_path, folder, lambda: accepts(port))
+    process, port = start_voila(str(notebook), folder, tmp_path)
     yield f"http://127.0.0.1:{port}/", port
     stop_process(process)
 
@@ -342,18 +347,7 @@ def voila_demo(tmp_path):
     folder.mkdir()
     shutil.copy(Path(__file__).parents[2] / "notebooks" / "demo.ipynb", folder)
     write_sample(folder / "earth.mp4", duration=40, fps=FPS, size=(640, 360))
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "voila",
-        "demo.ipynb",
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-        "--Voila.port_retries=0",
-    ]
-    process = start(cmd, tmp_path, folder, lambda: accepts(port))
+    process, port = start_voila("demo.ipynb", folder, tmp_path)
     yield f"http://127.0.0.1:{port}/"
     stop_process(process)
 
