@@ -26,6 +26,12 @@ def service(jp_serverapp):
 
 
 @pytest.fixture
+def runtime_dir(tmp_path, monkeypatch):
+    """A runtime dir of the test's own, where url_for() and the servers keep the signing secret."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+
+
+@pytest.fixture
 def data_file(tmp_path):
     """A deterministic 1 MiB + 7 bytes file outside the server's root, named like a video."""
     path = tmp_path / "outside" / "clip.mp4"

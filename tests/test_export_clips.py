@@ -18,14 +18,10 @@ from jupyter_rangevideo import embed
 from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
 from jupyter_rangevideo.share import ExportError, export
 
+pytestmark = pytest.mark.usefixtures("runtime_dir")
+
 FPS = 25
 SPEC_RE = re.compile(r'<script type="application/vnd\.jupyter\.rangevideo\+json">(.*?)</script>', re.DOTALL)
-
-
-@pytest.fixture(autouse=True)
-def runtime_dir(tmp_path, monkeypatch):
-    # The signing secret lives in the runtime dir: one per test, like one per user.
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
 
 
 @pytest.fixture(scope="module")

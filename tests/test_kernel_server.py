@@ -10,10 +10,7 @@ from helpers import http_get
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 @pytest.fixture

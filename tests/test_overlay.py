@@ -15,6 +15,8 @@ from jupyter_rangevideo import markers, overlay
 from jupyter_rangevideo.probe import FrameClock
 from jupyter_rangevideo.widget import MIMETYPE, Player
 
+pytestmark = pytest.mark.usefixtures("runtime_dir")
+
 CLOCK = FrameClock.constant(25, 15_000)  # 10 minutes at 25 fps
 # A variable-rate clock: 10 frames at 25 fps, then 10 at 10 fps.
 VFR = FrameClock(((0, 0.0, 0.04), (10, 0.4, 0.1)), 20)
@@ -182,11 +184,6 @@ def test_marker_ticks_times_frames_and_chapters():
 
 
 # --- the player and the grid -------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def runtime_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,11 @@ def test_review_notebook_is_saved_without_outputs():
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
 
-def test_review_notebook_runs(tmp_path, monkeypatch):
+def test_review_notebook_runs(tmp_path, runtime_dir):
     pytest.importorskip("pandas")
     pytest.importorskip("matplotlib")
     from nbclient import NotebookClient
 
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     path = tmp_path / "review.ipynb"
     shutil.copy(NOTEBOOK, path)
     notebook = nbformat.read(path, as_version=4)

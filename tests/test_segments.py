@@ -256,8 +256,7 @@ async def test_the_event_loop_answers_while_four_transcodes_run(jp_serverapp, fe
     await service.idle()
 
 
-def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+def test_the_kernel_server_serves_the_same_routes(tmp_path, runtime_dir):
     source = write_sample(tmp_path / "kernel.mkv", 4, 25, SIZE, codec="hevc", audio="ac3")
     server = KernelServer(cache_dir=str(tmp_path / "kcache")).start()
     try:

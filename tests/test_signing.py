@@ -7,10 +7,7 @@ import pytest
 
 from jupyter_rangevideo import signing, url_for
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 def test_url_shape(tmp_path):

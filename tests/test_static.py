@@ -38,8 +38,7 @@ async def test_extension_serves_nothing_outside_static(fetch, path):
 
 
 @pytest.fixture
-def kernel_server(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+def kernel_server(runtime_dir):
     server = KernelServer().start()
     yield server
     server.stop()

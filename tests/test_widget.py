@@ -10,10 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import jupyter_rangevideo as rangevideo
 from jupyter_rangevideo.widget import MIMETYPE, WIDGET_MIMETYPE, Player
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 @pytest.fixture
