@@ -38,7 +38,6 @@ def test_transcode_segments_are_fixed_length_and_start_on_frames():
     assert p.starts == (0.0, 2.0)
 
 
-
 def test_transcode_segments_are_short_where_keyframes_are_close():
     every_second = [float(t) for t in range(10)]
     assert plan(facts(10.0, keyframes=every_second), "transcode").starts == tuple(every_second)
@@ -55,6 +54,7 @@ def test_transcode_segments_are_short_where_keyframes_are_close():
     assert plan(facts(10.0, fps=30000 / 1001, keyframes=ntsc), "transcode").starts[1] < 1.1
     # The proxy keeps its own length.
     assert plan(facts(10.0, keyframes=every_second), "proxy").starts[1] == 2.0
+
 
 def test_remux_cuts_at_the_first_keyframe_at_or_after_each_step():
     keys = [0.0, 1.5, 3.0, 4.5, 6.0, 7.5, 9.0]
