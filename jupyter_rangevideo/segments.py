@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import math
 import os
@@ -99,6 +100,12 @@ class Plan:
         stop = self.starts[index + 1] if index + 1 < self.count else self.end
         return self.starts[index], stop
 
+    def index_at(self, seconds: float) -> int:
+        """The segment that shows time ``seconds`` (the first or last one outside the timeline)."""
+        if math.isnan(seconds):
+            return 0
+        return max(0, bisect.bisect_right(self.starts, seconds + EPSILON) - 1)
+
 
 def plan(facts: Probe, delivery: str, settings: EncodeSettings = EncodeSettings()) -> Plan:
     """Where the segments of ``facts`` start for ``delivery`` ("remux", "transcode" or "proxy")."""
@@ -152,8 +159,6 @@ def _nominal(duration: float, seconds: float) -> tuple[float, ...]:
 
 
 def _first_at_or_after(keyframes: tuple[float, ...], nominal: tuple[float, ...]) -> tuple[float, ...]:
-    import bisect
-
     keys = sorted(keyframes)
     chosen = [0.0]  # the first segment starts at the file's start (its first frame is a keyframe)
     for t in nominal[1:]:
@@ -650,6 +655,26 @@ class SegmentService:
             task.waiters -= 1
             if task.waiters == 0 and not task.future.done():
                 self._forget_far(stream, index + 1)  # left behind by its only reader (a seek away)
+
+    def start(self, path: str, delivery: str, at: float) -> None:
+        """Begin making the segment that shows ``at`` seconds (where a player about to start will
+        ask first) unless it is made or under way: asked for with the playlist, it is ready
+        sooner than if it waited for the player's own request. Nobody waits for it until the
+        player asks, so a seek elsewhere first drops it as it drops any prefetch."""
+        self._spawn(self._start(path, delivery, at))
+
+    async def _start(self, path: str, delivery: str, at: float) -> None:
+        source = await self.source(path)
+        segments = self.plan_for(source, delivery)
+        index = segments.index_at(at)
+        key = self._key(source.facts, delivery, index)
+        if key in self._tasks or key in self._failures:
+            return
+        loop = asyncio.get_running_loop()
+        exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
+        if not exists and key not in self._tasks:
+            self._queue(key, (path, delivery), source.facts, segments, index)
+            self._dispatch()
 
     async def warm(self, path: str, delivery: str, index: int) -> str | None:
         """Make segment ``index`` at background priority unless it is cached; its path, or

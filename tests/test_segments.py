@@ -107,6 +107,25 @@ async def test_a_far_seek_costs_one_segment(fetch, service, tmp_path):
     assert started == [5, 2, 3, 4]
 
 
+async def test_the_playlist_asked_with_a_start_begins_that_segment(fetch, service, tmp_path):
+    """The player asks for the playlist with ``?at=`` before hls.js has loaded: the segment
+    there is under way by the time hls.js asks for it, and its request joins that job."""
+    source = write_sample(tmp_path / "start.mkv", 6, 25, SIZE, codec="hevc")
+    r = await fetch(hls_url(source, "transcode") + "?at=3.5")
+    assert r.code == 200 and r.body.startswith(b"#EXTM3U")
+    assert await wait_for(lambda: ("started", 3) in [(e, i) for e, *_, i in service.history], 20)
+    r = await fetch(hls_url(source, "transcode", "seg-00003.ts"))
+    assert r.code == 200
+    await service.idle()
+    assert [e for e, *_, i in service.history if i == 3] == ["queued", "started", "made"]
+    # Without ?at= (hls.js's own request) nothing starts; a bad value is no error.
+    service.history.clear()
+    for query in ("", "?at=nonsense"):
+        assert (await fetch(hls_url(source, "transcode") + query)).code == 200
+    await service.idle()
+    assert not service.history
+
+
 async def test_two_requests_for_one_segment_share_one_job(fetch, service, tmp_path):
     source = write_sample(tmp_path / "two.mkv", 6, 25, SIZE, codec="hevc")
     url = hls_url(source, "transcode", "seg-00001.ts")

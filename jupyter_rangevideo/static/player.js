@@ -260,6 +260,10 @@ export function mountPlayer(el, spec, model = null) {
     }
     hlsUrl = base + spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`) + "/index.m3u8";
     busy(true);
+    // The playlist at once, with where playback will start: the server begins that segment
+    // while hls.js loads, and hls.js's own requests join it.
+    const at = Math.max(video.currentTime || 0, (model ? model.get("current_time") : 0) || 0, get("start") || 0);
+    fetch(`${hlsUrl}?at=${at}`, { credentials: "same-origin" }).catch(() => {});
     const mse = globalThis.ManagedMediaSource || globalThis.MediaSource;
     if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = hlsUrl;
