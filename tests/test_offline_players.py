@@ -196,3 +196,12 @@ def test_the_html_page_has_the_players_and_no_widget_manager(template):
     # Without it, nbconvert picks the widget views and loads the widget manager from a CDN.
     plain, _ = HTMLExporter(template_name=template).from_notebook_node(nbformat.from_dict(players_only()))
     assert WIDGET_STATE in plain and ("unpkg" in plain or "jsdelivr" in plain)
+
+
+async def test_the_servers_html_export_draws_players_offline_too(jp_fetch, jp_root_dir):
+    """JupyterLab's "Export Notebook As HTML" (the server's nbconvert handler), which reads the
+    server's config rather than nbconvert's config file."""
+    nbformat.write(nbformat.from_dict(players_only()), jp_root_dir / "players.ipynb")
+    response = await jp_fetch("nbconvert", "html", "players.ipynb", params={"download": "false"})
+    body = response.body.decode()
+    assert body.count(f'class="{embed.SPEC_CLASS}"') == 3 and WIDGET_STATE not in body
