@@ -132,9 +132,10 @@ class RangeVideoApp(ExtensionApp):
         # The server's own HTML export (JupyterLab's "Save and Export Notebook As > HTML") makes
         # its exporters from the server's config, which has not read nbconvert's config file:
         # the players' preprocessor goes there too, unless the user has set a list.
-        exporter = self.serverapp.config.HTMLExporter
-        if "preprocessors" not in exporter:
-            exporter.preprocessors = [OFFLINE_PREPROCESSOR]
+        if self.serverapp is not None:
+            exporter = self.serverapp.config.HTMLExporter
+            if "preprocessors" not in exporter:
+                exporter.preprocessors = [OFFLINE_PREPROCESSOR]
 
     def initialize_handlers(self) -> None:
         # ExtensionApp prefixes the server's base_url.
