@@ -1,6 +1,6 @@
 """Browser-level benchmark: time from running a cell to the first frame, and from a seek
 to the right frame, for jupyter-rangevideo and IPython.display.Video (served by Jupyter's
-/files/), on the same 10 MB and 1 GiB files under the server's root, in JupyterLab.
+/files/), on the same 26 MB 360p, 720p and 1 GiB files under the server's root, in JupyterLab.
 
     python benchmarks/browser.py [--rounds N]
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -44,17 +45,47 @@ PLAYERS = {
         ".jp-OutputArea-output video",
     ),
 }
-SEEK_TO = 7.0
+KEYS = ("first_frame_ms", "seek_ms", "step_back_ms")
+SEEKS = (7.0, 2.0, 9.6, 4.4)  # jumps forward and back, then one frame back from the last
+# In the page, on its clock: the first frame (the element exists and has a frame), and each
+# seek until requestVideoFrameCallback presents the frame with the asked media time.
+FIRST_FRAME = """async (selector) => {
+    for (let i = 0; i < 3600; i++) {
+        const v = document.querySelector(selector);
+        if (v && v.readyState >= 2) return performance.now();
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+    return null;
+}"""
+SEEK = """([selector, t, fps]) => new Promise((resolve) => {
+    const v = document.querySelector(selector);
+    const asked = performance.now();
+    const check = (now, meta) => {
+        if (Math.abs(meta.mediaTime - t) < 0.5 / fps) resolve(performance.now() - asked);
+        else v.requestVideoFrameCallback(check);
+    };
+    v.requestVideoFrameCallback(check);
+    v.currentTime = t;
+    setTimeout(() => resolve(null), 30000);
+})"""
 
 
-def wait_frame(page, selector: str, expected: int, timeout: float = 60) -> float:
+def wait_frame(page, selector: str, expected: int, timeout: float = 60) -> None:
+    """The frame a person sees, from its pixels: the timings count only if it is the right one."""
     deadline = time.monotonic() + timeout
+    seen = None
     while time.monotonic() < deadline:
         seen = frame_index(page, selector)
         if seen is not None and abs(seen - expected) <= 1:
-            return page.evaluate("() => performance.now()")
+            return
         time.sleep(0.02)
-    raise TimeoutError(f"frame {expected} never appeared in {selector}")
+    raise TimeoutError(f"frame {expected} never appeared in {selector} (it shows {seen})")
+
+
+def timed(value: float | None, what: str) -> float:
+    if value is None:
+        raise TimeoutError(f"{what} did not happen in 30 s")
+    return float(value)
 
 
 def measure(page, server, player: str, path: Path, number: int) -> dict:
@@ -65,15 +96,18 @@ def measure(page, server, player: str, path: Path, number: int) -> dict:
     )
     open_notebook(page, server, name)
     started = run_all_cells(page)
-    first = wait_frame(page, selector, 0) - started
-    asked = page.evaluate(
-        "([s, t]) => { const v = document.querySelector(s); v.currentTime = t; return performance.now(); }",
-        [selector, SEEK_TO],
-    )
-    seek = wait_frame(page, selector, round(SEEK_TO * FPS)) - asked
+    first = timed(page.evaluate(FIRST_FRAME, selector), "first frame") - started
+    wait_frame(page, selector, 0)
+    seeks = []
+    for target in SEEKS:
+        seeks.append(timed(page.evaluate(SEEK, [selector, target, FPS]), f"seek to {target}"))
+        wait_frame(page, selector, round(target * FPS))
+    back = SEEKS[-1] - 1 / FPS
+    step_back = timed(page.evaluate(SEEK, [selector, back, FPS]), "one frame back")
+    wait_frame(page, selector, round(back * FPS))
     for session in server.api("GET", "api/sessions"):
         server.api("DELETE", f"api/sessions/{session['id']}")
-    return {"first_frame_ms": first, "seek_ms": seek}
+    return {"first_frame_ms": first, "seek_ms": statistics.median(seeks), "step_back_ms": step_back}
 
 
 def main() -> None:
@@ -89,7 +123,12 @@ def main() -> None:
         videos.mkdir()
         small = write_sample(videos / "small.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
         segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
-        files = {"10 MB": small, "1 GiB": make_large(segment, videos / "large.mp4", 2**30)}
+        hd = write_sample(videos / "hd.mp4", duration=12, fps=FPS, size=(1280, 720), noise=True)
+        files = {
+            "360p, 26 MB": small,
+            "720p": hd,
+            "1 GiB": make_large(segment, videos / "large.mp4", 2**30),
+        }
         results = {label: {player: [] for player in PLAYERS} for label in files}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -113,36 +152,42 @@ def main() -> None:
 
     summary = {
         label: {
-            player: {
-                key: statistics.median(run[key] for run in runs) for key in ("first_frame_ms", "seek_ms")
-            }
+            player: {key: statistics.median(run[key] for run in runs) for key in KEYS}
             for player, runs in by_player.items()
         }
         for label, by_player in results.items()
     }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    facts = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "rounds": args.rounds, "seek_to_s": SEEK_TO}
+    facts = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "rounds": args.rounds,
+        "seeks_s": SEEKS,
+        "load_average": os.getloadavg()[0],
+    }
     (out / "browser.json").write_text(
         json.dumps({"machine": facts, "runs": results, "summary": summary}, indent=1)
     )
     lines = [
         (
             f"Measured {facts['date']}, JupyterLab in Debian's Chromium, median of {args.rounds} rounds; "
-            f"×: ratio to IPython.display.Video."
+            f"×: ratio to IPython.display.Video. Seek: median of {len(SEEKS)} jumps ({', '.join(map(str, SEEKS))} s) "
+            f"until the frame with that time is presented (requestVideoFrameCallback), each checked from the "
+            f"pixels; one frame back: from {SEEKS[-1]} s. 25 fps, a keyframe every second. "
+            f"Load average at the end: {facts['load_average']:.1f}."
         ),
         "",
-        "| file | player | cell run to first frame (ms) | seek to the right frame (ms) |",
-        "|---|---|---|---|",
+        "| file | player | cell run to first frame (ms) | seek to the right frame (ms) | one frame back (ms) |",
+        "|---|---|---|---|---|",
     ]
     for label, by_player in summary.items():
         base = by_player["IPython.display.Video"]
         for player, figures in by_player.items():
             cells = []
-            for key in ("first_frame_ms", "seek_ms"):
+            for key in KEYS:
                 ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
                 cells.append(f"{figures[key]:.0f}{ratio}")
-            lines.append(f"| {label} | {player} | {cells[0]} | {cells[1]} |")
+            lines.append(f"| {label} | {player} | {' | '.join(cells)} |")
     (out / "browser.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

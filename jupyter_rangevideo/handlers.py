@@ -456,6 +456,8 @@ class SegmentMixin(_SegmentBase):
                 self._look(service, source, path, name)
             if name == "index.m3u8":
                 body = (await self._wait(service.playlist(path, delivery))).encode()
+                if delivery != "proxy" and self.get_argument("at", None) is not None:
+                    self._start_first_segment(service, path, delivery)
                 self.set_header("Content-Type", PLAYLIST_TYPE)
                 self.set_header("Cache-Control", "private, no-cache")
                 self.set_header("Content-Length", len(body))
@@ -492,16 +494,23 @@ class SegmentMixin(_SegmentBase):
         except Cancelled:
             raise web.HTTPError(503, log_message="rangevideo: the segment's job was cancelled") from None
 
+    def _start_first_segment(self, service: Any, path: str, delivery: str) -> None:
+        """``?at=`` seconds: the player will start there; make that segment while hls.js loads."""
+        try:
+            service.start(path, delivery, float(self.get_argument("at", "0")))
+        except ValueError:
+            pass  # not a number: no head start
+
     def _look(self, service: Any, source: Any, path: str, name: str) -> None:
         """Warm the proxy from where the player looks: ``?at=`` seconds, or the segment asked for."""
-        from .proxy import segment_at, warmer
+        from .proxy import warmer
 
         if name == "index.m3u8":
             try:
                 at = float(self.get_argument("at", "0"))
             except ValueError:
                 at = 0.0
-            index = segment_at(service.plan_for(source, "proxy"), at)
+            index = service.plan_for(source, "proxy").index_at(at)
         else:
             index = int(name[len("seg-") : -len(".ts")])
         warmer(service).look(path, index)

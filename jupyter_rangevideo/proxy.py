@@ -15,14 +15,11 @@ source's own seek finishes underneath.
 from __future__ import annotations
 
 import asyncio
-import bisect
-import math
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from .probe import Probe
-from .segments import EPSILON, Plan
 
 if TYPE_CHECKING:
     from .segments import SegmentService
@@ -61,13 +58,6 @@ def wanted(facts: Probe, delivery: str) -> bool:
     if spacing is None:
         return True
     return spacing > FAR_APART_SECONDS
-
-
-def segment_at(segments: Plan, seconds: float) -> int:
-    """The segment that shows time ``seconds`` (the first or last one outside the timeline)."""
-    if math.isnan(seconds):
-        return 0
-    return max(0, bisect.bisect_right(segments.starts, seconds + EPSILON) - 1)
 
 
 def order(count: int, focus: int, done: set[int]) -> int | None:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import math
 import os
@@ -35,11 +36,14 @@ from .probe import MediaError, Probe
 
 DELIVERIES = ("remux", "transcode", "proxy")
 # Remux segments cost a copy, so they can be long (fewer requests); transcode segments cost
-# an encode, and a seek waits for one: 2 s keeps a 1080p seek well under a second at the
-# speeds of libx264's fast presets on two cores, while staying long enough that hls.js keeps
-# a few in its buffer and the IDR frame at each start costs little.
+# an encode, and a seek waits for one. Where the source has a keyframe at least every second,
+# 1 s segments make a 1080p seek cost about 0.6 s of work on two cores instead of 1.2 s. Each
+# segment decodes from the source keyframe before its start, though: where keyframes are
+# further apart, short segments would repeat that decode for every segment and slow playback
+# down, so those sources get 2 s segments.
 REMUX_SECONDS = 4.0
 TRANSCODE_SECONDS = 2.0
+TRANSCODE_SHORT_SECONDS = 1.0
 AUDIO_SECONDS = 4.0
 # The proxy (proxy.py): a small, short-GOP, silent rendition to show frames at once while the
 # source's own seek decodes from a far keyframe. Two seconds per segment: a seek that finds
@@ -67,6 +71,7 @@ class EncodeSettings:
     preset: str = "ultrafast"
     remux_seconds: float = REMUX_SECONDS
     transcode_seconds: float = TRANSCODE_SECONDS
+    transcode_short_seconds: float = TRANSCODE_SHORT_SECONDS  # where keyframes are this close
     proxy_height: int = 360
     proxy_gop: int = 4  # a step back decodes at most this many small frames
     proxy_crf: int = 28
@@ -95,6 +100,12 @@ class Plan:
         stop = self.starts[index + 1] if index + 1 < self.count else self.end
         return self.starts[index], stop
 
+    def index_at(self, seconds: float) -> int:
+        """The segment that shows time ``seconds`` (the first or last one outside the timeline)."""
+        if math.isnan(seconds):
+            return 0
+        return max(0, bisect.bisect_right(self.starts, seconds + EPSILON) - 1)
+
 
 def plan(facts: Probe, delivery: str, settings: EncodeSettings = EncodeSettings()) -> Plan:
     """Where the segments of ``facts`` start for ``delivery`` ("remux", "transcode" or "proxy")."""
@@ -112,7 +123,12 @@ def plan(facts: Probe, delivery: str, settings: EncodeSettings = EncodeSettings(
         if not facts.keyframes:
             return Plan(delivery, nominal, duration, exact=False)
         return Plan(delivery, _first_at_or_after(facts.keyframes, nominal), duration)
-    seconds = settings.proxy_seconds if delivery == "proxy" else settings.transcode_seconds
+    if delivery == "proxy":
+        seconds = settings.proxy_seconds
+    elif _keyframes_within(facts.keyframes, settings.transcode_short_seconds, duration):
+        seconds = settings.transcode_short_seconds
+    else:
+        seconds = settings.transcode_seconds
     nominal = _nominal(duration, seconds)
     clock = facts.clock
     if clock is None or not clock.runs or not clock.exact:
@@ -128,14 +144,21 @@ def plan(facts: Probe, delivery: str, settings: EncodeSettings = EncodeSettings(
     return Plan(delivery, _dedupe(frame_times), duration)
 
 
+def _keyframes_within(keyframes: tuple[float, ...], seconds: float, duration: float) -> bool:
+    """Whether keyframes known for the whole file are never more than ``seconds`` apart (a
+    bounded packet scan may list only the first ones: those say nothing of the rest)."""
+    if not keyframes or duration - keyframes[-1] > 2 * seconds:
+        return False
+    allowed = seconds * 1.05 + EPSILON  # timestamps are rounded in every container
+    return all(b - a <= allowed for a, b in zip((0.0, *keyframes), keyframes))
+
+
 def _nominal(duration: float, seconds: float) -> tuple[float, ...]:
     count = max(1, math.ceil(duration / seconds - EPSILON))
     return tuple(round(n * seconds, 6) for n in range(count))
 
 
 def _first_at_or_after(keyframes: tuple[float, ...], nominal: tuple[float, ...]) -> tuple[float, ...]:
-    import bisect
-
     keys = sorted(keyframes)
     chosen = [0.0]  # the first segment starts at the file's start (its first frame is a keyframe)
     for t in nominal[1:]:
@@ -634,6 +657,26 @@ class SegmentService:
             task.waiters -= 1
             if task.waiters == 0 and not task.future.done():
                 self._forget_far(stream, index + 1)  # left behind by its only reader (a seek away)
+
+    def start(self, path: str, delivery: str, at: float) -> None:
+        """Begin making the segment that shows ``at`` seconds (where a player about to start will
+        ask first) unless it is made or under way: asked for with the playlist, it is ready
+        sooner than if it waited for the player's own request. Nobody waits for it until the
+        player asks, so a seek elsewhere first drops it as it drops any prefetch."""
+        self._spawn(self._start(path, delivery, at))
+
+    async def _start(self, path: str, delivery: str, at: float) -> None:
+        source = await self.source(path)
+        segments = self.plan_for(source, delivery)
+        index = segments.index_at(at)
+        key = self._key(source.facts, delivery, index)
+        if key in self._tasks or key in self._failures:
+            return
+        loop = asyncio.get_running_loop()
+        exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
+        if not exists and key not in self._tasks:
+            self._queue(key, (path, delivery), source.facts, segments, index)
+            self._dispatch()
 
     async def warm(self, path: str, delivery: str, index: int) -> str | None:
         """Make segment ``index`` at background priority unless it is cached; its path, or

@@ -160,6 +160,25 @@ async def test_a_far_seek_costs_one_segment(fetch, service, tmp_path):
     assert started == [5, 2, 3, 4]
 
 
+async def test_the_playlist_asked_with_a_start_begins_that_segment(fetch, service, tmp_path):
+    """The player asks for the playlist with ``?at=`` before hls.js has loaded: the segment
+    there is under way by the time hls.js asks for it, and its request joins that job."""
+    source = write_sample(tmp_path / "start.mkv", 6, 25, SIZE, codec="hevc")
+    r = await fetch(hls_url(source, "transcode") + "?at=3.5")
+    assert r.code == 200 and r.body.startswith(b"#EXTM3U")
+    assert await wait_for(lambda: ("started", 3) in [(e, i) for e, *_, i in service.history], 20)
+    r = await fetch(hls_url(source, "transcode", "seg-00003.ts"))
+    assert r.code == 200
+    await service.idle()
+    assert [e for e, *_, i in service.history if i == 3] == ["queued", "started", "made"]
+    # Without ?at= (hls.js's own request) nothing starts; a bad value is no error.
+    service.history.clear()
+    for query in ("", "?at=nonsense"):
+        assert (await fetch(hls_url(source, "transcode") + query)).code == 200
+    await service.idle()
+    assert not service.history
+
+
 async def test_two_requests_for_one_segment_share_one_job(fetch, service, tmp_path):
     source = write_sample(tmp_path / "two.mkv", 6, 25, SIZE, codec="hevc")
     url = hls_url(source, "transcode", "seg-00001.ts")
@@ -173,7 +192,7 @@ async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_pa
     source = write_sample(tmp_path / "seek.avi", 30, 25, (320, 240), codec="mjpeg")
     service.settings = replace(service.settings, preset="slower")  # jobs long enough to be caught running
     playlist = (await fetch(hls_url(source, "transcode"))).body.decode()
-    assert len(segment_names(playlist)) == 15
+    assert len(segment_names(playlist)) == 30  # MJPEG: every frame a keyframe, so 1 s segments
     r = await fetch(hls_url(source, "transcode", "seg-00000.ts"))
     assert r.code == 200
     # Segment 0 asked; 1 and 2 prefetched on the one worker. Now a seek far away:
@@ -187,7 +206,7 @@ async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_pa
     assert {("made", 12), ("made", 13), ("made", 14)} <= events
     cached = {
         n
-        for n in range(15)
+        for n in range(30)
         if os.path.exists(service.cache.path(service._key(probe(source), "transcode", n)))
     }
     assert cached == {0, 12, 13, 14}
@@ -242,7 +261,7 @@ async def test_bad_media_and_bad_requests_get_plain_errors(fetch, service, tmp_p
     assert r.code in (415, 500) and r.body.strip(), r.body
     r = await fetch(hls_url(good, "remux"))  # HEVC cannot be remuxed for a browser
     assert r.code == 400 and b"transcode" in r.body
-    r = await fetch(hls_url(good, "transcode", "seg-00002.ts"))  # 2 segments only
+    r = await fetch(hls_url(good, "transcode", "seg-00004.ts"))  # 4 segments only
     assert r.code == 404
     r = await fetch(hls_url(good, "transcode").replace("/index.m3u8", "/seg-1.mp4"))
     assert r.code == 404
@@ -333,7 +352,7 @@ def test_the_kernel_server_serves_the_same_routes(tmp_path, monkeypatch):
         status, headers, body = get(base + hls_url(source, "transcode", "seg-00001.ts"))
         assert status == 200 and headers["Content-Type"] == "video/mp2t"
         frames, sound = decode(body, tmp_path)
-        assert frames[0] == (2.0, 50) and sound
+        assert frames[0] == (1.0, 25) and sound  # a keyframe every second: 1 s segments
         assert get(base.replace(server.token, "0" * 32) + hls_url(source, "transcode"))[0] == 404
         assert (
             get(base + hls_url(source, "transcode").replace(url_for(source).split("/")[2], "f" * 32))[0]

@@ -106,6 +106,15 @@ export function jupyterBaseUrl() {
   return fromBody ? (fromBody.endsWith("/") ? fromBody : fromBody + "/") : null;
 }
 
+/** Whether the media element holds data at ``seconds``. */
+function isBuffered(video, seconds) {
+  const ranges = video.buffered;
+  for (let i = 0; i < ranges.length; i++) {
+    if (ranges.start(i) <= seconds && seconds < ranges.end(i)) return true;
+  }
+  return false;
+}
+
 /** hls.js from the server that serves the video (once per page and server). */
 function loadHls(base) {
   const url = `${base}rangevideo/static/vendor/hls.light.mjs?v=${HLS_VERSION}`;
@@ -251,6 +260,10 @@ export function mountPlayer(el, spec, model = null) {
     }
     hlsUrl = base + spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`) + "/index.m3u8";
     busy(true);
+    // The playlist at once, with where playback will start: the server begins that segment
+    // while hls.js loads, and hls.js's own requests join it.
+    const at = Math.max(video.currentTime || 0, (model ? model.get("current_time") : 0) || 0, get("start") || 0);
+    fetch(`${hlsUrl}?at=${at}`, { credentials: "same-origin" }).catch(() => {});
     const mse = globalThis.ManagedMediaSource || globalThis.MediaSource;
     if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = hlsUrl;
@@ -291,6 +304,15 @@ export function mountPlayer(el, spec, model = null) {
     hls.loadSource(hlsUrl);
     hls.attachMedia(video);
   }
+
+  // hls.js lets a segment it is loading finish when a seek goes back out of the buffer (it
+  // aborts only for seeks past it). A transcoded segment takes a second or more to make, all
+  // of it added to the seek: stop that load and start loading at the new position.
+  video.addEventListener("seeking", () => {
+    if (!hls || isBuffered(video, video.currentTime)) return;
+    hls.stopLoad();
+    hls.startLoad(video.currentTime, true);
+  });
 
   function hlsConfig(base) {
     const sameOrigin = new URL(base).origin === location.origin;
