@@ -349,7 +349,7 @@ def report(r: dict) -> str:
             f"(load {r['machine']['load_before']:.1f} at the start); 1080p, 25 fps, {DURATION // 60}-minute sources made by "
             "repeating a 10 s test-pattern clip (2 s GOP, no audio). Figures are from the client's side of real HTTP "
             "requests to a jupyter_server process with the extension (default settings: 2 workers, prefetch 2, "
-            "libx264 ultrafast, CRF 23, transcode segments of 2 s, or 1 s where every frame is a keyframe as in MJPEG, 4 s remux segments). Browser-side figures (first frame, "
+            "libx264 ultrafast, CRF 23, transcode segments of 1 s where keyframes are at most 2 s apart (both sources here), else 2 s, 4 s remux segments). Browser-side figures (first frame, "
             "seek to the frame) come from the front-end's benchmark."
         ),
         "",

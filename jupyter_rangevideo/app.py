@@ -21,6 +21,8 @@ from .handlers import (
 from .segments import EncodeSettings, segment_service
 from .signing import ROUTE, load_secret
 
+OFFLINE_PREPROCESSOR = "jupyter_rangevideo.nbexporter.OfflinePlayersPreprocessor"
+
 
 class RangeVideoApp(ExtensionApp):
     """Streams shared local files with HTTP Range requests, reading off the event loop."""
@@ -127,6 +129,13 @@ class RangeVideoApp(ExtensionApp):
             rangevideo_read_pool=self.read_pool,
             rangevideo_fd_cache=self.fd_cache,
         )
+        # The server's own HTML export (JupyterLab's "Save and Export Notebook As > HTML") makes
+        # its exporters from the server's config, which has not read nbconvert's config file:
+        # the players' preprocessor goes there too, unless the user has set a list.
+        if self.serverapp is not None:
+            exporter = self.serverapp.config.HTMLExporter
+            if "preprocessors" not in exporter:
+                exporter.preprocessors = [OFFLINE_PREPROCESSOR]
 
     def initialize_handlers(self) -> None:
         # ExtensionApp prefixes the server's base_url.

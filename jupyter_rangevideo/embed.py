@@ -56,6 +56,11 @@ def script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def has_module(text: str) -> bool:
+    """Whether an HTML fragment carries the inlined player module."""
+    return "__jupyterRangevideoPage" in text and '<script type="module">' in text
+
+
 def module_script() -> str:
     text = re.sub(r"</(script)", r"<\\/\1", player_module(), flags=re.IGNORECASE)
     return f'<script type="module">\n{text}\n</script>'

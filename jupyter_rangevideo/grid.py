@@ -28,7 +28,8 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from .widget import MIMETYPE, Player, _display_own_output
+from .embed import spec_html
+from .widget import MIMETYPE, Player, _carries_module, _display_own_output
 
 
 class Grid(anywidget.AnyWidget):
@@ -143,8 +144,21 @@ class Grid(anywidget.AnyWidget):
             bundle = bundle[0]
         bundle = dict(bundle)
         bundle[MIMETYPE] = self._saved_spec()
+        bundle["text/html"] = self._fallback_html()
         bundle["text/plain"] = f"Grid of {len(self.players)} videos: {bundle[MIMETYPE]['name']}"
         return bundle
+
+    def _fallback_html(self) -> str:
+        """What renderers without this package show (see Player._fallback_html): the grid,
+        drawn by the package's module, when every file sits beside the notebook; else each
+        player's still frame and name."""
+        parts = [player._page_parts() for player in self.players]
+        fallback = f'<div class="jp-RangeVideo-grid-fallback">{"".join(html for _, html in parts)}</div>'
+        specs = [spec for spec, _ in parts if spec is not None]
+        if len(specs) < len(parts):
+            return fallback
+        spec = {**self._saved_spec(), "players": specs}
+        return spec_html(spec, fallback, with_module=_carries_module(self.player_id))
 
     def _ipython_display_(self) -> None:
         _display_own_output(self)

@@ -1,8 +1,14 @@
-"""``jupyter nbconvert --to rangevideo``: nbconvert's HTML export whose players play anywhere.
+"""nbconvert parts: ``jupyter nbconvert --to rangevideo`` and the players of ``--to html``.
 
-The clips go beside the HTML, in nbconvert's ``NAME_files/`` folder (its writer saves them
-from the resources), and the page draws each player from its saved spec with the package's
-player module, inlined. ``--execute`` runs first, as for ``--to html``.
+``--to rangevideo``: nbconvert's HTML export whose players play anywhere. The clips go
+beside the HTML, in nbconvert's ``NAME_files/`` folder (its writer saves them from the
+resources), and the page draws each player from its saved spec with the package's player
+module, inlined. ``--execute`` runs first, as for ``--to html``.
+
+``OfflinePlayersPreprocessor``: enabled for every HTML export (``--to html``, slides,
+webpdf, ``rangevideo``) by the ``jupyter_nbconvert_config.json`` this package installs in
+``{sys.prefix}/etc/jupyter``. It makes players draw from their own text/html (the package's
+module, no CDN) instead of from the widget state that ``--execute`` stores.
 """
 
 from __future__ import annotations
@@ -18,7 +24,40 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Int
 
+from . import embed, saved
 from . import share as _export
+
+
+class OfflinePlayersPreprocessor(Preprocessor):
+    """Players drawn by the package's own module, from their saved text/html, not by the
+    widget manager from a CDN: drops the players' widget views and widget state (see
+    saved.drop_widget_views) and makes sure one player output carries the module. Other
+    outputs and other widgets are untouched."""
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        outputs = saved.player_outputs(nb)
+        if outputs:
+            saved.drop_widget_views(nb, outputs)
+            with_module(outputs)
+        return nb, resources
+
+
+def _html_of(output: Any) -> str:
+    text = output.get("data", {}).get("text/html", "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def with_module(outputs: list[Any]) -> None:
+    """The module once among the player outputs' text/html, when a holder needs it: the first
+    player's output carries it in the kernel, but that output may have been cleared or
+    deleted while later ones were kept."""
+    htmls = [_html_of(output) for output in outputs]
+    if any(embed.has_module(text) for text in htmls):
+        return
+    holder = f'class="{embed.SPEC_CLASS}"'
+    first = next((i for i, text in enumerate(htmls) if holder in text), None)
+    if first is not None:
+        outputs[first]["data"]["text/html"] = htmls[first] + embed.module_script()
 
 
 class RangeVideoPreprocessor(Preprocessor):

@@ -36,11 +36,11 @@ from .probe import MediaError, Probe
 
 DELIVERIES = ("remux", "transcode", "proxy")
 # Remux segments cost a copy, so they can be long (fewer requests); transcode segments cost
-# an encode, and a seek waits for one. Where the source has a keyframe at least every second,
-# 1 s segments make a 1080p seek cost about 0.6 s of work on two cores instead of 1.2 s. Each
-# segment decodes from the source keyframe before its start, though: where keyframes are
-# further apart, short segments would repeat that decode for every segment and slow playback
-# down, so those sources get 2 s segments.
+# an encode, and a seek waits for one: 1 s segments halve what a seek waits for. Each segment
+# decodes from the source keyframe before its start, though, so short segments repeat that
+# decode: with keyframes up to 2 s apart that is at most 1 s of extra decoding per segment
+# (playback stays above 2x real time at 1080p on two cores); where keyframes are further
+# apart, segments are 2 s long so that the repeated decoding does not slow playback down.
 REMUX_SECONDS = 4.0
 TRANSCODE_SECONDS = 2.0
 TRANSCODE_SHORT_SECONDS = 1.0
@@ -71,7 +71,7 @@ class EncodeSettings:
     preset: str = "ultrafast"
     remux_seconds: float = REMUX_SECONDS
     transcode_seconds: float = TRANSCODE_SECONDS
-    transcode_short_seconds: float = TRANSCODE_SHORT_SECONDS  # where keyframes are this close
+    transcode_short_seconds: float = TRANSCODE_SHORT_SECONDS  # where keyframes are 2x this close
     proxy_height: int = 360
     proxy_gop: int = 4  # a step back decodes at most this many small frames
     proxy_crf: int = 28
@@ -125,7 +125,7 @@ def plan(facts: Probe, delivery: str, settings: EncodeSettings = EncodeSettings(
         return Plan(delivery, _first_at_or_after(facts.keyframes, nominal), duration)
     if delivery == "proxy":
         seconds = settings.proxy_seconds
-    elif _keyframes_within(facts.keyframes, settings.transcode_short_seconds, duration):
+    elif _keyframes_within(facts.keyframes, 2 * settings.transcode_short_seconds, duration):
         seconds = settings.transcode_short_seconds
     else:
         seconds = settings.transcode_seconds

@@ -16,6 +16,7 @@ import base64
 import copy
 import html
 import os
+import re
 import shutil
 import signal
 import sys
@@ -26,14 +27,14 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote, unquote_to_bytes
 
-from . import embed
+from . import embed, saved
 from .clip import ClipPlan, plan_clip, span_of, write_clip
 from .probe import MediaError, probe
 from .signing import ROUTE, load_secret, verify
 
 MIMETYPE = embed.MIMETYPE
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = saved.WIDGET_VIEW
+WIDGET_STATE = saved.WIDGET_STATE
 SINGLE_FILE_LIMIT = 50 * 2**20
 CLIPS_DIR = "clips"
 
@@ -93,13 +94,19 @@ def source_of(spec: dict[str, Any], secret: bytes) -> str:
 
 
 def find_players(notebook: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every player output of the notebook (the dicts themselves, in order)."""
-    found = []
-    for cell in notebook.get("cells", []):
-        for output in cell.get("outputs", []) or []:
-            if MIMETYPE in (output.get("data") or {}):
-                found.append(output)
-    return found
+    """Every player or grid output of the notebook (the dicts themselves, in order)."""
+    return saved.player_outputs(notebook)
+
+
+def _by_output(nb: Any, players: list[PlayerExport]) -> list[tuple[Any, list[PlayerExport]]]:
+    """Each player output with its players (one, or a grid's, in order), as check_players
+    listed them."""
+    grouped, index = [], 0
+    for output in find_players(nb):
+        count = len(saved.player_specs(output["data"][MIMETYPE]))
+        grouped.append((output, players[index : index + count]))
+        index += count
+    return grouped
 
 
 class _Bar:
@@ -203,7 +210,11 @@ def check_players(nb: Any, max_height: int | None) -> list[PlayerExport]:
     """Every player's source, verified and probed before any clip is written: a missing,
     unreadable or unshared file fails the export at once."""
     secret = load_secret()
-    return [_check_player(output["data"][MIMETYPE], secret, max_height) for output in find_players(nb)]
+    return [
+        _check_player(spec, secret, max_height)
+        for output in find_players(nb)
+        for spec in saved.player_specs(output["data"][MIMETYPE])
+    ]
 
 
 def write_clips(players: list[PlayerExport], folder: Path, *, crf: int, log: TextIO | None) -> None:
@@ -254,33 +265,43 @@ def rewrite(
     with_video: bool = True,
 ) -> None:
     """Make ``nb``'s player outputs draw from their clips: text/html holds the exported spec
-    and a fallback; the widget view and the players' widget state go."""
+    (a grid's: each of its players') and a fallback; the widget views and the players' widget
+    state go."""
     previews = previews or {}
-    models = set()
-    for output, player in zip(find_players(nb), players):
+    grouped = _by_output(nb, players)
+    for output, exports in grouped:
         data = output["data"]
-        src = src_of(player)
-        still = ""
-        if with_video:
-            still = f'<video src="{html.escape(src, quote=True)}" controls preload="metadata" style="max-width:100%"></video>'
-        picture = previews.get(player.clip) or _poster_of(data.get("text/html", ""))
-        if picture and not still:
-            still = f'<img src="{html.escape(picture, quote=True)}" alt="{html.escape(player.name, quote=True)}" style="max-width:100%">'
-        fallback = f'<div class="jp-RangeVideo-fallback">{still}<p><small>{html.escape(player.name)}</small></p></div>'
-        data["text/html"] = embed.spec_html(
-            exported_spec(data[MIMETYPE], src, player.plan), fallback, with_module=False
-        )
-        view = data.pop(WIDGET_VIEW, None)
-        if isinstance(view, dict) and view.get("model_id"):
-            models.add(view["model_id"])
+        spec = data[MIMETYPE]
+        old_html = data.get("text/html", "")
+        old_html = "".join(old_html) if isinstance(old_html, list) else str(old_html)
+        posters = _posters_of(old_html) if len(exports) > 1 else [_poster_of(old_html)]
+        fallbacks, specs = [], []
+        for index, (player, player_spec) in enumerate(zip(exports, saved.player_specs(spec))):
+            src = src_of(player)
+            poster = posters[index] if len(posters) == len(exports) else ""
+            fallbacks.append(_fallback(player, src, previews.get(player.clip) or poster, with_video))
+            specs.append(exported_spec(player_spec, src, player.plan))
+        if spec.get("grid"):
+            page_spec = {**copy.deepcopy(spec), "players": specs}
+            fallback = f'<div class="jp-RangeVideo-grid-fallback">{"".join(fallbacks)}</div>'
+        else:
+            page_spec, fallback = specs[0], fallbacks[0]
+        data["text/html"] = embed.spec_html(page_spec, fallback, with_module=False)
     # The players' widget state holds the source's absolute path and would load a renderer
     # from a CDN: the page does not need it.
-    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state")
-    if isinstance(state, dict):
-        for model in models:
-            state.pop(model, None)
-        if not state:
-            nb.metadata.pop("widgets", None)
+    saved.drop_widget_views(nb, [output for output, _ in grouped])
+
+
+def _fallback(player: PlayerExport, src: str, picture: str, with_video: bool) -> str:
+    """What a page that runs no script shows for one player: its clip, else a still."""
+    still = ""
+    if with_video:
+        still = f'<video src="{html.escape(src, quote=True)}" controls preload="metadata" style="max-width:100%"></video>'
+    if picture and not still:
+        still = f'<img src="{html.escape(picture, quote=True)}" alt="{html.escape(player.name, quote=True)}" style="max-width:100%">'
+    return (
+        f'<div class="jp-RangeVideo-fallback">{still}<p><small>{html.escape(player.name)}</small></p></div>'
+    )
 
 
 def render_html(nb: Any, notebook: Path) -> str:
@@ -345,6 +366,11 @@ def exported_spec(spec: dict[str, Any], src: str, plan: ClipPlan) -> dict[str, A
     return result
 
 
+def _posters_of(fallback_html: str) -> list[str]:
+    """Every still frame's data URL in a grid's saved text/html, in order."""
+    return [html.unescape(url) for url in re.findall(r'(?:src|poster)="(data:image/[^"]*)"', fallback_html)]
+
+
 def _poster_of(fallback_html: str) -> str:
     """The still frame's data URL in a player's saved text/html, or ""."""
     marker = 'src="data:image/'
@@ -361,7 +387,10 @@ def _write_previews(notebook: Path, nb: Any, players: list[PlayerExport], previe
 
     from .preview import preview_html
 
-    for output, player in zip(find_players(nb), players):
+    for output, exports in _by_output(nb, players):
+        if output["data"][MIMETYPE].get("grid"):
+            continue  # a grid's saved output keeps its still frames
+        player = exports[0]
         url = previews.get(player.clip)
         if url:
             output["data"]["text/html"] = preview_html(output["data"].get("text/html", ""), url, player.name)

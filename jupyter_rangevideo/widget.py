@@ -383,6 +383,14 @@ class Player(anywidget.AnyWidget):
         module inlined here, if the file sits beside the notebook (an HTML export opened next
         to it plays, seeks and keeps the clip, with no kernel and no CDN), with a plain <video>
         where scripts do not run; else a still frame and the file's name; never an empty box."""
+        spec, fallback = self._page_parts()
+        if spec is None:
+            return fallback
+        return spec_html(spec, fallback, with_module=_carries_module(self.player_id))
+
+    def _page_parts(self) -> tuple[dict[str, Any] | None, str]:
+        """The spec a page without a server draws the player from (None when the file is not
+        beside the notebook) and the HTML shown where scripts do not run."""
         name = html.escape(self.name)
         note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
         poster = html.escape(self._poster, quote=True) if self._poster else ""
@@ -393,7 +401,7 @@ class Player(anywidget.AnyWidget):
                 if poster
                 else ""
             )
-            return f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
+            return None, f'<div class="jp-RangeVideo-fallback">{still}<p>{note}</p></div>'
         src = html.escape(relative, quote=True)
         poster_attribute = f' poster="{poster}"' if poster else ""
         fallback = (
@@ -406,11 +414,7 @@ class Player(anywidget.AnyWidget):
             # Large overlays are saved once, in the player's own output; `rangevideo export`
             # carries them into shared pages.
             spec["overlays"] = {}
-        # One copy of the player module (about 45 KB) per notebook: it draws every player's
-        # holder on the page, so only the first player shown by this kernel carries it.
-        global _module_carrier
-        _module_carrier = _module_carrier or self.player_id
-        return spec_html(spec, fallback, with_module=_module_carrier == self.player_id)
+        return spec, fallback
 
     def _relative_source(self) -> str | None:
         """The file's URL path relative to the kernel's working directory (the notebook's
@@ -445,6 +449,14 @@ def _display_own_output(shown: _OwnOutput) -> None:
         return
     shown._displayed = True
     display(shown._repr_mimebundle_(), raw=True, display_id=shown.player_id)
+
+
+def _carries_module(player_id: str) -> bool:
+    """One copy of the player module (about 45 KB) per notebook: it draws every player's
+    holder on the page, so only the first player (or grid) shown by this kernel carries it."""
+    global _module_carrier
+    _module_carrier = _module_carrier or player_id
+    return _module_carrier == player_id
 
 
 def _called_from_displayhook() -> bool:

@@ -253,3 +253,34 @@ def test_command_line_and_nbconvert_exporter(tmp_path, media):
     (spec,) = specs_in((tmp_path / "demo.html").read_text())
     assert spec["src"] == "demo_files/clips/01-h264.mp4"
     assert frames_of(tmp_path / spec["src"])[0] == FPS
+
+
+def test_a_grid_exports_each_of_its_players(tmp_path, media):
+    from jupyter_rangevideo.grid import Grid
+    from jupyter_rangevideo.widget import Player
+
+    nb = notebook_with(tmp_path, [(media["h264"], {"start": 1, "end": 2})])
+    grid = Grid([Player(media["h264"]), Player(media["mkv"], start=1)], columns=2)
+    bundle = grid._repr_mimebundle_()
+    notebook = nbformat.read(nb, as_version=4)
+    cell = nbformat.v4.new_code_cell("rangevideo.grid(...)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
+    notebook.cells.append(cell)
+    nbformat.write(notebook, nb)
+
+    result = export(nb, tmp_path / "out", log=None)
+    assert [Path(p.source).name for p in result.players] == ["h264.mp4", "h264.mp4", "h264.mkv"]
+    single, grid_spec = specs_in(result.html.read_text())
+    assert single["src"] == "clips/01-h264.mp4"
+    assert grid_spec["grid"] is True and grid_spec["columns"] == 2 and grid_spec["offsets"] == [0.0, 0.0]
+    whole, clipped = grid_spec["players"]
+    assert (whole["src"], clipped["src"]) == ("clips/02-h264.mp4", "clips/03-h264.mp4")
+    assert whole["export"]["offset"] == 0 and clipped["export"] == {
+        "offset": 1.0,
+        "first_frame": 25,
+        "last_frame": 74,
+    }
+    assert [p["player_id"] for p in grid_spec["players"]] == [p.player_id for p in grid.players]
+    frames = frames_of(tmp_path / "out" / clipped["src"])
+    assert (frames[0], frames[-1]) == (25, 74)
+    assert len(frames_of(tmp_path / "out" / whole["src"])) == 4 * FPS

@@ -91,7 +91,7 @@ async def test_every_segment_holds_the_frames_of_its_span(fetch, tmp_path, name,
 
 
 async def test_a_far_seek_costs_one_segment(fetch, service, tmp_path):
-    source = write_sample(tmp_path / "far.mkv", 12, 25, SIZE, codec="hevc", gop=50)
+    source = write_sample(tmp_path / "far.mkv", 12, 25, SIZE, codec="hevc", gop=100)  # 2 s segments
     names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
     assert len(names) == 6
     r = await fetch(hls_url(source, "transcode", names[-1]))

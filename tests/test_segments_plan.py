@@ -41,16 +41,18 @@ def test_transcode_segments_are_fixed_length_and_start_on_frames():
 def test_transcode_segments_are_short_where_keyframes_are_close():
     every_second = [float(t) for t in range(10)]
     assert plan(facts(10.0, keyframes=every_second), "transcode").starts == tuple(every_second)
-    # Keyframes 2 s apart, or known only for the first seconds (a bounded scan), or not at
-    # all: 2 s segments, so that no segment decodes from far before its start.
-    assert plan(facts(10.0, keyframes=[0.0, 2.0, 4.0, 6.0, 8.0]), "transcode").starts[1] == 2.0
+    every_two = [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert plan(facts(10.0, keyframes=every_two), "transcode").starts == tuple(every_second)
+    # Keyframes 3 s apart, or known only for the first seconds (a bounded scan), or not at
+    # all: 2 s segments, so that no segment repeats a long decode from far before its start.
+    assert plan(facts(12.0, keyframes=[0.0, 3.0, 6.0, 9.0]), "transcode").starts[1] == 2.0
     assert plan(facts(10.0, keyframes=[0.0, 1.0]), "transcode").starts[1] == 2.0
     assert plan(facts(10.0), "transcode").starts[1] == 2.0
-    # One gap of 2 s in an otherwise dense file is enough to keep 2 s segments.
-    gappy = [0.0, 1.0, 2.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    # One gap of 4 s in an otherwise dense file is enough to keep 2 s segments.
+    gappy = [0.0, 1.0, 2.0, 6.0, 7.0, 8.0, 9.0]
     assert plan(facts(10.0, keyframes=gappy), "transcode").starts[1] == 2.0
-    # Rounded timestamps (29.97 fps, a keyframe every 30 frames) still count as every second.
-    ntsc = [round(n * 30 * 1001 / 30000, 3) for n in range(10)]
+    # Rounded timestamps (29.97 fps, a keyframe every 60 frames) still count as every 2 s.
+    ntsc = [round(n * 60 * 1001 / 30000, 3) for n in range(5)]
     assert plan(facts(10.0, fps=30000 / 1001, keyframes=ntsc), "transcode").starts[1] < 1.1
     # The proxy keeps its own length.
     assert plan(facts(10.0, keyframes=every_second), "proxy").starts[1] == 2.0

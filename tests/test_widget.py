@@ -184,3 +184,29 @@ def test_local_src_is_the_url_path_beside_the_notebook(tmp_path, monkeypatch, vi
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert Player(odd)._local_src == ""
+
+
+def test_a_grid_saves_html_that_draws_it_beside_its_files_and_stills_elsewhere(tmp_path, monkeypatch, video):
+    import re
+
+    from jupyter_rangevideo import embed, widget
+    from jupyter_rangevideo.grid import Grid
+
+    monkeypatch.setattr(widget, "_module_carrier", None)
+    monkeypatch.chdir(tmp_path)
+    grid = Grid([Player(video), Player(video, start=0.5)])
+    html = grid._repr_mimebundle_()["text/html"]
+    (text,) = re.findall(r'<script type="application/vnd\.jupyter\.rangevideo\+json">(.*?)</script>', html)
+    spec = json.loads(text)
+    assert spec["grid"] is True and spec["player_id"] == grid.player_id
+    assert [p["options"]["_local_src"] for p in spec["players"]] == ["v.mp4", "v.mp4"]
+    assert spec["players"][1]["options"]["start"] == 0.5
+    assert embed.has_module(html) and html.count("<video ") == 2  # the first display carries the module
+    assert not embed.has_module(Player(video)._repr_mimebundle_()["text/html"])
+
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    html = Grid([Player(video), Player(video)])._repr_mimebundle_()["text/html"]
+    assert (
+        embed.SPEC_CLASS not in html and html.count("<img ") == 2 and html.count("<b>Video:</b> v.mp4") == 2
+    )

@@ -141,7 +141,7 @@ def test_every_format_seeks_to_the_exact_frame(notebook):
         **{name: delivery for name, (_, _, delivery) in VIDEOS.items()},
         **dict.fromkeys(AUDIOS, "direct"),
     }
-    failures, seeks = [], {}
+    failures, seeks, by_file = [], {}, {}
     for name in VIDEOS:
         selector = media_selector(ids[name])
         page.locator(selector).scroll_into_view_if_needed()
@@ -155,6 +155,7 @@ def test_every_format_seeks_to_the_exact_frame(notebook):
                 break
             if frame:
                 seeks.setdefault(VIDEOS[name][2], []).append(waited)
+                by_file.setdefault(name, []).append(waited)
         assert element(page, selector, "e.tagName") == "VIDEO"
         # The probe's duration, not the stream's rounded one, whatever the page saw.
         duration = kernel_value(page, f"ps[{name!r}].duration")
@@ -165,6 +166,10 @@ def test_every_format_seeks_to_the_exact_frame(notebook):
             f"formats: {delivery} seek to right frame, 320x180, median (ms)",
             round(1000 * waits[len(waits) // 2]),
         )
+    record(
+        "formats: seek to right frame per file (delivery, median ms)",
+        {name: [VIDEOS[name][2], round(1000 * sorted(w)[len(w) // 2])] for name, w in by_file.items()},
+    )
     errors = kernel_value(page, "{n: p.error for n, p in ps.items() if p.error}")
     assert not failures and not errors, (failures, errors)
 

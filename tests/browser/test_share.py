@@ -1,12 +1,14 @@
-"""Shared exports play anywhere: `jupyter rangevideo export` of the demo notebook and of a clip
-notebook, copied to a fresh directory on another path (the sources moved away), served by
+"""Shared exports play anywhere: `jupyter rangevideo export` of the demo notebook, of a clip
+notebook and of a review notebook (a clip with an overlay, a 2-player grid), copied to a fresh directory on another path (the sources moved away), served by
 `python -m http.server` (no Range support) and by a Range-capable static server (tornado's
 StaticFileHandler), and opened from file://; in Chromium each player shows the right frame,
-seeks to the right frame, plays, and a clip stops on its last frame.
+seeks to the right frame, plays, and a clip stops on its last frame; an overlay is drawn on
+its frame only; a grid's players seek together.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -27,6 +29,13 @@ from jupyter_rangevideo.share import export
 
 DEMO = Path(__file__).parents[2] / "notebooks" / "demo.ipynb"
 SIZE = (320, 180)
+MAGENTA = "#ff00ff"
+CANVAS = "canvas.jp-RangeVideo-overlay"
+# Source pixels of the 320x240 review video: a box on frame 50, another elsewhere on frame 52.
+BOXES = [
+    {"frame": 50, "kind": "box", "x": 40, "y": 40, "w": 100, "h": 80, "color": MAGENTA, "width": 10},
+    {"frame": 52, "kind": "box", "x": 180, "y": 100, "w": 100, "h": 80, "color": MAGENTA, "width": 10},
+]
 
 TORNADO_STATIC = """
 import sys, asyncio, tornado.web
@@ -86,6 +95,22 @@ def sites(tmp_path_factory):
     clips.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(clips, work / "clips.ipynb")
     execute(work / "clips.ipynb", env)
+    # A clip with an overlay (its start between keyframes: re-encoded, so the page's timeline is
+    # shifted) and a grid of two renditions. noise=False: the pattern is never pure magenta.
+    write_sample(work / "review.mp4", duration=4, fps=FPS, size=(320, 240), noise=False)
+    write_sample(work / "review-small.mp4", duration=4, fps=FPS, size=(160, 120), noise=False)
+    review = nbformat.v4.new_notebook()
+    review.cells = [
+        nbformat.v4.new_code_cell(
+            "import jupyter_rangevideo as rangevideo\n"
+            "c = rangevideo.show('review.mp4', start=1.5, end=3.2, controls=False, width=320, height=240)\n"
+            f"layer = c.overlay({json.dumps(BOXES)}, name='boxes')"
+        ),
+        nbformat.v4.new_code_cell("g = rangevideo.grid(['review.mp4', 'review-small.mp4'], controls=False)"),
+    ]
+    review.metadata["kernelspec"] = clips.metadata["kernelspec"]
+    nbformat.write(review, work / "review.ipynb")
+    execute(work / "review.ipynb", env)
     saved = os.environ.get("JUPYTER_RUNTIME_DIR")
     os.environ["JUPYTER_RUNTIME_DIR"] = env["JUPYTER_RUNTIME_DIR"]  # the kernel's secret signed the URLs
     try:
@@ -101,7 +126,7 @@ def _export_all(tmp_path_factory, work: Path):
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "shared on another path"
     elsewhere.mkdir()
     results = {}
-    for name in ("demo", "clips"):
+    for name in ("demo", "clips", "review"):
         started = time.monotonic()
         result = export(work / f"{name}.ipynb", work / f"{name}-export", log=None)
         results[name] = result
@@ -115,7 +140,7 @@ def _export_all(tmp_path_factory, work: Path):
     single = export(work / "clips.ipynb", elsewhere / "clips-single.html", single_file=True, log=None)
     record("export clips --single-file: bytes", single.size)
     (work / "moved").mkdir()
-    for video in ("earth.mp4", "left.mp4", "right.mp4"):
+    for video in ("earth.mp4", "left.mp4", "right.mp4", "review.mp4", "review-small.mp4"):
         (work / video).rename(work / "moved" / video)
     return elsewhere, results
 
@@ -245,3 +270,72 @@ def test_the_exported_players_point_only_into_their_folder(sites):
     assert all((root / "clips" / spec["src"]).is_file() for spec in specs)
     assert str(Path(results["clips"].players[0].source).parent) not in html
     assert [p.copied for p in results["clips"].players] == [False, True, False]
+
+
+@pytest.fixture
+def range_server(sites):
+    process, url = serve("tornado-static", sites[0])
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def is_magenta(rgb) -> bool:
+    r, g, b = (int(v) for v in rgb)
+    return r > 225 and g < 40 and b > 225
+
+
+def pixels(page, nth: int):
+    """What a person sees over the video: the picture and the overlay canvas on it."""
+    import numpy as np
+    from PIL import Image
+
+    png = page.locator(f"{VIDEO} >> nth={nth}").screenshot(animations="disabled")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def both_at(page, expected: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = [frame_index(page, nth=1), frame_index(page, nth=2)]
+        if seen == [expected, expected]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"expected frame {expected} in both grid players, they show {seen}")
+
+
+def test_review_export_clip_overlay_and_grid(page, range_server, sites):
+    spec_text = (sites[0] / "review" / "index.html").read_text()
+    assert spec_text.count("export function mountPlayer") == 1 and "widget-state+json" not in spec_text
+    page.goto(range_server + "review/index.html")
+    ready(page, 3)  # the clip, and the grid's two players
+    assert page.locator(".jp-RangeVideo-grid").count() == 1
+    at_frame(page, 0, 37)  # start=1.5 s is frame 37 (1.48 s)
+
+    # The overlay, from the exported spec, in the source's frames: frame 50's box on the left,
+    # none on frame 51, frame 52's box on the right.
+    for frame, left, right in ((50, True, False), (51, False, False), (52, False, True), (50, True, False)):
+        seek(page, 0, (frame + 0.5) / FPS)
+        wait_for_frame(page, frame, tolerance=0, nth=0)
+        page.wait_for_function(
+            "([s, f]) => document.querySelectorAll(s)[0]?.dataset.frame === String(f)", arg=[CANVAS, frame]
+        )
+        page.wait_for_timeout(200)  # let the canvas reach the screen
+        shot = pixels(page, 0)
+        assert abs(shot.shape[0] - 240) <= 1 and abs(shot.shape[1] - 320) <= 1, shot.shape
+        assert is_magenta(shot[80, 40]) is left, (frame, shot[80, 40])  # frame 50's box: left edge
+        assert is_magenta(shot[140, 180]) is right, (frame, shot[140, 180])  # frame 52's box: left edge
+        assert not is_magenta(shot[80, 90])  # inside a box: the picture
+    page.evaluate("() => document.querySelectorAll('video.jp-RangeVideo-video')[0].play()")
+    page.wait_for_function(
+        "() => document.querySelectorAll('video.jp-RangeVideo-video')[0].paused", timeout=15_000
+    )
+    at_frame(page, 0, 80)  # end=3.2 s: it stops on frame 80, the clip's last
+
+    # The grid: its players seek together, the second following the first.
+    page.locator(f"{VIDEO} >> nth=1").scroll_into_view_if_needed()
+    both_at(page, 0)
+    for frame in (60, 20, 95):
+        seek(page, 1, (frame + 0.5) / FPS)
+        both_at(page, frame)
