@@ -17,7 +17,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,9 @@ ROOT = HERE.parent
 
 from jupyter_rangevideo.sample import make_large, write_sample
 
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from helpers import execute_notebook
+
 SEGMENT_SECONDS = 4
 SOURCE_SECONDS = 600
 
@@ -40,26 +42,6 @@ def notebook(path: Path, cells: list[str]) -> Path:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
-
-
-def execute(path: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "nbconvert",
-            "--execute",
-            "--to",
-            "notebook",
-            "--inplace",
-            str(path),
-        ],
-        cwd=path.parent,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
 
 
 def main() -> None:
@@ -81,7 +63,7 @@ def main() -> None:
     if not (work / "earth.mp4").exists():
         write_sample(work / "earth.mp4", duration=60, fps=25, size=(1280, 720))
     shutil.copy(ROOT / "notebooks" / "demo.ipynb", work / "demo.ipynb")
-    execute(work / "demo.ipynb")
+    execute_notebook(work / "demo.ipynb")
     big = work / "recording-10min-1080p.mp4"
     if not big.exists():
         segment = write_sample(work / "segment.mp4", duration=SEGMENT_SECONDS, fps=25, size=(1920, 1080))
@@ -109,7 +91,7 @@ def main() -> None:
         "10 min 1080p, 20 s clip, --single-file (copied)": (work / "copy.ipynb", {"single_file": True}),
     }
     for path in {path for path, _ in cases.values()} - {work / "demo.ipynb"}:
-        execute(path)
+        execute_notebook(path)
     runs: dict[str, list[dict]] = {name: [] for name in cases}
     for round_ in range(args.rounds):
         for name, (path, options) in cases.items():

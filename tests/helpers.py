@@ -223,3 +223,25 @@ def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def execute_notebook(notebook: Path, env: dict[str, str] | None = None, timeout: float = 600) -> None:
+    """`jupyter nbconvert --execute --inplace`, as users run it: the widget state is stored."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--execute",
+            "--to",
+            "notebook",
+            "--inplace",
+            str(notebook),
+        ],
+        cwd=notebook.parent,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )

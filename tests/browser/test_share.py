@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import FPS, VIDEO, frame_index, free_port, record, wait_for_frame, wait_for_screenshot_frame
+from helpers import execute_notebook
 
 from jupyter_rangevideo.sample import write_sample
 from jupyter_rangevideo.share import export
@@ -48,28 +49,6 @@ asyncio.run(main())
 """
 
 
-def execute(notebook: Path, env: dict) -> None:
-    """`jupyter nbconvert --execute`, as users run it: the widget state is stored."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "nbconvert",
-            "--execute",
-            "--to",
-            "notebook",
-            "--inplace",
-            str(notebook),
-        ],
-        cwd=notebook.parent,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-
-
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
     """The exports, copied to another path; the videos they came from moved away."""
@@ -78,7 +57,7 @@ def sites(tmp_path_factory):
     # The demo notebook as it is, with a short earth.mp4 (its cells seek to 30 s, clip 10-14 s).
     write_sample(work / "earth.mp4", duration=32, fps=FPS, size=SIZE)
     shutil.copy(DEMO, work / "demo.ipynb")
-    execute(work / "demo.ipynb", env)
+    execute_notebook(work / "demo.ipynb", env)
     # A clip starting between keyframes (re-encoded), another from a keyframe (copied), and
     # an HEVC file that Chromium cannot play (re-encoded).
     write_sample(work / "left.mp4", duration=6, fps=FPS, size=SIZE, audio="aac")
@@ -94,7 +73,7 @@ def sites(tmp_path_factory):
     ]
     clips.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(clips, work / "clips.ipynb")
-    execute(work / "clips.ipynb", env)
+    execute_notebook(work / "clips.ipynb", env)
     # A clip with an overlay (its start between keyframes: re-encoded, so the page's timeline is
     # shifted) and a grid of two renditions. noise=False: the pattern is never pure magenta.
     write_sample(work / "review.mp4", duration=4, fps=FPS, size=(320, 240), noise=False)
@@ -110,7 +89,7 @@ def sites(tmp_path_factory):
     ]
     review.metadata["kernelspec"] = clips.metadata["kernelspec"]
     nbformat.write(review, work / "review.ipynb")
-    execute(work / "review.ipynb", env)
+    execute_notebook(work / "review.ipynb", env)
     saved = os.environ.get("JUPYTER_RUNTIME_DIR")
     os.environ["JUPYTER_RUNTIME_DIR"] = env["JUPYTER_RUNTIME_DIR"]  # the kernel's secret signed the URLs
     try:
