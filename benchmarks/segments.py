@@ -388,7 +388,7 @@ def report(r: dict) -> str:
         "| worker_nice | p99 busy | median busy | requests | p99 idle | median idle |",
         "|---|---|---|---|---|---|",
         *(
-            f"| {nice}{' (default)' if nice == 19 else ''} | {t['busy_p99_ms']} ms | {t['busy_median_ms']} ms "
+            f"| {nice}{' (default)' if nice == 10 else ''} | {t['busy_p99_ms']} ms | {t['busy_median_ms']} ms "
             f"| {t['busy_samples']} | {t['idle_p99_ms']} ms | {t['idle_median_ms']} ms |"
             for nice in (19, 10, 0)
             if (t := r.get(f"tiny_request_nice{nice}"))

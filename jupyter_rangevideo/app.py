@@ -77,7 +77,7 @@ class RangeVideoApp(ExtensionApp):
     ).tag(config=True)
 
     worker_nice = Int(
-        19,
+        10,
         help="""How much lower than the server's own the CPU priority of segment work is (a
         nice increment, 0-19, Linux). The event loop then keeps answering while encodes run;
         0 lets encodes compete as equals with everything else, kernels included.""",

@@ -565,7 +565,7 @@ class SegmentService:
         settings: EncodeSettings = EncodeSettings(),
         prefetch: int = 2,
         probe_cache_size: int = 64,
-        nice: int = 19,
+        nice: int = 10,
     ):
         self.cache = cache
         self.io_pool = io_pool
@@ -876,7 +876,7 @@ def segment_service(
     workers: int = 2,
     prefetch: int = 2,
     settings: EncodeSettings = EncodeSettings(),
-    nice: int = 19,
+    nice: int = 10,
 ) -> SegmentService:
     """A SegmentService with its cache in ``cache_dir`` (empty: the user's cache directory)."""
     from .cache import default_directory

@@ -137,9 +137,11 @@ async def test_two_requests_for_one_segment_share_one_job(fetch, service, tmp_pa
 
 async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_path):
     source = write_sample(tmp_path / "seek.avi", 30, 25, (320, 240), codec="mjpeg")
-    service.settings = replace(service.settings, preset="slower")  # jobs long enough to be caught running
+    # Jobs long enough to be caught running: a slow preset, and 2 s segments where MJPEG (every
+    # frame a keyframe) would get 1 s ones.
+    service.settings = replace(service.settings, preset="slower", transcode_short_seconds=2.0)
     playlist = (await fetch(hls_url(source, "transcode"))).body.decode()
-    assert len(segment_names(playlist)) == 30  # MJPEG: every frame a keyframe, so 1 s segments
+    assert len(segment_names(playlist)) == 15
     r = await fetch(hls_url(source, "transcode", "seg-00000.ts"))
     assert r.code == 200
     # Segment 0 asked; 1 and 2 prefetched on the one worker. Now a seek far away:
@@ -153,7 +155,7 @@ async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_pa
     assert {("made", 12), ("made", 13), ("made", 14)} <= events
     cached = {
         n
-        for n in range(30)
+        for n in range(15)
         if os.path.exists(service.cache.path(service._key(probe(source), "transcode", n)))
     }
     assert cached == {0, 12, 13, 14}
