@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, TypedDict
@@ -315,6 +318,39 @@ def _write(
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """:func:`write_sample`, calling ``progress(done, total)`` as frames are written."""
+    with _same_scheduling():
+        return _encode(path, duration, fps, size, noise, codec=codec, audio=audio, gop=gop, progress=progress)
+
+
+@contextmanager
+def _same_scheduling() -> Iterator[None]:
+    """Keep the calling thread's CPU scheduling as it was. SVT-AV1 (libsvtav1), run as root,
+    switches the thread that opens it to real-time scheduling (SCHED_FIFO, priority 99) and
+    leaves it so: every process started from that thread afterwards (a Jupyter server,
+    Chromium) would inherit it, and busy real-time processes starve the whole machine."""
+    if not hasattr(os, "sched_getscheduler"):  # not Linux
+        yield
+        return
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if os.sched_getscheduler(0) != policy or os.sched_getparam(0) != param:
+            os.sched_setscheduler(0, policy, param)
+
+
+def _encode(
+    path: str | Path,
+    duration: float,
+    fps: int,
+    size: tuple[int, int],
+    noise: bool,
+    *,
+    codec: str | None,
+    audio: str | None,
+    gop: int | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
     av = _require_av()
     path = Path(path)
     suffix = path.suffix.lower()

@@ -1,5 +1,6 @@
 """The sample generator: every frame carries its index, readable at any scale."""
 
+import os
 import subprocess
 import sys
 
@@ -81,3 +82,12 @@ def test_command_line_shows_progress(tmp_path):
     result = write_with_command_line(tmp_path / "progress.mp4", 10)
     lines = [line for line in result.stderr.splitlines() if "frames" in line]
     assert lines[-1].endswith("100% 10/10 frames") and len(lines) > 2
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling policies")
+def test_writing_av1_leaves_the_scheduling_policy_as_it_was(tmp_path):
+    """libsvtav1, run as root (as CI runs), switches its caller to real-time scheduling; every
+    server and browser a test starts afterwards would inherit it and could starve the machine."""
+    before = os.sched_getscheduler(0), os.sched_getparam(0)
+    write_sample(tmp_path / "a.mp4", duration=0.4, fps=10, size=(64, 48), codec="av1")
+    assert (os.sched_getscheduler(0), os.sched_getparam(0)) == before
