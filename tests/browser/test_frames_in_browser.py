@@ -172,7 +172,7 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
     page.keyboard.press(".")
     page.keyboard.press(".")
     page.keyboard.press(",")
-    assert exact_frame(page, shown + 2)
+    assert exact_frame(page, shown + 2), (frame_index(page), kernel_value(page, "p.frame"))
     page.keyboard.press("ArrowRight")
     assert exact_frame(page, shown + 2 + 5 * FPS)
     page.keyboard.press("j")
