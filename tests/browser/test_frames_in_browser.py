@@ -172,7 +172,13 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
     page.keyboard.press(".")
     page.keyboard.press(".")
     page.keyboard.press(",")
-    assert exact_frame(page, shown + 2), (frame_index(page), kernel_value(page, "p.frame"))
+    assert exact_frame(page, shown + 2), (
+        frame_index(page),
+        kernel_value(page, "p.frame"),
+        page.evaluate(
+            "() => { const v = document.querySelector('video.jp-RangeVideo-video'); return [document.activeElement.className, document.querySelectorAll('video.jp-RangeVideo-video').length, v.readyState, v.seeking, v.currentTime, v.getBoundingClientRect().top, window.innerHeight]; }"
+        ),
+    )
     page.keyboard.press("ArrowRight")
     assert exact_frame(page, shown + 2 + 5 * FPS)
     page.keyboard.press("j")
