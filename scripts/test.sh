@@ -16,4 +16,5 @@ if ! command -v configurable-http-proxy >/dev/null; then
     npm install --global --silent configurable-http-proxy
 fi
 bash scripts/setup.sh "test"
+export VIRTUAL_ENV="$PWD/.venv"  # not another venv that happens to be active
 exec .venv/bin/python -m pytest "$@"
