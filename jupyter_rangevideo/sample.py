@@ -305,23 +305,6 @@ def write_sample(
     return _write(path, duration, fps, size, noise, codec=codec, audio=audio, gop=gop)
 
 
-def _write(
-    path: str | Path,
-    duration: float,
-    fps: int,
-    size: tuple[int, int],
-    noise: bool,
-    *,
-    codec: str | None,
-    audio: str | None,
-    gop: int | None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Path:
-    """:func:`write_sample`, calling ``progress(done, total)`` as frames are written."""
-    with _same_scheduling():
-        return _encode(path, duration, fps, size, noise, codec=codec, audio=audio, gop=gop, progress=progress)
-
-
 @contextmanager
 def _same_scheduling() -> Iterator[None]:
     """Keep the calling thread's CPU scheduling as it was. SVT-AV1 (libsvtav1), run as root,
@@ -339,7 +322,8 @@ def _same_scheduling() -> Iterator[None]:
             os.sched_setscheduler(0, policy, param)
 
 
-def _encode(
+@_same_scheduling()
+def _write(
     path: str | Path,
     duration: float,
     fps: int,
@@ -351,6 +335,7 @@ def _encode(
     gop: int | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
+    """:func:`write_sample`, calling ``progress(done, total)`` as frames are written."""
     av = _require_av()
     path = Path(path)
     suffix = path.suffix.lower()
