@@ -666,15 +666,8 @@ class SegmentService:
     async def _start(self, path: str, delivery: str, at: float) -> None:
         source = await self.source(path)
         segments = self.plan_for(source, delivery)
-        index = segments.index_at(at)
-        key = self._key(source.facts, delivery, index)
-        if key in self._tasks or key in self._failures:
-            return
-        loop = asyncio.get_running_loop()
-        exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
-        if not exists and key not in self._tasks:
-            self._queue(key, (path, delivery), source.facts, segments, index)
-            self._dispatch()
+        await self._queue_unless_made(source, segments, (path, delivery), segments.index_at(at))
+        self._dispatch()
 
     async def warm(self, path: str, delivery: str, index: int) -> str | None:
         """Make segment ``index`` at background priority unless it is cached; its path, or
@@ -715,15 +708,21 @@ class SegmentService:
         return make_key(FORMAT_VERSION, facts.path, facts.validator, delivery, self.settings, index)
 
     async def _prefetch(self, source: _Source, segments: Plan, stream: tuple[str, str], index: int) -> None:
-        loop = asyncio.get_running_loop()
         for ahead in range(index + 1, min(index + 1 + self.prefetch, segments.count)):
-            key = self._key(source.facts, stream[1], ahead)
-            if key in self._tasks or key in self._failures:
-                continue
-            exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
-            if not exists and key not in self._tasks:
-                self._queue(key, stream, source.facts, segments, ahead)
+            await self._queue_unless_made(source, segments, stream, ahead)
         self._dispatch()
+
+    async def _queue_unless_made(
+        self, source: _Source, segments: Plan, stream: tuple[str, str], index: int
+    ) -> None:
+        """Queue segment ``index`` unless it is queued, running, failed or in the cache."""
+        key = self._key(source.facts, stream[1], index)
+        if key in self._tasks or key in self._failures:
+            return
+        loop = asyncio.get_running_loop()
+        exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
+        if not exists and key not in self._tasks:
+            self._queue(key, stream, source.facts, segments, index)
 
     def _queue(
         self,
