@@ -8,6 +8,13 @@
 const SRC_PREFIX = "rangevideo/files/";
 const HLS_VERSION = "1.6.15"; // vendored in static/vendor/, see its README
 const TIME_UPDATES_PER_SECOND = 4;
+// Chromium can leave a paused <video> seeking forever when seeks to A, B and A again follow
+// each other within a few milliseconds (fast `. . ,` presses): the frame is buffered, but
+// readyState stays HAVE_METADATA and "seeked" never comes. Seeking again to the same time
+// ends it. A seek still seeking after this long with its data buffered is asked again,
+// waiting twice as long each time, so that a seek that is merely slow is not restarted often.
+const SEEK_RETRY_MS = 1000;
+const SEEK_RETRY_MAX_MS = 8000;
 
 // --- frames: frame number <-> time, from the probe's FrameClock (probe.py) ---------------
 // `clock.runs` holds [first_frame, first_time, frame_duration]: the stream's own timestamps,
@@ -630,6 +637,25 @@ export function mountPlayer(el, spec, model = null) {
     }
   });
   on(video, "ratechange", () => report());
+
+  // A stuck seek (see SEEK_RETRY_MS) is asked again while its frame is buffered.
+  let seekRetry = null;
+  let seekRetryMs = SEEK_RETRY_MS;
+  const watchSeek = () => {
+    clearTimeout(seekRetry);
+    seekRetry = setTimeout(() => {
+      if (disposed || !video.seeking) return;
+      seekRetryMs = Math.min(2 * seekRetryMs, SEEK_RETRY_MAX_MS);
+      if (video.paused && isBuffered(video, video.currentTime)) video.currentTime = video.currentTime;
+      else watchSeek();
+    }, seekRetryMs);
+  };
+  on(video, "seeking", watchSeek);
+  on(video, "seeked", () => {
+    clearTimeout(seekRetry);
+    seekRetryMs = SEEK_RETRY_MS;
+  });
+  listeners.push(() => clearTimeout(seekRetry));
   on(video, "volumechange", () => push({ muted: video.muted, volume: video.volume }));
 
   // Fallback without requestVideoFrameCallback: the clip's end from timeupdate (coarse).

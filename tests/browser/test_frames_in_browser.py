@@ -124,11 +124,6 @@ def test_setting_frame_shows_exactly_that_frame(page, servers, clips, kind):
     assert exact == 50 and kernel_exact == 50, wrong
 
 
-@pytest.mark.xfail(
-    reason="known bug: a frame seek that follows quickly on others sometimes never ends (readyState 1, "
-    "seeking), about 1 run in 4; see the README's Troubleshoot",
-    strict=False,
-)
 def test_fast_keyboard_steps_end_on_the_frame_asked_for(page, servers, clips):
     server = servers("lab")
     create_notebook(
