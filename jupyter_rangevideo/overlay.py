@@ -15,7 +15,6 @@ never ``time * fps``).
 
 from __future__ import annotations
 
-import base64
 import math
 import zlib
 from collections.abc import Iterable, Mapping
@@ -251,7 +250,3 @@ def layer_names(existing: Iterable[str], name: str | None) -> str:
     taken = set(existing)
     candidates = ("overlay" if k == 1 else f"overlay {k}" for k in range(1, len(taken) + 2))
     return next(candidate for candidate in candidates if candidate not in taken)
-
-
-def base64_of(data: bytes | memoryview) -> str:
-    return base64.b64encode(bytes(data)).decode("ascii")

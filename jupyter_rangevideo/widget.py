@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 import sys
@@ -9,22 +10,27 @@ import uuid
 import weakref
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import anywidget
-import numpy as np
 import traitlets as t
 
 from . import delivery as _delivery
 from . import markers as _markers
-from . import overlay as _overlay
 from . import proxy as _proxy
 from . import sync as _sync
 from .embed import spec_html
 from .poster import poster_data_url
 from .probe import Probe, probe
 from .signing import url_for
+
+if TYPE_CHECKING:
+    # numpy (which the overlays need) costs more to import than the rest of show() in a
+    # fresh kernel: only a player that draws overlays or decodes frames loads it.
+    import numpy as np
+
+    from . import overlay as _overlay
 
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
@@ -292,6 +298,8 @@ class Player(anywidget.AnyWidget):
         "box"), coordinates in source-video pixels, and optional ``color`` (CSS), ``label``
         and ``width`` (line width). A layer of the same ``name`` is replaced. Returns the
         layer: ``.visible`` shows or hides it, ``.remove()`` drops it."""
+        from . import overlay as _overlay
+
         layer = _overlay.layer_names(self._overlays, name)
         packed = _overlay.pack(data, self.probe.clock)
         self._overlays = {**{k: v for k, v in self._overlays.items() if k != layer}, layer: packed.state()}
@@ -302,6 +310,8 @@ class Player(anywidget.AnyWidget):
     @property
     def overlays(self) -> list[_overlay.Overlay]:
         """The overlay layers on this player, in drawing order."""
+        from . import overlay as _overlay
+
         return [_overlay.Overlay(self, name, state["count"]) for name, state in self._overlays.items()]
 
     def _remove_overlay(self, name: str) -> None:
@@ -324,7 +334,7 @@ class Player(anywidget.AnyWidget):
     def _saved_visuals(self) -> dict[str, Any]:
         """Overlays and markers for the saved output: JSON, the packed marks as base64."""
         overlays = {
-            name: {**state, "data": _overlay.base64_of(state["data"])}
+            name: {**state, "data": base64.b64encode(bytes(state["data"])).decode("ascii")}
             for name, state in self._overlays.items()
         }
         saved: dict[str, Any] = {

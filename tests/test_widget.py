@@ -210,3 +210,20 @@ def test_a_grid_saves_html_that_draws_it_beside_its_files_and_stills_elsewhere(t
     assert (
         embed.SPEC_CLASS not in html and html.count("<img ") == 2 and html.count("<b>Video:</b> v.mp4") == 2
     )
+
+
+def test_show_does_not_import_numpy(video):
+    # numpy costs more to import than the rest of show() in a fresh kernel: it is loaded only
+    # by a player that draws overlays or decodes frames.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jupyter_rangevideo as rangevideo\n"
+        f"p = rangevideo.Player({str(video)!r})\n"
+        "p._repr_mimebundle_()\n"
+        "assert p.frame_count == 25, p.frame_count\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
