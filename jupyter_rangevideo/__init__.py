@@ -7,11 +7,34 @@ jupyter_server extension: the bytes never pass through the kernel.
 
 from __future__ import annotations
 
+import sys
+import threading
+
 __version__ = "0.1.0"
 
 # The function shadows its module's name on the package: rangevideo.probe(path) works.
 from .probe import MediaError, Probe, probe
 from .signing import url_for
+
+
+def _preload() -> None:
+    """In a kernel, import what show() needs in the background: PyAV (for the probe) and the
+    widget's ipywidgets and anywidget cost about 0.2 s together in a fresh kernel, paid then
+    between the cell that imports this package and the one that shows a video."""
+
+    def load() -> None:
+        try:
+            import av  # noqa: F401
+
+            from . import widget  # noqa: F401
+        except Exception:  # noqa: BLE001 - show() imports them again and reports what failed
+            return
+
+    threading.Thread(target=load, name="rangevideo-preload", daemon=True).start()
+
+
+if "ipykernel" in sys.modules:
+    _preload()
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import socket
@@ -202,6 +203,11 @@ class RangeFileMixin(_HandlerBase):
         assert entry is not None  # set by either branch above
         fd, info = entry.fd, entry.info
         failed = False
+        # Media responses under way per client address: its first ones are answered in full.
+        streams: collections.Counter[str] = self.settings.setdefault(
+            "rangevideo_media_streams", collections.Counter()
+        )
+        client = (self.request.remote_ip or "") if ranges.is_media_element(self.request.headers) else None
         try:
             plan = ranges.plan_response(
                 self.request.method,
@@ -213,6 +219,7 @@ class RangeFileMixin(_HandlerBase):
                     now=int(time.time()),
                 ),
                 ranges.content_type(path),
+                ranges.media_element_limit(streams[client]) if client is not None else None,
             )
             self.set_status(plan.status)
             for name, value in plan.headers.items():
@@ -227,6 +234,8 @@ class RangeFileMixin(_HandlerBase):
                     # Headers and body leave in one write when the handler finishes.
                     self.write(peek[1])
                     return
+                if client is not None:
+                    streams[client] += 1
                 try:
                     await self.stream_body(fd, plan)
                 except (OSError, RuntimeError) as e:
@@ -236,6 +245,11 @@ class RangeFileMixin(_HandlerBase):
                     failed = True
                     self.log.error("rangevideo: reading %r failed: %s; closing the connection", path, e)
                     self._close_connection()
+                finally:
+                    if client is not None:
+                        streams[client] -= 1
+                        if not streams[client]:
+                            del streams[client]
         finally:
             # A descriptor that failed a read is not lent again.
             cache.release(entry, discard=failed)

@@ -238,6 +238,11 @@ def if_range_holds(value: str | None, v: Validators) -> bool:
 # about 10 s ahead: measured with 8 players playing, a REST call took 1-20 s with 8 MiB
 # answers, about 1 s with 1 MiB, 0.1-0.8 s with 512 KiB (tests/browser/test_many_players.py).
 MEDIA_ELEMENT_RESPONSE_BYTES = 512 * 1024
+# But short answers cost a page with one or two players: Chromium asks for the next range some
+# 25 ms after an answer ends, so a seek into a high-bitrate file waits for a chain of them (a
+# 720p file at 66 Mbit/s: 460 ms against 150 ms answered in full). A client's first media
+# streams are answered in full, like /files/; only those beyond them are bounded.
+MEDIA_STREAMS_ANSWERED_IN_FULL = 2
 _FROM_POSITION = re.compile(r"^\s*bytes\s*=\s*[0-9]+\s*-\s*[0-9]*\s*$", re.IGNORECASE)
 
 
@@ -256,7 +261,7 @@ def bound_for_media_element(
     """
     if not spans or len(spans) != 1 or spans[0][1] != size:
         return spans
-    if (headers.get("Sec-Fetch-Dest") or "").strip().lower() not in ("video", "audio"):
+    if not is_media_element(headers):
         return spans
     if not _FROM_POSITION.match(headers.get("Range") or ""):
         return spans  # a suffix range, or several
@@ -264,8 +269,27 @@ def bound_for_media_element(
     return [(start, min(stop, start + limit))]
 
 
-def plan_response(method: str, headers: Mapping[str, str], size: int, v: Validators, media_type: str) -> Plan:
-    """Decide the whole response for a GET or HEAD of a regular file of ``size`` bytes."""
+def media_element_limit(streams_open: int) -> int | None:
+    """The bound on a media element's open range when its client has ``streams_open`` other
+    media responses under way (see MEDIA_STREAMS_ANSWERED_IN_FULL); None: no bound."""
+    return None if streams_open < MEDIA_STREAMS_ANSWERED_IN_FULL else MEDIA_ELEMENT_RESPONSE_BYTES
+
+
+def is_media_element(headers: Mapping[str, str]) -> bool:
+    """A browser's <video> or <audio> sent this request."""
+    return (headers.get("Sec-Fetch-Dest") or "").strip().lower() in ("video", "audio")
+
+
+def plan_response(
+    method: str,
+    headers: Mapping[str, str],
+    size: int,
+    v: Validators,
+    media_type: str,
+    media_limit: int | None = MEDIA_ELEMENT_RESPONSE_BYTES,
+) -> Plan:
+    """Decide the whole response for a GET or HEAD of a regular file of ``size`` bytes; a
+    media element's open range is answered with at most ``media_limit`` bytes (None: all)."""
     common = {
         "Accept-Ranges": "bytes",
         "ETag": v.etag,
@@ -280,7 +304,9 @@ def plan_response(method: str, headers: Mapping[str, str], size: int, v: Validat
 
     spans = None
     if if_range_holds(headers.get("If-Range"), v):
-        spans = bound_for_media_element(headers, parse_range(headers.get("Range"), size), size)
+        spans = parse_range(headers.get("Range"), size)
+        if media_limit is not None:
+            spans = bound_for_media_element(headers, spans, size, media_limit)
 
     if spans is None:
         full = [(0, size)] if size else []

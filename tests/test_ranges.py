@@ -232,3 +232,13 @@ def test_bounded_answer_is_a_normal_206():
     assert plan.status == 206 and plan.spans == [(10, 10 + LIMIT)]
     assert plan.headers["Content-Range"] == f"bytes 10-{10 + LIMIT - 1}/{20 * MIB}"
     assert plan.headers["Content-Length"] == str(LIMIT)
+
+
+def test_a_clients_first_media_streams_are_answered_in_full():
+    headers = {"Sec-Fetch-Dest": "video", "Range": "bytes=10-"}
+    limits = [ranges.media_element_limit(open_) for open_ in range(4)]
+    assert limits == [None, None, LIMIT, LIMIT]
+    assert plan_response("GET", headers, 20 * MIB, V, "video/mp4", media_limit=None).spans == [(10, 20 * MIB)]
+    assert plan_response("GET", headers, 20 * MIB, V, "video/mp4", media_limit=LIMIT).spans == [
+        (10, 10 + LIMIT)
+    ]

@@ -22,7 +22,7 @@ from helpers import (
     stop_process,
 )
 
-from jupyter_rangevideo.ranges import MEDIA_ELEMENT_RESPONSE_BYTES
+from jupyter_rangevideo.ranges import MEDIA_ELEMENT_RESPONSE_BYTES, MEDIA_STREAMS_ANSWERED_IN_FULL
 
 SOAK_SECONDS = float(os.environ.get("RANGEVIDEO_SOAK_SECONDS", "60"))
 BASE = "/user/soak/"
@@ -160,8 +160,9 @@ def test_shutdown_during_streams_is_clean(server, tmp_path):
     assert "Uncaught exception" not in log.read_text()
 
 
-def test_ffmpeg_reads_a_whole_file_through_the_signed_url_a_browser_gets_a_short_answer(server, tmp_path):
-    """A browser's <video> gets short answers to bytes=N-; ffmpeg, curl and PyAV still read to the end."""
+def test_ffmpeg_reads_a_whole_file_a_browser_with_streams_under_way_gets_a_short_answer(server, tmp_path):
+    """A browser's <video> gets short answers to bytes=N- once its page has streams under way;
+    ffmpeg, curl and PyAV always read to the end."""
     from jupyter_rangevideo.sample import make_large, write_sample
 
     port, _, env, _ = server
@@ -206,10 +207,33 @@ def test_ffmpeg_reads_a_whole_file_through_the_signed_url_a_browser_gets_a_short
 
     status, headers, body = asyncio.run(one(["Range: bytes=100-"]))
     assert (status, len(body)) == (206, size - 100)
-    status, headers, body = asyncio.run(one(["Range: bytes=100-", "Sec-Fetch-Dest: video"]))
+    media = ["Range: bytes=100-", "Sec-Fetch-Dest: video"]
+    # A page's first media streams are answered in full, as /files/ does ...
+    status, headers, body = asyncio.run(one(media))
+    assert (status, len(body)) == (206, size - 100)
+
+    async def beside_streams_under_way(count):
+        held = []
+        try:
+            for _ in range(count):  # answers whose reader reads nothing past the headers
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(
+                    get(url.split(str(port), 1)[1][len(BASE) :], ["Range: bytes=0-", "Sec-Fetch-Dest: video"])
+                )
+                await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+                held.append(writer)
+            return await one(media)
+        finally:
+            for writer in held:
+                writer.close()
+
+    # ... and once a client has that many under way, the next one is short.
     limit = MEDIA_ELEMENT_RESPONSE_BYTES
+    status, headers, body = asyncio.run(beside_streams_under_way(MEDIA_STREAMS_ANSWERED_IN_FULL))
     assert (status, len(body), headers["content-range"]) == (
         206,
         limit,
         f"bytes 100-{100 + limit - 1}/{size}",
     )
+    status, headers, body = asyncio.run(beside_streams_under_way(MEDIA_STREAMS_ANSWERED_IN_FULL - 1))
+    assert (status, len(body)) == (206, size - 100)

@@ -227,3 +227,20 @@ def test_show_does_not_import_numpy(video):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("in_kernel", [True, False])
+def test_a_kernel_imports_what_show_needs_in_the_background(in_kernel):
+    # Between the cell that imports the package and the one that shows a video; elsewhere
+    # (the server, the CLI) nothing extra is imported.
+    import subprocess
+    import sys
+
+    code = (
+        ("import ipykernel\n" if in_kernel else "") + "import sys, threading, jupyter_rangevideo\n"
+        "for thread in threading.enumerate():\n"
+        "    if thread.name == 'rangevideo-preload': thread.join(60)\n"
+        "print('av' in sys.modules, 'jupyter_rangevideo.widget' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == [str(in_kernel)] * 2
