@@ -5,8 +5,9 @@
 
 A 12 s 25 fps file (640x360, or 1280x720 at about 66 Mbit/s with --hd), each player in a fresh page and
 kernel with its import and display in one cell. Prints per run, on the page's clock from running the
-cell: when the <video> element appears, when it has its first frame; and per seek (7, 2, 9.6, 4.4 s)
-the time until requestVideoFrameCallback presents that frame, with what was buffered before it.
+cell: when the <video> element appears, when it has its first frame; and per seek (7, 2, 9.6, 4.4 s,
+then one frame back) the time until requestVideoFrameCallback presents that frame, with what was
+buffered before it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from conftest import (
 
 from jupyter_rangevideo.sample import write_sample
 
-SEEKS = (7.0, 2.0, 9.6, 4.4)
+SEEKS = (7.0, 2.0, 9.6, 4.4, 4.36)  # the last: one frame back
 PLAYERS = {
     "rangevideo": (
         "import jupyter_rangevideo as rangevideo\nrangevideo.show({path!r})",
