@@ -8,6 +8,9 @@
 const SRC_PREFIX = "rangevideo/files/";
 const HLS_VERSION = "1.6.15"; // vendored in static/vendor/, see its README
 const TIME_UPDATES_PER_SECOND = 4;
+// A paused player reports its state once it has been still this long, or at the latest this long.
+const REPORT_SETTLE_MS = 200;
+const REPORT_MAX_WAIT_MS = 1000;
 // Chromium can leave a paused <video> seeking forever when seeks to A, B and A again follow
 // each other within a few milliseconds (fast `. . ,` presses): the frame is buffered, but
 // readyState stays HAVE_METADATA and "seeked" never comes. Seeking again to the same time
@@ -570,13 +573,33 @@ export function mountPlayer(el, spec, model = null) {
   }
 
   // --- browser -> Python: reports tagged with the last command applied ---------------------
+  // While playing, at most TIME_UPDATES_PER_SECOND. Otherwise (seeks, steps, pause) once the
+  // player has been still for REPORT_SETTLE_MS: each report makes the kernel answer with
+  // state and busy/idle messages that JupyterLab handles on the page's main thread, and
+  // sent at once, that work delayed the next seek's frame by 30-70 ms (a 360p file).
   let lastReport = 0;
   let reports = 0;
+  let settling = null; // the timer of a report waiting for the player to be still
+  let settlingSince = 0;
   function report(throttle = false) {
     if (!model || video.readyState === 0) return; // nothing to tell before the metadata
     const now = performance.now();
-    if (throttle && now - lastReport < 1000 / TIME_UPDATES_PER_SECOND) return;
-    lastReport = now;
+    if (throttle) {
+      if (now - lastReport >= 1000 / TIME_UPDATES_PER_SECOND) sendReport();
+      return;
+    }
+    if (settling === null) settlingSince = now;
+    clearTimeout(settling);
+    const wait = Math.min(REPORT_SETTLE_MS, settlingSince + REPORT_MAX_WAIT_MS - now);
+    settling = setTimeout(() => {
+      settling = null;
+      if (!disposed) sendReport();
+    }, Math.max(0, wait));
+  }
+  listeners.push(() => clearTimeout(settling));
+
+  function sendReport() {
+    lastReport = performance.now();
     reports += 1; // a new object each time: always sent, never merged with an older one
     push({
       _report: {
@@ -613,7 +636,7 @@ export function mountPlayer(el, spec, model = null) {
   });
   on(video, "timeupdate", () => {
     if (!hasFrameCallback) enforceClip();
-    report(true);
+    if (!video.paused) report(true); // a paused seek is reported once it has ended
   });
   on(video, "seeked", () => report());
   on(video, "play", () => {
