@@ -149,6 +149,36 @@ def test_fast_keyboard_steps_end_on_the_frame_asked_for(page, servers, clips):
     )
 
 
+def test_frame_steps_are_reported_to_the_kernel_once_the_player_is_still(page, servers, clips):
+    # Each report makes the kernel answer with messages that JupyterLab handles on the page's
+    # main thread, delaying the next frame: a paused player reports once it is still.
+    server = servers("lab")
+    create_notebook(
+        server,
+        "reports.ipynb",
+        [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips['cfr'])!r})"],
+    )
+    open_notebook(page, server, "reports.ipynb")
+    run_all_cells(page)
+    wait_for_frame(page, 0, tolerance=0)
+    kernel_eval(page, "p.frame = 300")
+    assert exact_frame(page, 300)
+    time.sleep(1.5)  # the reports of that seek are in
+    kernel_eval(
+        page,
+        "reports = []\n"
+        "_set_state = p.set_state\n"
+        "p.set_state = lambda state: (reports.append('_report' in state), _set_state(state))[1]",
+    )
+    page.focus(".jp-RangeVideo >> nth=0")
+    for frame in (301, 302, 303, 304):
+        page.keyboard.press(".")
+        assert exact_frame(page, frame)
+    wait_for_kernel(page, "[p.frame, p.paused]", [304, True])
+    time.sleep(1.5)
+    assert kernel_value(page, "sum(reports)") <= 2
+
+
 @pytest.mark.parametrize("host", ["lab", "notebook"])
 def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
     server = servers(host)
