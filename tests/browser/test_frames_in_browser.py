@@ -124,18 +124,20 @@ def test_setting_frame_shows_exactly_that_frame(page, servers, clips, kind):
     assert exact == 50 and kernel_exact == 50, wrong
 
 
-def test_fast_keyboard_steps_end_on_the_frame_asked_for(page, servers, clips):
-    server = servers("lab")
+def show_at_frame_300(page, server, video, notebook):
+    """``p = rangevideo.show(video)`` in JupyterLab, then ``p.frame = 300``, on screen."""
     create_notebook(
-        server,
-        "fast.ipynb",
-        [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips['cfr'])!r})"],
+        server, notebook, [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(video)!r})"]
     )
-    open_notebook(page, server, "fast.ipynb")
+    open_notebook(page, server, notebook)
     run_all_cells(page)
     wait_for_frame(page, 0, tolerance=0)
     kernel_eval(page, "p.frame = 300")
     assert exact_frame(page, 300)
+
+
+def test_fast_keyboard_steps_end_on_the_frame_asked_for(page, servers, clips):
+    show_at_frame_300(page, servers("lab"), clips["cfr"], "fast.ipynb")
     page.focus(".jp-RangeVideo >> nth=0")
     for key in ".", ".", ".", ",":
         page.keyboard.press(key)  # without waiting for each frame
@@ -152,17 +154,7 @@ def test_fast_keyboard_steps_end_on_the_frame_asked_for(page, servers, clips):
 def test_frame_steps_are_reported_to_the_kernel_once_the_player_is_still(page, servers, clips):
     # Each report makes the kernel answer with messages that JupyterLab handles on the page's
     # main thread, delaying the next frame: a paused player reports once it is still.
-    server = servers("lab")
-    create_notebook(
-        server,
-        "reports.ipynb",
-        [f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clips['cfr'])!r})"],
-    )
-    open_notebook(page, server, "reports.ipynb")
-    run_all_cells(page)
-    wait_for_frame(page, 0, tolerance=0)
-    kernel_eval(page, "p.frame = 300")
-    assert exact_frame(page, 300)
+    show_at_frame_300(page, servers("lab"), clips["cfr"], "reports.ipynb")
     time.sleep(1.5)  # the reports of that seek are in
     kernel_eval(
         page,
