@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import os
 import socket
 import stat
 import sys
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 from urllib.parse import quote
 
+from jupyter_server.auth import IdentityProvider
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
+from jupyter_server.log import log_request
+from jupyter_server.prometheus import log_functions
 from tornado import web
 from tornado.http1connection import HTTP1Connection
 from tornado.iostream import IOStream, StreamClosedError
 
 from . import ranges
 from .fdcache import DescriptorCache, OpenFile
+from .identity import connection_identity
 from .signing import verify
 
 # Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
@@ -389,7 +394,44 @@ async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
         loop.remove_writer(fd)
 
 
-class FileStreamHandler(RangeFileMixin, JupyterHandler):
+# jupyter_server's metric of a request (duration by method, handler and status); untyped there.
+_record_metric: Callable[[web.RequestHandler], None] = log_functions.prometheus_log_method
+
+
+class MediaHandler(JupyterHandler):
+    """A JupyterHandler for the many small requests of a player: authenticated and logged as
+    Jupyter's own handlers are, without the per-request work that changes nothing."""
+
+    @property
+    def identity_provider(self) -> IdentityProvider:
+        # Asked once per connection and set of credentials (see identity.py).
+        return connection_identity(self.settings)
+
+    def _log(self) -> None:
+        # jupyter_server's log_request formats a success's line (scrubbing tokens from the URI)
+        # even when debug logging is off, where it is dropped: a sixth of a small range's cost.
+        # Then only its metric is recorded; anything else is logged as Jupyter logs it.
+        status = self.get_status()
+        if (status < 300 or status == 304) and not self.log.isEnabledFor(logging.DEBUG):
+            record_metrics = _records_metrics(self.settings.get("log_function"))
+            if record_metrics is not None:
+                if record_metrics:
+                    _record_metric(self)
+                return
+        super()._log()
+
+
+def _records_metrics(log_function: object) -> bool | None:
+    """Whether a server's log function, if it is jupyter_server's log_request, records the
+    request's metric; None for any other log function."""
+    if log_function is log_request:
+        return True
+    if isinstance(log_function, functools.partial) and log_function.func is log_request:
+        return bool(log_function.keywords.get("record_prometheus_metrics", True))
+    return None
+
+
+class FileStreamHandler(RangeFileMixin, MediaHandler):
     """GET and HEAD of a file shared by a signed URL, for users of this Jupyter server."""
 
     auth_resource = "contents"
@@ -551,7 +593,7 @@ class SegmentMixin(_SegmentBase):
         self.finish(message.removeprefix("rangevideo: ") + "\n")
 
 
-class SegmentHandler(SegmentMixin, RangeFileMixin, JupyterHandler):
+class SegmentHandler(SegmentMixin, RangeFileMixin, MediaHandler):
     """GET and HEAD of the HLS playlist and segments of a file shared by a signed URL."""
 
     auth_resource = "contents"
