@@ -412,13 +412,26 @@ class MediaHandler(JupyterHandler):
         # even when debug logging is off, where it is dropped: a sixth of a small range's cost.
         # Then only its metric is recorded; anything else is logged as Jupyter logs it.
         status = self.get_status()
-        if (status < 300 or status == 304) and not self.log.isEnabledFor(logging.DEBUG):
+        if (status < 300 or status == 304) and not _emits_debug(self.log):
             record_metrics = _records_metrics(self.settings.get("log_function"))
             if record_metrics is not None:
                 if record_metrics:
                     _record_metric(self)
                 return
         super()._log()
+
+
+def _emits_debug(logger: logging.Logger) -> bool:
+    """Whether a debug record would reach a handler. traitlets applications (Jupyter's) leave
+    their logger at DEBUG and set the chosen level on its handlers."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return False
+    current: logging.Logger | None = logger
+    while current is not None:
+        if any(handler.level <= logging.DEBUG for handler in current.handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False  # logging's last resort handler takes warnings and worse only
 
 
 def _records_metrics(log_function: object) -> bool | None:
