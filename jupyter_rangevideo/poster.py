@@ -8,7 +8,22 @@ it, or for a file it cannot decode, there is no poster and the file's name stand
 from __future__ import annotations
 
 import base64
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def poster_later(path: str, at: float = 0.0) -> Future[str | None]:
+    """:func:`poster_data_url` in a background thread, one poster at a time: PyAV decodes
+    without the GIL, so ``show()`` probes the file while its poster is made."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(1, thread_name_prefix="rangevideo-poster")
+    return _pool.submit(poster_data_url, path, at)
 
 
 def poster_data_url(path: str, at: float = 0.0, width: int = 160) -> str | None:

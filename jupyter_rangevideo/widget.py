@@ -21,7 +21,7 @@ from . import markers as _markers
 from . import proxy as _proxy
 from . import sync as _sync
 from .embed import spec_html
-from .poster import poster_data_url
+from .poster import poster_later
 from .probe import Probe, probe
 from .signing import url_for
 
@@ -147,6 +147,11 @@ class Player(anywidget.AnyWidget):
     ) -> None:
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
+        # A still frame for renderers that cannot reach the file (needs PyAV), made while the
+        # file is probed when where it starts is known already.
+        start = options.get("start", 0.0)
+        early = poster and start_frame is None and isinstance(start, (int, float))
+        poster_job = poster_later(str(path), float(start)) if early else None
         facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
         chosen = _delivery.check(delivery, facts)
         self._log = _sync.CommandLog()
@@ -174,11 +179,21 @@ class Player(anywidget.AnyWidget):
             self.set_trait("video_height", facts.video.height)
         self._source = Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
-        # A still frame for renderers that cannot reach the file (needs PyAV).
-        self._poster = poster_data_url(str(path), at=self.start) if poster and facts.video else None
+        if poster and facts.video and poster_job is None:
+            poster_job = poster_later(str(path), self.start)
+        self._poster_job = poster_job if facts.video else None
+        self._poster_value: str | None = None
         self._skip_next_displayhook = False
         self._displayed = False  # an output to update when overlays or markers change
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    @property
+    def _poster(self) -> str | None:
+        """The still frame's data URL, or None; waits for it the first time it is asked for."""
+        if self._poster_job is not None:
+            self._poster_value = self._poster_job.result()
+            self._poster_job = None
+        return self._poster_value
 
     @t.validate("volume")
     def _valid_volume(self, proposal: dict[str, Any]) -> float:
