@@ -229,7 +229,7 @@ class RangeFileMixin(_HandlerBase):
             self.set_status(plan.status)
             for name, value in plan.headers.items():
                 self.set_header(name, value)
-            self.set_header("Cache-Control", "private, no-cache")
+            self.set_header("Cache-Control", "no-store" if client is not None else "private, no-cache")
             self.set_header("Content-Disposition", _inline_disposition(path))
             if not plan.headers.get("Content-Type", "").startswith(("video/", "audio/", "multipart/")):
                 # A shared HTML or SVG file must not run script in the server's origin.

@@ -162,6 +162,20 @@ async def test_validators_and_conditional_requests(fetch, data_file):
     assert r.headers["ETag"] != etag
 
 
+async def test_media_elements_are_asked_not_to_store_what_they_read(fetch, data_file):
+    # A browser's HTTP cache keeps a media element's partial answers and, with no-cache,
+    # revalidates each cached piece on a later seek: a 304 round trip before the bytes it lacks.
+    url = url_for(data_file)
+    for dest in ("video", "audio"):
+        r = await fetch(url, headers={"Range": "bytes=0-", "Sec-Fetch-Dest": dest})
+        assert r.code == 206
+        assert r.headers["Cache-Control"] == "no-store"
+        assert "ETag" in r.headers and "Last-Modified" in r.headers  # If-Range still works
+    for headers in ({"Range": "bytes=0-"}, {"Sec-Fetch-Dest": "empty"}, {"Sec-Fetch-Dest": "document"}):
+        r = await fetch(url, headers=headers)
+        assert r.headers["Cache-Control"] == "private, no-cache", headers
+
+
 async def test_media_is_never_content_encoded(fetch, tmp_path):
     captions = tmp_path / "subs.vtt"
     captions.write_text("WEBVTT\n\n" + "00:00.000 --> 00:01.000\nhello\n\n" * 500)

@@ -78,3 +78,12 @@ def test_pending_commands_in_order(tmp_path):
         "latest": 4,
         "empty": 0,
     }
+
+
+def test_a_paused_report_waits_for_a_seek_to_end_but_not_forever(tmp_path):
+    got = run_js(
+        tmp_path,
+        "return [p.reportDue(1200, 1000, false), p.reportDue(1200, 1000, true),"
+        " p.reportDue(1999, 1000, true), p.reportDue(2000, 1000, true)];",
+    )
+    assert got == [True, False, False, True]

@@ -76,6 +76,13 @@ export function latestSeq(commands) {
   return (commands ?? []).reduce((latest, command) => Math.max(latest, command.seq), 0);
 }
 
+/** Whether a paused player's report, settling since `since`, goes now: not while a seek is
+ * under way (JupyterLab's work on the kernel's answer would delay the seek's frame; the seek's
+ * end reports again), but at the latest REPORT_MAX_WAIT_MS after the first change. */
+export function reportDue(now, since, seeking) {
+  return !seeking || now - since >= REPORT_MAX_WAIT_MS;
+}
+
 // Live models by player_id, so a renderer of a saved output can bind to its kernel's player.
 const registry = (globalThis.__jupyterRangevideo ??= { models: new Map(), waiting: new Map() });
 
@@ -591,10 +598,14 @@ export function mountPlayer(el, spec, model = null) {
     if (settling === null) settlingSince = now;
     clearTimeout(settling);
     const wait = Math.min(REPORT_SETTLE_MS, settlingSince + REPORT_MAX_WAIT_MS - now);
-    settling = setTimeout(() => {
-      settling = null;
-      if (!disposed) sendReport();
-    }, Math.max(0, wait));
+    settling = setTimeout(settled, Math.max(0, wait));
+  }
+  function settled() {
+    settling = null;
+    if (disposed) return;
+    const now = performance.now();
+    if (reportDue(now, settlingSince, video.seeking)) sendReport();
+    else settling = setTimeout(settled, Math.min(REPORT_SETTLE_MS, settlingSince + REPORT_MAX_WAIT_MS - now));
   }
   listeners.push(() => clearTimeout(settling));
 
