@@ -95,7 +95,21 @@ def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | Non
         "--ServerApp.log_level=WARN",
         f"--ServerApp.jpserver_extensions=jupyter_rangevideo={rangevideo}",
     )
-    process = start_process(cmd, lambda: accepts(port), env=env)
+    # A directory of its own: `python -m` puts the working directory first on sys.path, where
+    # this checkout's package would shadow the one in PYTHONPATH.
+    runtime.mkdir(parents=True, exist_ok=True)
+    if source is not None:
+        loaded = subprocess.run(
+            [sys.executable, "-c", "import jupyter_rangevideo; print(jupyter_rangevideo.__file__)"],
+            env=env,
+            cwd=runtime,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if not loaded.startswith(str(source)):
+            raise RuntimeError(f"{name}: the server would load {loaded}, not the package in {source}")
+    process = start_process(cmd, lambda: accepts(port), env=env, cwd=runtime)
     if rangevideo:
         os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
         from jupyter_rangevideo import url_for
