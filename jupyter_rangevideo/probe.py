@@ -260,8 +260,13 @@ def _frames(container: Any, stream: Any, duration: float | None) -> tuple[tuple[
     rate = _rate(stream)
     entries = stream.index_entries or []
 
+    numerator: int = time_base.numerator
+    denominator: int = time_base.denominator
+
     def seconds(stamp: int) -> float:
-        return round(float((stamp - origin) * time_base), 9)
+        # An int divided by an int rounds correctly, as float(Fraction) does: the same
+        # float, without a Fraction per frame (a third of probing a file of 14,000 frames).
+        return round((stamp - origin) * numerator / denominator, 9)
 
     first_packets = _first_presentations(container, stream)
     lead = seconds(min(first_packets)) if first_packets else None
