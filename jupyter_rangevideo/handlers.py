@@ -212,7 +212,8 @@ class RangeFileMixin(_HandlerBase):
         streams: collections.Counter[str] = self.settings.setdefault(
             "rangevideo_media_streams", collections.Counter()
         )
-        client = (self.request.remote_ip or "") if ranges.is_media_element(self.request.headers) else None
+        media_element = ranges.is_media_element(self.request.headers)
+        client = (self.request.remote_ip or "") if media_element else None
         try:
             plan = ranges.plan_response(
                 self.request.method,
@@ -229,7 +230,9 @@ class RangeFileMixin(_HandlerBase):
             self.set_status(plan.status)
             for name, value in plan.headers.items():
                 self.set_header(name, value)
-            self.set_header("Cache-Control", "no-store" if client is not None else "private, no-cache")
+            # A browser's cache would keep a media element's partial answers and revalidate
+            # each piece (a 304 round trip) on a later seek; the element buffers them itself.
+            self.set_header("Cache-Control", "no-store" if media_element else "private, no-cache")
             self.set_header("Content-Disposition", _inline_disposition(path))
             if not plan.headers.get("Content-Type", "").startswith(("video/", "audio/", "multipart/")):
                 # A shared HTML or SVG file must not run script in the server's origin.

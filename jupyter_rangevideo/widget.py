@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import os
 import sys
@@ -182,18 +183,14 @@ class Player(anywidget.AnyWidget):
         if poster and facts.video and poster_job is None:
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
-        self._poster_value: str | None = None
         self._skip_next_displayhook = False
         self._displayed = False  # an output to update when overlays or markers change
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    @property
+    @functools.cached_property
     def _poster(self) -> str | None:
         """The still frame's data URL, or None; waits for it the first time it is asked for."""
-        if self._poster_job is not None:
-            self._poster_value = self._poster_job.result()
-            self._poster_job = None
-        return self._poster_value
+        return self._poster_job.result() if self._poster_job is not None else None
 
     @t.validate("volume")
     def _valid_volume(self, proposal: dict[str, Any]) -> float:

@@ -597,15 +597,16 @@ export function mountPlayer(el, spec, model = null) {
     }
     if (settling === null) settlingSince = now;
     clearTimeout(settling);
-    const wait = Math.min(REPORT_SETTLE_MS, settlingSince + REPORT_MAX_WAIT_MS - now);
-    settling = setTimeout(settled, Math.max(0, wait));
+    settling = setTimeout(settled, settleDelay(now));
   }
+  // REPORT_SETTLE_MS more, but never past REPORT_MAX_WAIT_MS after the first change.
+  const settleDelay = (now) => Math.max(0, Math.min(REPORT_SETTLE_MS, settlingSince + REPORT_MAX_WAIT_MS - now));
   function settled() {
     settling = null;
     if (disposed) return;
     const now = performance.now();
     if (reportDue(now, settlingSince, video.seeking)) sendReport();
-    else settling = setTimeout(settled, Math.min(REPORT_SETTLE_MS, settlingSince + REPORT_MAX_WAIT_MS - now));
+    else settling = setTimeout(settled, settleDelay(now));
   }
   listeners.push(() => clearTimeout(settling));
 
