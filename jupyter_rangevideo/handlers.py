@@ -478,6 +478,7 @@ def check_signature(signature: str, url_path: str, secret: bytes) -> str:
     return path
 
 
+@functools.lru_cache(maxsize=256)  # asked on every range request of the same few files
 def _inline_disposition(path: str) -> str:
     # RFC 6266 / 8187: an ASCII fallback plus the exact name, percent-encoded, so no
     # quote, CR or LF from a file name ever reaches a header.

@@ -7,6 +7,7 @@ the body. Keeping this pure lets every RFC case be a plain unit test.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 import secrets
@@ -47,6 +48,7 @@ _HUGE = 10**18
 _ETAG = re.compile(r'\s*(W/)?("[^"]*")\s*(,|$)')
 
 
+@functools.lru_cache(maxsize=256)  # asked on every range request of the same few files
 def content_type(path: str) -> str:
     """The media type for a file name: our media table first, then the system's."""
     dot = path.rfind(".")
@@ -65,8 +67,9 @@ def strong_etag(size: int, mtime_ns: int, inode: int) -> str:
     return f'"{inode:x}-{size:x}-{mtime_ns:x}"'
 
 
-def http_date(seconds: float) -> str:
-    return format_datetime(datetime.fromtimestamp(int(seconds), timezone.utc), usegmt=True)
+@functools.lru_cache(maxsize=256)  # a file's Last-Modified, formatted once
+def http_date(seconds: int) -> str:
+    return format_datetime(datetime.fromtimestamp(seconds, timezone.utc), usegmt=True)
 
 
 def parse_http_date(value: str | None) -> int | None:

@@ -513,6 +513,7 @@ export function mountPlayer(el, spec, model = null) {
     const height = get("height") ?? "auto";
     video.style.height = audioOnly && height === "auto" ? "" : cssSize(height);
     label.hidden = !(get("show_frame_number") ?? true) || !clock();
+    drawLabel();
   }
 
   // Where to be and whether to play once the video has loaded: from the state at render,
@@ -754,11 +755,18 @@ export function mountPlayer(el, spec, model = null) {
   listeners.push(() => frameCallback != null && video.cancelVideoFrameCallback?.(frameCallback));
 
   function drawLabel() {
-    if (label.hidden) return;
-    label.textContent = `frame ${presentedFrame}`;
-    label.style.left = `${video.offsetWidth}px`;
+    const text = `frame ${presentedFrame}`;
+    if (!label.hidden && label.textContent !== text) label.textContent = text;
   }
   drawLabel();
+  // The label sits at the video's right edge. Placed when the video's size changes, not per
+  // frame: reading a size in a frame callback forces a layout of the whole page (a notebook's)
+  // before the frame can be shown.
+  const placeLabel = new ResizeObserver(() => {
+    label.style.left = `${video.offsetWidth}px`;
+  });
+  placeLabel.observe(video);
+  listeners.push(() => placeLabel.disconnect());
 
   // --- keyboard, in the focused player ------------------------------------------------------
   // `,` `.` one frame back / forward; space or k play/pause; arrows ±5 s; j l ±10 s.
@@ -1285,7 +1293,7 @@ function mountVisuals(root, video, spec, model) {
     frameCallback = video.requestVideoFrameCallback((now, metadata) => {
       mediaTime = metadata.mediaTime;
       if (layers.length) draw();
-      movePlayhead();
+      if (!bar.hidden) movePlayhead(); // a hidden bar's playhead is placed when it is shown
       watchFrames();
     });
   };

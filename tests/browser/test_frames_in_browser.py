@@ -41,6 +41,17 @@ def page_state(page, nth=0):
     )
 
 
+LABEL = ".jp-RangeVideo-frame"
+
+
+def label_in_corner(page, nth=0) -> bool:
+    """Whether the frame label sits inside the video, against its top right corner."""
+    label = page.locator(f"{LABEL} >> nth={nth}").bounding_box()
+    video = page.locator(f"{VIDEO} >> nth={nth}").bounding_box()
+    right = video["x"] + video["width"]
+    return right - 10 <= label["x"] + label["width"] <= right and video["y"] <= label["y"] <= video["y"] + 10
+
+
 def exact_frame(page, expected, timeout=10.0, nth=0):
     """Whether the page shows exactly ``expected`` within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -188,6 +199,18 @@ def test_step_clip_end_keyboard_and_snapshot(page, servers, clips, host):
     # step from Python: pauses, exact frames, steps count from the frame asked for
     kernel_eval(page, "p.frame = 100; p.step(); p.step(); p.step(-5)")
     assert exact_frame(page, 97)
+    # the label names the frame on screen, in the video's top right corner, also once resized
+    page.wait_for_function("(s) => document.querySelector(s).textContent === 'frame 97'", arg=LABEL)
+    assert label_in_corner(page)
+    kernel_eval(page, "p.width = 200")
+    page.wait_for_function("(s) => document.querySelector(s).clientWidth === 200", arg=VIDEO)
+    page.wait_for_function(
+        "([l, v]) => Math.abs(document.querySelector(l).getBoundingClientRect().right"
+        " - (document.querySelector(v).getBoundingClientRect().right - 4)) < 1",
+        arg=[LABEL, VIDEO],
+    )
+    assert label_in_corner(page)
+    kernel_eval(page, "p.width = '100%'")
     wait_for_kernel(page, "[p.frame, p.paused]", [97, True])
     kernel_eval(page, "p.play()")
     page.wait_for_function("(s) => document.querySelector(s).currentTime > 4.5", arg=VIDEO)
