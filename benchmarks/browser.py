@@ -3,7 +3,11 @@ its import) to the first frame, and from a seek to the right frame, for jupyter-
 IPython.display.Video (served by Jupyter's /files/), on the same 26 MB 360p, 720p and 1 GiB
 files under the server's root, in JupyterLab.
 
-    python benchmarks/browser.py [--rounds N]
+Then, per file, both players in one page, seeking in turn to the same random frames and one
+frame back from each: a paired measure of what each player adds to a seek, free of the
+differences between fresh pages and kernels that dominate the per-round figures.
+
+    python benchmarks/browser.py [--rounds N] [--interleaved N]
 
 Uses the browser tests' harness (Debian's Chromium, a real JupyterLab, frames decoded from
 canvas pixels) and writes benchmarks/results/browser.json and browser.md.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -30,6 +35,7 @@ from conftest import (
     create_notebook,
     new_page,
     open_notebook,
+    run_all_cells,
     start_server,
     wait_for_frame,
     wait_for_notebook,
@@ -126,9 +132,67 @@ def measure(page, server, player: str, path: Path, number: int) -> dict:
     return {"first_frame_ms": first, "seek_ms": statistics.median(seeks), "step_back_ms": step_back}
 
 
+# Both players in one notebook, the same file: which video is which.
+INTERLEAVED = {
+    "rangevideo": "video.jp-RangeVideo-video",
+    "IPython.display.Video": ".jp-OutputArea-output video:not(.jp-RangeVideo-video)",
+}
+INTERLEAVED_PAUSE_S = 0.15  # between seeks: the other player's work has settled
+READY = "(s) => document.querySelector(s)?.readyState >= 2"
+# To the middle of frame n, as the player's frame steps do (a frame's own start time, rounded
+# to a double, can fall a hair before it and show the frame before); until it is presented.
+FRAME_SEEK = """([selector, n, fps]) => new Promise((resolve) => {
+    const v = document.querySelector(selector);
+    const asked = performance.now();
+    const check = (now, meta) => {
+        if (Math.round(meta.mediaTime * fps) === n) resolve(performance.now() - asked);
+        else v.requestVideoFrameCallback(check);
+    };
+    v.requestVideoFrameCallback(check);
+    v.currentTime = (n + 0.5) / fps;
+    setTimeout(() => resolve(null), 30000);
+})"""
+
+
+def interleaved(page, server, path: Path, seeks: int, seed: int) -> dict:
+    """Both players in one page: ``seeks`` random frames, each player in random order seeking to
+    it and then one frame back; every time until requestVideoFrameCallback presents the frame."""
+    name = f"bench-interleaved-{path.stem}.ipynb"
+    relative = str(path.relative_to(server.root))
+    setup, template, _ = PLAYERS["rangevideo"]
+    other_setup, other_template, _ = PLAYERS["IPython.display.Video"]
+    cells = [
+        f"{setup}\n{template.format(path=str(path))}",
+        f"{other_setup}\n{other_template.format(relative=relative)}",
+    ]
+    create_notebook(server, name, cells)
+    open_notebook(page, server, name)
+    run_all_cells(page)
+    for selector in INTERLEAVED.values():
+        page.wait_for_function(READY, arg=selector, timeout=60_000)
+    times: dict[str, dict[str, list[float]]] = {player: {"seek": [], "back": []} for player in INTERLEAVED}
+    rng = random.Random(seed)
+    frame = 0  # both show frame 0; a seek to the frame shown presents no new frame
+    for _ in range(seeks):
+        target = rng.choice([n for n in range(1, 11 * FPS) if n not in (frame, frame + 1)])
+        for player in rng.sample(list(INTERLEAVED), len(INTERLEAVED)):
+            selector = INTERLEAVED[player]
+            for key, n in (("seek", target), ("back", target - 1)):
+                times[player][key].append(
+                    timed(page.evaluate(FRAME_SEEK, [selector, n, FPS]), f"seek to frame {n}")
+                )
+                time.sleep(INTERLEAVED_PAUSE_S)
+        frame = target - 1
+    for player, selector in INTERLEAVED.items():
+        wait_frame(page, selector, frame)  # the pixels agree with what the frame callbacks said
+    server.shut_down_kernels()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--interleaved", type=int, default=16, help="paired seeks per file in one page")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-browser-bench-"))
     server = start_server("lab", tmp)
@@ -152,6 +216,16 @@ def main() -> None:
                         with new_page(browser, timeout=60) as page:
                             results[label][player].append(measure(page, server, player, path, number))
                         print(label, player, results[label][player][-1], flush=True)
+            paired = {}
+            for number, (label, path) in enumerate(files.items()):
+                with new_page(browser, timeout=60) as page:
+                    paired[label] = interleaved(page, server, path, args.interleaved, seed=number)
+                print(
+                    label,
+                    "interleaved",
+                    {p: {k: statistics.median(v) for k, v in t.items()} for p, t in paired[label].items()},
+                    flush=True,
+                )
     finally:
         server.stop()
 
@@ -170,8 +244,24 @@ def main() -> None:
         "seeks_s": SEEKS,
         "load_average": os.getloadavg()[0],
     }
+    paired_summary = {
+        label: {
+            player: {key: statistics.median(values) for key, values in by_key.items()}
+            for player, by_key in by_player.items()
+        }
+        for label, by_player in paired.items()
+    }
     (out / "browser.json").write_text(
-        json.dumps({"machine": facts, "runs": results, "summary": summary}, indent=1)
+        json.dumps(
+            {
+                "machine": facts,
+                "runs": results,
+                "summary": summary,
+                "interleaved": paired,
+                "interleaved_summary": paired_summary,
+            },
+            indent=1,
+        )
     )
     lines = [
         (
@@ -192,6 +282,25 @@ def main() -> None:
         for player, figures in by_player.items():
             cells = []
             for key in KEYS:
+                ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
+                cells.append(f"{figures[key]:.0f}{ratio}")
+            lines.append(f"| {label} | {player} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        (
+            f"Both players in one page, the same file: {args.interleaved} random frames, each player in random "
+            "order seeking to the frame and then one frame back, "
+            f"{INTERLEAVED_PAUSE_S * 1000:.0f} ms apart; medians, × as above."
+        ),
+        "",
+        "| file | player | seek to the right frame (ms) | one frame back (ms) |",
+        "|---|---|---|---|",
+    ]
+    for label, by_player in paired_summary.items():
+        base = by_player["IPython.display.Video"]
+        for player, figures in by_player.items():
+            cells = []
+            for key in ("seek", "back"):
                 ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
                 cells.append(f"{figures[key]:.0f}{ratio}")
             lines.append(f"| {label} | {player} | {' | '.join(cells)} |")
