@@ -189,6 +189,20 @@ def interleaved(page, server, path: Path, seeks: int, seed: int) -> dict:
     return times
 
 
+def table_rows(summary: dict, keys: tuple[str, ...]) -> list[str]:
+    """Markdown rows, file by player, each figure with its ratio to IPython.display.Video's."""
+    rows = []
+    for label, by_player in summary.items():
+        base = by_player["IPython.display.Video"]
+        for player, figures in by_player.items():
+            cells = []
+            for key in keys:
+                ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
+                cells.append(f"{figures[key]:.0f}{ratio}")
+            rows.append(f"| {label} | {player} | {' | '.join(cells)} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -277,14 +291,7 @@ def main() -> None:
         "| file | player | cell run to first frame (ms) | seek to the right frame (ms) | one frame back (ms) |",
         "|---|---|---|---|---|",
     ]
-    for label, by_player in summary.items():
-        base = by_player["IPython.display.Video"]
-        for player, figures in by_player.items():
-            cells = []
-            for key in KEYS:
-                ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
-                cells.append(f"{figures[key]:.0f}{ratio}")
-            lines.append(f"| {label} | {player} | {' | '.join(cells)} |")
+    lines += table_rows(summary, KEYS)
     lines += [
         "",
         (
@@ -296,14 +303,7 @@ def main() -> None:
         "| file | player | seek to the right frame (ms) | one frame back (ms) |",
         "|---|---|---|---|",
     ]
-    for label, by_player in paired_summary.items():
-        base = by_player["IPython.display.Video"]
-        for player, figures in by_player.items():
-            cells = []
-            for key in ("seek", "back"):
-                ratio = "" if player == "IPython.display.Video" else f" ×{figures[key] / base[key]:.2f}"
-                cells.append(f"{figures[key]:.0f}{ratio}")
-            lines.append(f"| {label} | {player} | {' | '.join(cells)} |")
+    lines += table_rows(paired_summary, ("seek", "back"))
     (out / "browser.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
