@@ -62,7 +62,7 @@ BETWEEN_CELLS_S = 1.0
 KEYS = ("first_frame_ms", "seek_ms", "step_back_ms")
 SEEKS = (7.0, 2.0, 9.6, 4.4)  # jumps forward and back, then one frame back from the last
 # In the page, on its clock: the first frame (the element exists and has a frame), and each
-# seek until requestVideoFrameCallback presents the frame with the asked media time.
+# seek to ``seconds`` until requestVideoFrameCallback presents ``frame``.
 FIRST_FRAME = """async (selector) => {
     for (let i = 0; i < 3600; i++) {
         const v = document.querySelector(selector);
@@ -71,15 +71,15 @@ FIRST_FRAME = """async (selector) => {
     }
     return null;
 }"""
-SEEK = """([selector, t, fps]) => new Promise((resolve) => {
+SEEK = """([selector, seconds, frame, fps]) => new Promise((resolve) => {
     const v = document.querySelector(selector);
     const asked = performance.now();
     const check = (now, meta) => {
-        if (Math.abs(meta.mediaTime - t) < 0.5 / fps) resolve(performance.now() - asked);
+        if (Math.round(meta.mediaTime * fps) === frame) resolve(performance.now() - asked);
         else v.requestVideoFrameCallback(check);
     };
     v.requestVideoFrameCallback(check);
-    v.currentTime = t;
+    v.currentTime = seconds;
     setTimeout(() => resolve(null), 30000);
 })"""
 
@@ -123,10 +123,12 @@ def measure(page, server, player: str, path: Path, number: int) -> dict:
     wait_frame(page, selector, 0)
     seeks = []
     for target in SEEKS:
-        seeks.append(timed(page.evaluate(SEEK, [selector, target, FPS]), f"seek to {target}"))
+        seeks.append(
+            timed(page.evaluate(SEEK, [selector, target, round(target * FPS), FPS]), f"seek to {target}")
+        )
         wait_frame(page, selector, round(target * FPS))
     back = SEEKS[-1] - 1 / FPS
-    step_back = timed(page.evaluate(SEEK, [selector, back, FPS]), "one frame back")
+    step_back = timed(page.evaluate(SEEK, [selector, back, round(back * FPS), FPS]), "one frame back")
     wait_frame(page, selector, round(back * FPS))
     server.shut_down_kernels()
     return {"first_frame_ms": first, "seek_ms": statistics.median(seeks), "step_back_ms": step_back}
@@ -139,19 +141,6 @@ INTERLEAVED = {
 }
 INTERLEAVED_PAUSE_S = 0.15  # between seeks: the other player's work has settled
 READY = "(s) => document.querySelector(s)?.readyState >= 2"
-# To the middle of frame n, as the player's frame steps do (a frame's own start time, rounded
-# to a double, can fall a hair before it and show the frame before); until it is presented.
-FRAME_SEEK = """([selector, n, fps]) => new Promise((resolve) => {
-    const v = document.querySelector(selector);
-    const asked = performance.now();
-    const check = (now, meta) => {
-        if (Math.round(meta.mediaTime * fps) === n) resolve(performance.now() - asked);
-        else v.requestVideoFrameCallback(check);
-    };
-    v.requestVideoFrameCallback(check);
-    v.currentTime = (n + 0.5) / fps;
-    setTimeout(() => resolve(null), 30000);
-})"""
 
 
 def interleaved(page, server, path: Path, seeks: int, seed: int) -> dict:
@@ -179,7 +168,9 @@ def interleaved(page, server, path: Path, seeks: int, seed: int) -> dict:
             selector = INTERLEAVED[player]
             for key, n in (("seek", target), ("back", target - 1)):
                 times[player][key].append(
-                    timed(page.evaluate(FRAME_SEEK, [selector, n, FPS]), f"seek to frame {n}")
+                    # To the frame's middle, as the player's steps do: its start time, rounded to a
+                    # double, can fall a hair before it and show the frame before.
+                    timed(page.evaluate(SEEK, [selector, (n + 0.5) / FPS, n, FPS]), f"seek to frame {n}")
                 )
                 time.sleep(INTERLEAVED_PAUSE_S)
         frame = target - 1

@@ -758,7 +758,6 @@ export function mountPlayer(el, spec, model = null) {
     const text = `frame ${presentedFrame}`;
     if (!label.hidden && label.textContent !== text) label.textContent = text;
   }
-  drawLabel();
   // The label sits at the video's right edge. Placed when the video's size changes, not per
   // frame: reading a size in a frame callback forces a layout of the whole page (a notebook's)
   // before the frame can be shown.
