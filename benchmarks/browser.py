@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -233,6 +234,7 @@ def main() -> None:
                 )
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # its media: a GiB and more
 
     summary = {
         label: {

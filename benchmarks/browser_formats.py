@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -122,6 +123,7 @@ def main() -> None:
                     print(name, run, flush=True)
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # its media: a GiB and more
 
     summary = {}
     for name, runs in results.items():

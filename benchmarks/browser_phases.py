@@ -13,6 +13,7 @@ buffered before it.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -119,6 +120,7 @@ def main() -> None:
                         server.shut_down_kernels()
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # its media: a GiB and more
     for name, values in seeks.items():
         print(f"{name}: median seek {statistics.median(values):.0f} ms over {len(values)}")
 

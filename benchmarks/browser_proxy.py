@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -209,6 +210,7 @@ def main() -> None:
                     print(number, player, {k: v for k, v in results[player][-1].items()}, flush=True)
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # its media: a GiB and more
 
     summary = {
         player: {
