@@ -636,7 +636,6 @@ class SegmentService:
             raise IndexError(f"segment {index} is past the end ({segments.count} segments)")
         stream = (path, delivery)
         self._forget_far(stream, index)
-        self._spawn(self._prefetch(source, segments, stream, index))
         key = self._key(source.facts, delivery, index)
         if key in self._failures:
             raise SegmentError(self._failures[key])
@@ -644,8 +643,11 @@ class SegmentService:
         if task is None:
             made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
             if made is not None:
+                self._spawn(self._prefetch(source, segments, stream, index))
                 return made
             task = self._tasks.get(key) or self._queue(key, stream, source.facts, segments, index)
+        # Prefetches are queued after the segment asked for, so they never start before it.
+        self._spawn(self._prefetch(source, segments, stream, index))
         task.background = False  # someone waits for it now
         task.waiters += 1
         self._dispatch()

@@ -149,6 +149,7 @@ async def test_a_rapid_seek_cancels_what_nobody_waits_for(fetch, service, tmp_pa
     r = await fetch(hls_url(source, "transcode", "seg-00012.ts"))
     assert r.code == 200
     await service.idle()
+    assert [i for e, *_, i in service.history if e == "started"][:2] == [0, 1]  # asked, then ahead
     events = {(e, i) for e, *_, i in service.history}
     assert ("cancelled", 2) in events and ("started", 2) not in events  # dropped while queued
     assert ("cancelled", 1) in events and ("made", 1) not in events  # stopped between frames
