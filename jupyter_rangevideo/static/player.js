@@ -621,7 +621,7 @@ export function mountPlayer(el, spec, model = null) {
         paused: video.paused,
         current_time: video.currentTime,
         playback_rate: video.playbackRate,
-        frame: targetFrame ?? presentedFrame,
+        frame: targetFrame ?? shownFrame(),
       },
     });
   }
@@ -719,6 +719,16 @@ export function mountPlayer(el, spec, model = null) {
     showFrame((targetFrame ?? presentedFrame) + n);
   }
 
+  // The frame on screen, for reports: the last one presented, unless none has been since the
+  // element last seeked (Chromium need not call back for a frame it did not composite); the
+  // frame at the element's time is then the one it shows.
+  let presentedSinceSeek = true;
+  on(video, "seeking", () => {
+    presentedSinceSeek = false;
+  });
+  const shownFrame = () =>
+    presentedSinceSeek || video.seeking || !clock() ? presentedFrame : frameAtTime(clock(), video.currentTime);
+
   function onFrame(_now, metadata) {
     frameCallback = video.requestVideoFrameCallback(onFrame);
     const c = clock();
@@ -729,7 +739,10 @@ export function mountPlayer(el, spec, model = null) {
     const frame = frameAtTime(c, metadata.mediaTime);
     const changed = frame !== presentedFrame;
     presentedFrame = frame;
-    if (!video.seeking) targetFrame = null; // the frame asked for is presented
+    if (!video.seeking) {
+      targetFrame = null; // the frame asked for is presented
+      presentedSinceSeek = true;
+    }
     drawLabel();
     if (!video.paused && frame >= endFrame()) {
       // Stop on the clip's last frame itself: the next one is due a frame's time later.
