@@ -1,4 +1,5 @@
 import asyncio
+import socket
 
 import pytest
 from helpers import request_bytes, server_config
@@ -74,8 +75,15 @@ def raw(http_server_client, jp_base_url, jp_auth_header):
     port = http_server_client.get_http_port()
     auth = [f"{k}: {v}" for k, v in jp_auth_header.items()]
 
-    async def connect():
-        return await asyncio.open_connection("127.0.0.1", port)
+    async def connect(rcvbuf=None):
+        """A connection; ``rcvbuf`` shrinks its receive buffer (a client that reads slowly)."""
+        if rcvbuf is None:
+            return await asyncio.open_connection("127.0.0.1", port)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        return await asyncio.open_connection(sock=sock)
 
     def request(path, method="GET", headers=()):
         return request_bytes(jp_base_url + path, method, [*auth, *headers])

@@ -310,3 +310,58 @@ async def test_a_small_request_is_served_while_eight_streams_run(raw, fetch, tmp
     await asyncio.wait_for(asyncio.gather(*streams), 120)
     assert finished == [256 * 2**20] * 8
     assert still_running == 8, f"the small request waited for {8 - still_running} whole streams"
+
+
+def test_body_buffers_are_reused_and_bounded():
+    buffers = handlers.BodyBuffers(1024, keep=2)
+    views = [buffers.view(n) for n in (1000, 1024, 10, 5000)]
+    assert [len(v) for v in views] == [1000, 1024, 10, 5000]
+    under = [v.obj for v in views]
+    assert [len(b) for b in under] == [1024, 1024, 1024, 5000]
+    for view in views:
+        buffers.give_back(view)
+    # The oversized one is dropped, and only `keep` stay; those are lent again.
+    assert [id(b) for b in buffers._free] == [id(under[0]), id(under[1])]
+    assert buffers.view(512).obj is under[1] and buffers.view(1).obj is under[0]
+    assert all(buffers.view(1).obj is not b for b in under)  # none free: a new one
+    buffers.give_back(b"bytes are nobody's buffer")  # a no-op
+    assert buffers._free == []
+
+
+async def test_concurrent_small_bodies_never_share_a_buffer(fetch, data_file):
+    """Ranges from 64 KiB up are read into reused buffers: many at once stay byte-exact."""
+    rng = __import__("random").Random(5)
+    size = data_file.stat().st_size
+    spans = []
+    for _ in range(48):
+        length = rng.randrange(handlers.REUSED_BUFFER_FROM, handlers.SMALL_BODY + 1)
+        start = rng.randrange(0, size - length)
+        spans.append((start, start + length))
+    responses = await asyncio.gather(
+        *(fetch(url_for(data_file), headers={"Range": f"bytes={a}-{b - 1}"}) for a, b in spans)
+    )
+    for (start, stop), r in zip(spans, responses):
+        assert r.code == 206 and r.body == body_of(data_file, start, stop)
+    assert len(handlers.BODY_BUFFERS._free) <= handlers.BODY_BUFFERS.keep
+
+
+async def test_a_slow_reader_keeps_its_buffer_until_its_body_is_sent(raw, fetch, big_file, monkeypatch):
+    """A small body waits in the server's stream for a client that does not read: other
+    requests meanwhile must not be lent the buffer it is sent from. (Bodies of 8 MiB here,
+    more than the sockets' buffers hold, so that most of it waits.)"""
+    size = 8 * 2**20
+    monkeypatch.setattr(handlers, "SMALL_BODY", size)
+    monkeypatch.setattr(handlers, "BODY_BUFFERS", handlers.BodyBuffers(size, keep=2))
+    url = url_for(big_file)
+    reader, writer = await raw(rcvbuf=4096)
+    try:
+        writer.write(raw.request(url, headers=[f"Range: bytes=0-{size - 1}"]))
+        await asyncio.sleep(0.3)  # the server writes what the socket takes; the rest waits
+        others = [(n * 2**20, n * 2**20 + size) for n in (8, 16, 20, 24)]
+        for a, b in others:
+            r = await fetch(url, headers={"Range": f"bytes={a}-{b - 1}"})
+            assert r.body == body_of(big_file, a, b)
+        status, _headers, body = await asyncio.wait_for(read_response(reader), 30)
+        assert status == 206 and body == body_of(big_file, 0, size)
+    finally:
+        writer.close()
