@@ -33,14 +33,9 @@ from .signing import verify
 # a large count lets one call fill that buffer instead of taking several thread hops.
 SENDFILE_COUNT = 8 * 1024 * 1024
 
-# Bodies up to this size are read in the same pool trip that opens the file; larger ones
-# go by sendfile (or chunked copies).
+# Bodies up to this size are read in the same pool trip that opens the file and leave in
+# one write with the headers; larger ones go by sendfile (or chunked copies).
 SMALL_BODY = 256 * 1024
-# Small bodies below this size leave in one write with the headers. From this size up they
-# are read into a reused buffer and written after the headers: a fresh buffer this large
-# (and tornado's copy joining it to the headers) is new memory whose pages fault in on
-# first touch, which cost several times the read itself (about 0.2 ms per 256 KiB here).
-REUSED_BUFFER_FROM = 64 * 1024
 
 # preadv flag: read only what the page cache holds, never wait for the disk (Linux >= 4.14).
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0) if hasattr(os, "preadv") else 0
@@ -81,39 +76,7 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
 
 
 Span = tuple[int, int]
-Peek = tuple[Span, "bytes | memoryview"]
-
-
-class BodyBuffers:
-    """A bounded free list of ``size``-byte buffers for small bodies. Thread-safe: the read
-    pool takes them too, and a list's pop and append hold the GIL."""
-
-    def __init__(self, size: int, keep: int):
-        self.size, self.keep = size, keep
-        self._free: list[bytearray] = []
-
-    def view(self, length: int) -> memoryview:
-        """A writable view of ``length`` bytes, of a reused buffer when one is free."""
-        buffer = None
-        if length <= self.size:
-            try:
-                buffer = self._free.pop()
-            except IndexError:
-                buffer = bytearray(self.size)
-        return memoryview(buffer if buffer is not None else bytearray(length))[:length]
-
-    def give_back(self, data: bytes | memoryview) -> None:
-        """Return the buffer under ``data`` (a view from :meth:`view`) once it is sent."""
-        if not isinstance(data, memoryview):
-            return
-        buffer = data.obj
-        data.release()
-        if isinstance(buffer, bytearray) and len(buffer) == self.size and len(self._free) < self.keep:
-            self._free.append(buffer)
-
-
-# At most 16 x 256 KiB kept: as many small bodies as are usually in flight at once.
-BODY_BUFFERS = BodyBuffers(SMALL_BODY, keep=16)
+Peek = tuple[Span, bytes]
 
 
 def _open_and_peek(
@@ -141,24 +104,13 @@ def _small_span(entry: OpenFile, range_header: str | None, limit: int) -> Span |
     return spans[0]
 
 
-def _read_span(fd: int, span: Span, nowait: bool) -> bytes | memoryview | None:
-    """The bytes of ``span`` (from :data:`REUSED_BUFFER_FROM` up, a view of a reused buffer),
-    or None: a short read (the file shrank; the streaming path then ends the response short),
-    a read error (the streaming path reports it) or, with ``nowait``, bytes not all in the
-    page cache (which makes the read safe on the event loop)."""
+def _read_span(fd: int, span: Span, nowait: bool) -> bytes | None:
+    """The bytes of ``span``, or None: a short read (the file shrank; the streaming path
+    then ends the response short), a read error (the streaming path reports it) or, with
+    ``nowait``, bytes not all in the page cache (which makes the read safe on the event loop)."""
     start, stop = span
     if stop == start:
         return b""
-    if stop - start >= REUSED_BUFFER_FROM and _RWF_NOWAIT:
-        view = BODY_BUFFERS.view(stop - start)
-        try:
-            count = os.preadv(fd, [view], start, _RWF_NOWAIT if nowait else 0)
-        except OSError:
-            count = -1
-        if count == len(view):
-            return view
-        BODY_BUFFERS.give_back(view)
-        return None
     try:
         if nowait:
             buffer = bytearray(stop - start)
@@ -287,16 +239,8 @@ class RangeFileMixin(_HandlerBase):
                 self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
             if include_body and plan.status in (200, 206):
                 if peek is not None and plan.boundary is None and plan.spans == [peek[0]]:
-                    body = peek[1]
-                    if isinstance(body, bytes):
-                        # Headers and body leave in one write when the handler finishes.
-                        self.write(body)
-                    else:
-                        await self.flush()  # the headers; the body follows without a copy
-                        connection = self.request.connection
-                        assert connection is not None  # set for every request a server reads
-                        # Typed as bytes; its stream takes any buffer (a memoryview it keeps).
-                        await connection.write(body)  # type: ignore[arg-type]
+                    # Headers and body leave in one write when the handler finishes.
+                    self.write(peek[1])
                     return
                 if client is not None:
                     streams[client] += 1
@@ -315,8 +259,6 @@ class RangeFileMixin(_HandlerBase):
                         if not streams[client]:
                             del streams[client]
         finally:
-            if peek is not None:
-                BODY_BUFFERS.give_back(peek[1])
             # A descriptor that failed a read is not lent again.
             cache.release(entry, discard=failed)
             _schedule_sweep(cache, loop)

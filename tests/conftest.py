@@ -1,5 +1,4 @@
 import asyncio
-import socket
 
 import pytest
 from helpers import request_bytes, server_config
@@ -75,15 +74,8 @@ def raw(http_server_client, jp_base_url, jp_auth_header):
     port = http_server_client.get_http_port()
     auth = [f"{k}: {v}" for k, v in jp_auth_header.items()]
 
-    async def connect(rcvbuf=None):
-        """A connection; ``rcvbuf`` shrinks its receive buffer (a client that reads slowly)."""
-        if rcvbuf is None:
-            return await asyncio.open_connection("127.0.0.1", port)
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        return await asyncio.open_connection(sock=sock)
+    async def connect():
+        return await asyncio.open_connection("127.0.0.1", port)
 
     def request(path, method="GET", headers=()):
         return request_bytes(jp_base_url + path, method, [*auth, *headers])
