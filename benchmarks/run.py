@@ -63,6 +63,16 @@ def make_data() -> None:
                 pass
 
 
+def evict(path: Path) -> None:
+    """Drop ``path`` from the page cache: the next reads come from the disk, as for a
+    recording not read since it was written (or not since the machine was busy)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 @dataclass
 class Target:
     name: str
@@ -361,15 +371,20 @@ def wrk_ranges(target: Target, span: int, connections: int, seconds: float, tmp:
     return result
 
 
-def small_ranges(target: Target, quick: bool, tmp: Path) -> dict:
+def small_ranges(target: Target, quick: bool, tmp: Path, cold: bool = False) -> dict:
     """Random 4 KiB, 256 KiB and 2 MiB ranges at 1, 8 and 32 clients: wrk's requests per
-    second and latency, and time to first byte from the Python client."""
+    second and latency, and time to first byte from the Python client. ``cold``: each
+    measurement starts with the file out of the page cache."""
     result = {}
     for span, label in ((4096, "4KiB"), (256 * 1024, "256KiB"), (2 * MiB, "2MiB")):
         for clients in (1, 8, 32):
+            if cold:
+                evict(DATA / BIG)
             result[f"wrk_{label}_{clients}_clients"] = wrk_ranges(
                 target, span, clients, 2 if quick else 4, tmp
             )
+            if cold:
+                evict(DATA / BIG)
             result[f"range_{label}_{clients}_clients"] = random_ranges(
                 target, clients, span, 60 if quick else 200
             )
@@ -498,9 +513,9 @@ def machine_facts() -> dict:
 
 
 def measure(target: Target, quick: bool, suite: str, tmp: Path) -> dict:
-    if suite == "ranges":
+    if suite in ("ranges", "ranges-cold"):
         return {
-            **small_ranges(target, quick, tmp),
+            **small_ranges(target, quick, tmp, cold=suite == "ranges-cold"),
             "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200),
         }
     result = {
@@ -609,10 +624,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 2)")
     parser.add_argument(
         "--suite",
-        choices=("all", "ranges"),
+        choices=("all", "ranges", "ranges-cold"),
         default="all",
         help="ranges: only the small-range requests (wrk and time to first byte) and the tiny request "
-        "while 8 clients stream; results go to ranges.json and ranges.md",
+        "while 8 clients stream; results go to ranges.json and ranges.md. ranges-cold: the same, "
+        "each measurement starting with the 2 GiB file out of the page cache (ranges-cold.*)",
     )
     parser.add_argument(
         "--baseline",
@@ -656,7 +672,7 @@ def main() -> None:
             rounds.append({t.name: results[t.name] for t in targets})
         summary = summarize(rounds)
         facts = machine_facts()
-        stem, markdown = ("results", "summary") if args.suite == "all" else ("ranges", "ranges")
+        stem, markdown = ("results", "summary") if args.suite == "all" else (args.suite, args.suite)
         (RESULTS / f"{stem}.json").write_text(
             json.dumps(
                 {"machine": facts, "quick": args.quick, "rounds": rounds, "summary": summary}, indent=1
