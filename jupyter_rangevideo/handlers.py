@@ -23,7 +23,7 @@ from tornado import web
 from tornado.http1connection import HTTP1Connection
 from tornado.iostream import IOStream, StreamClosedError
 
-from . import ranges
+from . import pagecache, ranges
 from .fdcache import DescriptorCache, OpenFile
 from .identity import connection_identity
 from .signing import verify
@@ -33,9 +33,15 @@ from .signing import verify
 # a large count lets one call fill that buffer instead of taking several thread hops.
 SENDFILE_COUNT = 8 * 1024 * 1024
 
+# Most bytes one os.sendfile call on the event loop may move (when they are in the page
+# cache): about what a socket's send buffer takes at most, so a call never stalls the loop.
+LOOP_SENDFILE_COUNT = 4 * 1024 * 1024
+
 # Bodies up to this size are read in the same pool trip that opens the file and leave in
-# one write with the headers; larger ones go by sendfile (or chunked copies).
-SMALL_BODY = 256 * 1024
+# one write with the headers; larger ones go by sendfile (or chunked copies). Above it the
+# copies cost more than a second write: at 256 KiB, a fresh buffer is a new mapping (glibc)
+# that faults in page by page, and the body is copied three times on its way to the socket.
+SMALL_BODY = 64 * 1024
 
 # preadv flag: read only what the page cache holds, never wait for the disk (Linux >= 4.14).
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0) if hasattr(os, "preadv") else 0
@@ -245,7 +251,7 @@ class RangeFileMixin(_HandlerBase):
                 if client is not None:
                     streams[client] += 1
                 try:
-                    await self.stream_body(fd, plan)
+                    await self.stream_body(fd, plan, local=entry.local)
                 except (OSError, RuntimeError) as e:
                     # A read failed, or the server is stopping (the pool refuses new reads).
                     # Headers are gone already: end the connection short of Content-Length
@@ -263,7 +269,9 @@ class RangeFileMixin(_HandlerBase):
             cache.release(entry, discard=failed)
             _schedule_sweep(cache, loop)
 
-    async def stream_body(self, fd: int, plan: ranges.Plan) -> None:
+    async def stream_body(self, fd: int, plan: ranges.Plan, local: bool = False) -> None:
+        """Send the plan's body. ``local``: ``fd`` is on a local disk, so bytes the page
+        cache holds may be sent from the event loop."""
         if plan.boundary is None:
             pieces = [(b"", start, stop) for start, stop in plan.spans]
             epilogue = b""
@@ -273,7 +281,7 @@ class RangeFileMixin(_HandlerBase):
             for head, start, stop in pieces:
                 if head:
                     self.write(head)
-                if not await self.send_span(fd, start, stop):
+                if not await self.send_span(fd, start, stop, local=local):
                     return
             if epilogue:
                 self.write(epilogue)
@@ -281,7 +289,7 @@ class RangeFileMixin(_HandlerBase):
         except StreamClosedError:
             self.log.debug("rangevideo: client closed the connection")
 
-    async def send_span(self, fd: int, start: int, stop: int) -> bool:
+    async def send_span(self, fd: int, start: int, stop: int, local: bool = False) -> bool:
         """Send bytes [start, stop) of ``fd``; False when the file shrank under us.
 
         The connection is then closed, so the client sees a short response rather
@@ -292,7 +300,7 @@ class RangeFileMixin(_HandlerBase):
         if client is None:
             return await self._copy_span(fd, start, stop)
         with client:
-            return await self._sendfile_span(client.fileno(), fd, start, stop)
+            return await self._sendfile_span(client.fileno(), fd, start, stop, local=local)
 
     def _end_short(self) -> bool:
         self.log.warning("rangevideo: file shrank during a response; closing the connection")
@@ -324,9 +332,12 @@ class RangeFileMixin(_HandlerBase):
             return None
         return socket.socket(fileno=os.dup(stream.socket.fileno()))
 
-    async def _sendfile_span(self, socket_fd: int, fd: int, start: int, stop: int) -> bool:
-        # os.sendfile runs in the read pool: the kernel copies from the page cache (or
-        # the disk) straight into the socket. The socket is non-blocking, so a call
+    async def _sendfile_span(
+        self, socket_fd: int, fd: int, start: int, stop: int, local: bool = False
+    ) -> bool:
+        # The kernel copies from the page cache (or the disk) straight into the socket: on
+        # the event loop when the bytes are cached on a local disk (no disk wait, and no
+        # thread switches), else in the read pool. The socket is non-blocking, so a call
         # returns once the socket's buffer is full; the loop then waits until it drains.
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
@@ -336,7 +347,11 @@ class RangeFileMixin(_HandlerBase):
         while position < stop:
             wanted = min(SENDFILE_COUNT, stop - position)
             try:
-                sent = await loop.run_in_executor(pool, os.sendfile, socket_fd, fd, position, wanted)
+                if local and pagecache.resident(fd, position, position + min(wanted, LOOP_SENDFILE_COUNT)):
+                    wanted = min(wanted, LOOP_SENDFILE_COUNT)
+                    sent = os.sendfile(socket_fd, fd, position, wanted)
+                else:
+                    sent = await loop.run_in_executor(pool, os.sendfile, socket_fd, fd, position, wanted)
             except BlockingIOError:
                 sent = None
             except (BrokenPipeError, ConnectionResetError):

@@ -3,12 +3,13 @@
 import asyncio
 import os
 import re
+import threading
 import time
 
 import pytest
 from helpers import open_fds, read_response, wait_for
 
-from jupyter_rangevideo import handlers, url_for
+from jupyter_rangevideo import handlers, pagecache, url_for
 from jupyter_rangevideo.handlers import RangeFileMixin
 from jupyter_rangevideo.ranges import http_date
 
@@ -58,9 +59,9 @@ def _body_mode(mode, monkeypatch):
     name = "_sendfile_span" if mode == "sendfile" else "_copy_span"
     original = getattr(RangeFileMixin, name)
 
-    async def spy(self, *args):
+    async def spy(self, *args, **kwargs):
         sent.append(args[-2:])
-        return await original(self, *args)
+        return await original(self, *args, **kwargs)
 
     monkeypatch.setattr(RangeFileMixin, name, spy)
     return sent
@@ -310,3 +311,33 @@ async def test_a_small_request_is_served_while_eight_streams_run(raw, fetch, tmp
     await asyncio.wait_for(asyncio.gather(*streams), 120)
     assert finished == [256 * 2**20] * 8
     assert still_running == 8, f"the small request waited for {8 - still_running} whole streams"
+
+
+async def test_sendfile_runs_on_the_event_loop_only_for_cached_bytes(fetch, big_file, monkeypatch):
+    """Bytes in the page cache are sent from the event loop (no thread hop); bytes that would
+    be read from the disk are sent from the read pool, so the loop never waits on the disk."""
+    if not pagecache.available():
+        pytest.skip("cachestat(2) needs Linux 6.5: every sendfile runs in the pool")
+    loop_thread = threading.get_ident()
+    threads = []
+    real_sendfile = os.sendfile
+
+    def sendfile_spy(out_fd, in_fd, offset, count):
+        threads.append("loop" if threading.get_ident() == loop_thread else "pool")
+        return real_sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", sendfile_spy)
+    url = url_for(big_file)
+    fd = os.open(big_file, os.O_RDONLY)
+    os.fsync(fd)  # dirty pages cannot be dropped
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+    headers = {"Range": f"bytes={4 * 2**20}-{12 * 2**20 - 1}"}
+    r = await fetch(url, headers=headers)
+    assert r.code == 206 and r.body == body_of(big_file, 4 * 2**20, 12 * 2**20)
+    # Read-ahead may bring the last few pages in before they are sent: only those may go from the loop.
+    assert threads and threads[0] == "pool", threads
+    threads.clear()
+    r = await fetch(url, headers=headers)  # now in the page cache: read by the first answer
+    assert r.code == 206 and r.body == body_of(big_file, 4 * 2**20, 12 * 2**20)
+    assert threads and set(threads) == {"loop"}, threads
