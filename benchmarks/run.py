@@ -33,7 +33,7 @@ import psutil
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from helpers import accepts, free_port, jupyter_command, start_process, stop_process, wait_started
+from helpers import accepts, evict, free_port, jupyter_command, start_process, stop_process, wait_started
 
 DATA = HERE / "data"
 RESULTS = HERE / "results"
@@ -61,16 +61,6 @@ def make_data() -> None:
         with open(DATA / name, "rb") as f:
             while f.read(64 * MiB):
                 pass
-
-
-def evict(path: Path) -> None:
-    """Drop ``path`` from the page cache: the next reads come from the disk, as for a
-    recording not read since it was written (or not since the machine was busy)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
 
 
 @dataclass

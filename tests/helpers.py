@@ -23,6 +23,17 @@ def open_fds():
     return len(os.listdir("/proc/self/fd"))
 
 
+def evict(path: Path) -> None:
+    """Drop ``path`` from the page cache, as for a recording not read since it was written:
+    the next reads come from the disk. Written back first, since dirty pages are not dropped."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 async def wait_for(predicate, seconds=10.0):
     """Poll ``predicate`` until it holds or ``seconds`` pass; return its last value."""
     deadline = time.monotonic() + seconds

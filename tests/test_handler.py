@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from helpers import open_fds, read_response, wait_for
+from helpers import evict, open_fds, read_response, wait_for
 
 from jupyter_rangevideo import handlers, pagecache, url_for
 from jupyter_rangevideo.handlers import RangeFileMixin
@@ -329,10 +329,7 @@ async def test_sendfile_runs_on_the_event_loop_only_for_short_cached_spans(fetch
 
     monkeypatch.setattr(os, "sendfile", sendfile_spy)
     url = url_for(big_file)
-    fd = os.open(big_file, os.O_RDONLY)
-    os.fsync(fd)  # dirty pages cannot be dropped
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
+    evict(big_file)
     short = (4 * 2**20, 4 * 2**20 + handlers.LOOP_SENDFILE_SPAN)
     headers = {"Range": f"bytes={short[0]}-{short[1] - 1}"}
     r = await fetch(url, headers=headers)

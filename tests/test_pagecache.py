@@ -5,6 +5,7 @@ import platform
 import sys
 
 import pytest
+from helpers import evict
 
 from jupyter_rangevideo import pagecache
 
@@ -26,9 +27,8 @@ def evicted(tmp_path):
     """A 64-page file on disk, written back and dropped from the page cache."""
     path = tmp_path / "data.bin"
     path.write_bytes(os.urandom(64 * PAGE))
+    evict(path)
     fd = os.open(path, os.O_RDONLY)
-    os.fsync(fd)  # dirty pages cannot be dropped
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     yield fd
     os.close(fd)
 
@@ -45,7 +45,7 @@ def test_bytes_read_are_resident_and_dropped_ones_are_not(evicted):
     assert pagecache.resident(evicted, 10 * PAGE + 100, 13 * PAGE - 100)
     assert not pagecache.resident(evicted, 10 * PAGE, 13 * PAGE + 1)
     assert not pagecache.resident(evicted, 10 * PAGE - 1, 12 * PAGE)
-    os.posix_fadvise(evicted, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.posix_fadvise(evicted, 0, 0, os.POSIX_FADV_DONTNEED)  # dropped again
     assert not pagecache.resident(evicted, 10 * PAGE, 13 * PAGE)
 
 
