@@ -401,19 +401,40 @@ def tiny_latency(target: Target, streams: int, count: int) -> dict:
     for thread in threads:
         thread.start()
     time.sleep(0.5 if streams else 0)
+    try:
+        return tiny_requests(target, count)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+
+
+def tiny_latency_during_ranges(target: Target, span: int, clients: int, count: int, tmp: Path) -> dict:
+    """The tiny request's latency while wrk fetches random ``span``-byte ranges from ``clients``
+    connections: what sending ranges from the event loop costs the server's other requests."""
+    # wrk takes whole seconds.
+    load = threading.Thread(target=wrk_ranges, args=(target, span, clients, round(1 + count * 0.025), tmp))
+    load.start()
+    time.sleep(0.5)
+    try:
+        return tiny_requests(target, count, while_=load.is_alive)
+    finally:
+        load.join(120)
+
+
+def tiny_requests(target: Target, count: int, while_=lambda: True) -> dict:
     latencies = []
     connection = Connection(target.port)
     try:
         for _ in range(count):
+            if not while_():
+                break
             status, _, last, _ = connection.get(target, target.paths["tiny"])
             assert status == 200, (target.name, status)
             latencies.append(last)
             time.sleep(0.01)
     finally:
         connection.close()
-        stop.set()
-        for thread in threads:
-            thread.join(30)
     return {"p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99)}
 
 
@@ -505,6 +526,9 @@ def measure(target: Target, quick: bool, suite: str, tmp: Path) -> dict:
         return {
             **small_ranges(target, quick, tmp, cold=suite == "ranges-cold"),
             "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200),
+            "tiny_while_8_fetch_2MiB_ranges": tiny_latency_during_ranges(
+                target, 2 * MiB, 8, 50 if quick else 200, tmp
+            ),
         }
     result = {
         "throughput_1_client_2GiB": throughput(target, 1, BIG),
