@@ -1,6 +1,6 @@
 """Side-by-side benchmark: jupyter-rangevideo, Jupyter's /files/, aiohttp FileResponse and nginx.
 
-    python benchmarks/run.py [--quick] [--rounds N] [--suite ranges] [--baseline GIT_REF]
+    python benchmarks/run.py [--quick] [--rounds N] [--suite ranges] [--baseline GIT_REF ...]
 
 Creates its data (benchmarks/data/, random bytes, only if missing), starts every server
 itself on 127.0.0.1, measures them interleaved in rounds, and writes
@@ -645,7 +645,9 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="GIT_REF",
-        help="also measure the package as of GIT_REF (say main), side by side",
+        action="append",
+        default=[],
+        help="also measure the package as of GIT_REF (say main), side by side; may be repeated",
     )
     args = parser.parse_args()
     rounds_wanted = args.rounds or (2 if args.quick else 3)
@@ -657,16 +659,16 @@ def main() -> None:
     targets = []
     try:
         targets.append(start_jupyter("rangevideo", tmp / "runtime", rangevideo=True))
-        if args.baseline:
-            source = tmp / "baseline"
+        for number, ref in enumerate(args.baseline):
+            source = tmp / f"baseline-{number}"
             source.mkdir()
             archive = subprocess.run(
-                ["git", "-C", str(HERE.parent), "archive", args.baseline, "jupyter_rangevideo"],
+                ["git", "-C", str(HERE.parent), "archive", ref, "jupyter_rangevideo"],
                 check=True,
                 capture_output=True,
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
-            targets.append(start_jupyter(f"rangevideo@{args.baseline}", tmp / "runtime", True, source))
+            targets.append(start_jupyter(f"rangevideo@{ref}", tmp / "runtime", True, source))
         targets.append(start_jupyter("files", tmp / "runtime-files", rangevideo=False))
         targets.append(start_aiohttp())
         nginx = start_nginx(tmp)
