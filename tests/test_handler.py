@@ -323,8 +323,11 @@ async def test_sendfile_runs_on_the_event_loop_only_for_short_cached_spans(fetch
     threads = []
     real_sendfile = os.sendfile
 
+    counts = []
+
     def sendfile_spy(out_fd, in_fd, offset, count):
         threads.append("loop" if threading.get_ident() == loop_thread else "pool")
+        counts.append(count)
         return real_sendfile(out_fd, in_fd, offset, count)
 
     monkeypatch.setattr(os, "sendfile", sendfile_spy)
@@ -337,9 +340,13 @@ async def test_sendfile_runs_on_the_event_loop_only_for_short_cached_spans(fetch
     # Read-ahead may bring the last few pages in before they are sent: only those may go from the loop.
     assert threads and threads[0] == "pool", threads
     threads.clear()
+    counts.clear()
     r = await fetch(url, headers=headers)  # now in the page cache: read by the first answer
     assert r.code == 206 and r.body == body_of(big_file, *short)
     assert threads and set(threads) == {"loop"}, threads
+    # In calls of a bounded size, so that other requests are answered in between.
+    assert len(counts) >= handlers.LOOP_SENDFILE_SPAN // handlers.LOOP_SENDFILE_COUNT, counts
+    assert max(counts) <= handlers.LOOP_SENDFILE_COUNT, counts
     threads.clear()
     r = await fetch(url, headers={"Range": f"bytes={short[0]}-{short[1]}"})  # one byte longer
     assert r.code == 206 and r.body == body_of(big_file, short[0], short[1] + 1)
