@@ -1098,11 +1098,10 @@ function lowerBound(values, target) {
 }
 
 /** Where the picture lies inside the video element (object-fit letterboxing), CSS px. */
-function pictureRect(video, sourceWidth, sourceHeight) {
-  const width = video.clientWidth;
-  const height = video.clientHeight;
+/** Where the picture sits in a video `box` ({width, height, fit} in CSS pixels) with letterboxing. */
+function pictureRect(box, sourceWidth, sourceHeight) {
+  const { width, height, fit } = box;
   if (!sourceWidth || !sourceHeight || !width || !height) return null;
-  const fit = getComputedStyle(video).objectFit;
   if (fit === "fill") return { x: 0, y: 0, width, height };
   const scale = (fit === "cover" ? Math.max : Math.min)(width / sourceWidth, height / sourceHeight);
   return {
@@ -1196,25 +1195,32 @@ function mountVisuals(root, video, spec, model) {
     return [width, height];
   }
 
-  function draw() {
+  // The video's box, measured when its size changes (see `place`), never while drawing: reading
+  // a size in a frame callback or on "seeked" forces a layout of the whole page (a notebook's)
+  // before the frame can be shown.
+  let box = { width: 0, height: 0, fit: "contain" };
+  function place() {
     const dpr = window.devicePixelRatio || 1;
-    const cssWidth = video.clientWidth;
-    const cssHeight = video.clientHeight;
+    box = { width: video.clientWidth, height: video.clientHeight, fit: getComputedStyle(video).objectFit };
     canvas.style.left = `${video.offsetLeft}px`;
     canvas.style.top = `${video.offsetTop}px`;
-    canvas.style.width = `${cssWidth}px`;
-    canvas.style.height = `${cssHeight}px`;
-    if (canvas.width !== Math.round(cssWidth * dpr) || canvas.height !== Math.round(cssHeight * dpr)) {
-      canvas.width = Math.round(cssWidth * dpr);
-      canvas.height = Math.round(cssHeight * dpr);
+    canvas.style.width = `${box.width}px`;
+    canvas.style.height = `${box.height}px`;
+    if (canvas.width !== Math.round(box.width * dpr) || canvas.height !== Math.round(box.height * dpr)) {
+      canvas.width = Math.round(box.width * dpr);
+      canvas.height = Math.round(box.height * dpr);
     }
+  }
+
+  function draw() {
+    const dpr = window.devicePixelRatio || 1;
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, cssWidth, cssHeight);
+    ctx.clearRect(0, 0, box.width, box.height);
     const visible = layers.filter((layer) => !hidden.has(layer.name));
     if (!visible.length || video.readyState < 2) return;
     const [sourceWidth, sourceHeight] = sourceSize();
-    const rect = pictureRect(video, sourceWidth, sourceHeight);
+    const rect = pictureRect(box, sourceWidth, sourceHeight);
     if (!rect || !clock()) return;
     const frame = frameAtTime(clock(), mediaTime ?? video.currentTime);
     canvas.dataset.frame = String(frame); // the frame the overlay shows, for tests and tools
@@ -1295,6 +1301,7 @@ function mountVisuals(root, video, spec, model) {
     else video.controlsList?.remove("nofullscreen");
     bar.style.width = active ? `${video.offsetWidth}px` : "";
     drawMarkers();
+    if (layers.length) place();
     draw();
   }
 
@@ -1312,9 +1319,12 @@ function mountVisuals(root, video, spec, model) {
   watchFrames();
   on(video, "seeking", () => {
     mediaTime = null;
-    movePlayhead();
+    if (!bar.hidden) movePlayhead();
   });
-  on(video, "seeked", draw); // rVFC also fires for the new frame; this covers browsers without it
+  // Chromium need not call back (rVFC) for a seek's frame it did not composite.
+  on(video, "seeked", () => {
+    if (layers.length) draw();
+  });
   on(video, "loadeddata", update);
   on(video, "durationchange", drawMarkers);
   on(video, "timeupdate", () => {

@@ -69,6 +69,34 @@ def show_frame(page, frame: int) -> None:
     time.sleep(0.2)  # let the canvas reach the screen
 
 
+# Counts the reads of an element's size or place made by the player's code (its bundle's URL
+# names the extension). Each one forces a layout of the whole page if anything changed since the
+# last: on a seek or a presented frame, that delays the frame.
+WATCH_LAYOUT_READS = """() => {
+    window.layoutReads = [];
+    const mine = () => /rangevideo/i.test(new Error().stack);
+    const watch = (proto, name) => {
+        const native = Object.getOwnPropertyDescriptor(proto, name);
+        Object.defineProperty(proto, name, { configurable: true, get() {
+            if (mine()) window.layoutReads.push(name);
+            return native.get.call(this);
+        } });
+    };
+    for (const name of ["offsetLeft", "offsetTop", "offsetWidth", "offsetHeight"]) watch(HTMLElement.prototype, name);
+    for (const name of ["clientWidth", "clientHeight"]) watch(Element.prototype, name);
+    const rect = Element.prototype.getBoundingClientRect;
+    Element.prototype.getBoundingClientRect = function () {
+        if (mine()) window.layoutReads.push("getBoundingClientRect");
+        return rect.call(this);
+    };
+    const style = window.getComputedStyle;
+    window.getComputedStyle = function (...args) {
+        if (mine()) window.layoutReads.push("getComputedStyle");
+        return style.apply(this, args);
+    };
+}"""
+
+
 # A box on frame 50 only, another on frame 52 elsewhere: source-video pixels of a 320x240 video.
 BOXES = [
     {"frame": 50, "kind": "box", "x": 40, "y": 40, "w": 100, "h": 80, "color": MAGENTA, "width": 10},
@@ -100,6 +128,7 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, host, clip):
     wait_for_frame(page, 0)
 
     # 640x480 element, scale 2: frame 50's box has its left edge at x=80, its middle at y=160.
+    page.evaluate(WATCH_LAYOUT_READS)
     show_frame(page, 50)
     shot = pixels(page)
     assert is_magenta(shot[160, 80]), shot[160, 80]
@@ -109,6 +138,8 @@ def test_overlay_on_its_frame_scaled_and_after_reopening(page, host, clip):
     show_frame(page, 52)
     shot = pixels(page)
     assert is_magenta(shot[280, 360]) and not is_magenta(shot[160, 80])
+    # Seeking and drawing the overlay, the markers' playhead and the frame label read no layout.
+    assert page.evaluate("() => window.layoutReads") == []
 
     # Resized to 640x240: the 4:3 picture is letterboxed to 320x240 at x=160, scale 1.
     kernel_value(page, "setattr(p, 'height', 240)")
