@@ -1213,6 +1213,9 @@ function mountVisuals(root, video, spec, model) {
   }
 
   function draw() {
+    // Measured while the video was not laid out (a view drawn before it is attached, or moved
+    // between containers in one task, which no resize reports): measure again.
+    if (layers.length && (!box.width || !box.height)) place();
     const dpr = window.devicePixelRatio || 1;
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
