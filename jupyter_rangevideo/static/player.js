@@ -1097,8 +1097,8 @@ function lowerBound(values, target) {
   return lo;
 }
 
-/** Where the picture lies inside the video element (object-fit letterboxing), CSS px. */
-/** Where the picture sits in a video `box` ({width, height, fit} in CSS pixels) with letterboxing. */
+/** Where the picture lies inside a video element of `box` ({width, height, fit}: its CSS size and
+ * object-fit), letterboxed, in CSS px. */
 function pictureRect(box, sourceWidth, sourceHeight) {
   const { width, height, fit } = box;
   if (!sourceWidth || !sourceHeight || !width || !height) return null;
