@@ -38,9 +38,8 @@ def decode_times(path: Path, thread_type: str) -> list[list[float]]:
         stream = container.streams.video[0]
         stream.thread_type = thread_type
         keyframes = [p.pts for p in container.demux(stream) if p.is_keyframe and p.pts is not None]
-        for start in keyframes[1 : 1 + GROUPS]:
-            following = [k for k in keyframes if k > start]
-            stop = following[0] if following else None
+        # GROUPS groups from the second keyframe on, each ending at the next keyframe (or the end).
+        for start, stop in list(zip(keyframes, [*keyframes[1:], None], strict=True))[1 : 1 + GROUPS]:
             container.seek(start, stream=stream)  # flushes the decoder
             began = time.perf_counter()
             elapsed = []

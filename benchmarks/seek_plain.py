@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,21 +26,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-from browser import INTERLEAVED_PAUSE_S, SEEK, timed
-from conftest import FPS, chromium, new_page, start_server
-
-from jupyter_rangevideo.sample import make_large, write_sample
+from browser import INTERLEAVED_PAUSE_S, READY, SEEK, timed
+from conftest import FPS, chromium, new_page
+from seek_requests import make_video, start_with_videos, url_path
 
 ELEMENT = '<video id="{id}" muted preload="auto" style="width:320px;height:180px" src="{src}"></video>'
-SEEK_BY_ID = SEEK.replace("document.querySelector(selector)", "document.getElementById(selector)")
-
-
-def make_file(kind: str, videos: Path, tmp: Path) -> Path:
-    if kind == "large":
-        segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
-        return make_large(segment, videos / "large.mp4", 2**30)
-    size = (1280, 720) if kind == "hd" else (640, 360)
-    return write_sample(videos / f"{kind}.mp4", duration=12, fps=FPS, size=size, noise=True)
 
 
 def main() -> None:
@@ -50,16 +38,12 @@ def main() -> None:
     parser.add_argument("--seeks", type=int, default=30)
     parser.add_argument("--file", choices=("small", "hd", "large"), default="small")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="rangevideo-seek-plain-"))
-    server = start_server("lab", tmp)
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(tmp / "lab-runtime")
+    tmp, server, videos = start_with_videos("rangevideo-seek-plain-")
     from jupyter_rangevideo import url_for
 
     try:
-        videos = server.root / "videos"
-        videos.mkdir()
-        video = make_file(args.file, videos, tmp)
-        base = "/" + server.url.split("://", 1)[1].split("/", 1)[1]
+        video = make_video(args.file, videos, tmp)
+        base = url_path(server)
         sources = {
             "files": f"{base}files/videos/{video.name}?a",
             "files, again": f"{base}files/videos/{video.name}?b",
@@ -73,17 +57,15 @@ def main() -> None:
             page.goto(f"{server.url}api/status?token={server.token}")  # the login cookie, same origin
             page.set_content(f"<!doctype html><body>{page_html}</body>")
             for element in ids.values():
-                page.wait_for_function(
-                    "(id) => document.getElementById(id).readyState >= 2", arg=element, timeout=60_000
-                )
+                page.wait_for_function(READY, arg=f"#{element}", timeout=60_000)
             rng = random.Random(0)
             frame = 0
             for _ in range(args.seeks):
                 target = rng.choice([n for n in range(1, 11 * FPS) if n not in (frame, frame + 1)])
                 for name in rng.sample(list(sources), len(sources)):
                     for key, n in (("seek", target), ("back", target - 1)):
-                        arg = [ids[name], (n + 0.5) / FPS, n, FPS]
-                        times[name][key].append(timed(page.evaluate(SEEK_BY_ID, arg), f"seek to frame {n}"))
+                        arg = [f"#{ids[name]}", (n + 0.5) / FPS, n, FPS]
+                        times[name][key].append(timed(page.evaluate(SEEK, arg), f"seek to frame {n}"))
                         time.sleep(INTERLEAVED_PAUSE_S)
                 frame = target - 1
     finally:

@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # helpers, which the browser tests' conftest imports
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-from conftest import FPS, chromium, new_page, start_server
+from conftest import FPS, Server, chromium, new_page, start_server
 
 from jupyter_rangevideo.sample import make_large, write_sample
 
@@ -51,6 +51,32 @@ window.firstFrame = () => new Promise((resolve) => {{
   else v.addEventListener('loadeddata', () => resolve(performance.now()), {{once: true}});
 }});
 """
+
+
+def start_with_videos(prefix: str) -> tuple[Path, Server, Path]:
+    """A scratch folder, a JupyterLab server (the browser tests' harness) on it with a videos/
+    folder under its root, and url_for signing for that server."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    server = start_server("lab", tmp)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(tmp / "lab-runtime")
+    videos = server.root / "videos"
+    videos.mkdir()
+    return tmp, server, videos
+
+
+def make_video(kind: str, videos: Path, tmp: Path) -> Path:
+    """A 12 s noisy test video in ``videos``: "small" 640x360, "hd" 1280x720, or "large", the
+    small one's packets repeated to 1 GiB."""
+    if kind == "large":
+        segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
+        return make_large(segment, videos / "large.mp4", 2**30)
+    size = (1280, 720) if kind == "hd" else (640, 360)
+    return write_sample(videos / f"{kind}.mp4", duration=12, fps=FPS, size=size, noise=True)
+
+
+def url_path(server: Server) -> str:
+    """The server's base URL without scheme and host, as a page of the same origin writes it."""
+    return "/" + server.url.split("://", 1)[1].split("/", 1)[1]
 
 
 class Recorder:
@@ -151,23 +177,15 @@ def main() -> None:
         "--large", action="store_true", help="a 1 GiB file (packets repeated) instead of 10 MB"
     )
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="rangevideo-seek-requests-"))
-    server = start_server("lab", tmp)
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(tmp / "lab-runtime")
+    tmp, server, videos = start_with_videos("rangevideo-seek-requests-")
     from jupyter_rangevideo import url_for
 
     try:
-        videos = server.root / "videos"
-        videos.mkdir()
-        if args.large:
-            segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
-            video = make_large(segment, videos / "large.mp4", 2**30)
-        else:
-            video = write_sample(videos / "small.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
-        base = server.url.split("://", 1)[1].split("/", 1)[1]
+        video = make_video("large" if args.large else "small", videos, tmp)
+        base = url_path(server)
         sources = {
-            "rangevideo": "/" + base + url_for(video),
-            "files": f"/{base}files/videos/{video.name}",
+            "rangevideo": base + url_for(video),
+            "files": f"{base}files/videos/{video.name}",
         }
         results: dict[str, list] = {name: [] for name in sources}
         with chromium() as browser:
