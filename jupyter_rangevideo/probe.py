@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from .layout import cut_off
+
 # How long probe() may spend reading packet timestamps where the index cannot give them
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
 # average rate and FrameClock.exact is False.
@@ -160,7 +162,8 @@ def probe(path: str | os.PathLike[str]) -> Probe:
     """Read a media file's streams, duration, frame rate and keyframes without decoding it.
 
     Raises FileNotFoundError, IsADirectoryError, PermissionError, or :class:`MediaError`
-    (a ValueError) for a file FFmpeg cannot read or that holds neither video nor audio.
+    (a ValueError) for a file FFmpeg cannot read, that holds neither video nor audio, or
+    that is cut off (its header or index declares more data than the file holds).
     """
     import av
 
@@ -170,6 +173,8 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         raise IsADirectoryError(f"{path!r} is a directory, not a video file")
     if info.st_size == 0:
         raise MediaError(f"{path!r} is empty (0 bytes): not a video or audio file")
+    if stat.S_ISREG(info.st_mode) and (cut := cut_off(path, info.st_size)):
+        raise MediaError(cut)  # its index is whole, its media data stops part-way (layout.py)
     try:
         container = av.open(path, metadata_errors="ignore")
     except av.FFmpegError as e:
