@@ -209,6 +209,13 @@ async def test_bad_media_and_bad_requests_get_plain_errors(fetch, service, tmp_p
         assert b"not a video" in r.body or b"empty" in r.body, r.body
     r = await fetch(hls_url(truncated, "transcode", "seg-00000.ts"))
     assert r.code in (415, 500) and r.body.strip(), r.body
+    # Cut off mid-way, its index whole (an interrupted copy): refused by name, never a 5xx.
+    whole = write_sample(tmp_path / "whole.mkv", 2, 25, SIZE)
+    half = tmp_path / "half.mkv"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for name in ("index.m3u8", "seg-00000.ts"):
+        r = await fetch(hls_url(half, "remux", name))
+        assert r.code == 415 and b"cut off" in r.body and b"half.mkv" in r.body, (r.code, r.body)
     r = await fetch(hls_url(good, "remux"))  # HEVC cannot be remuxed for a browser
     assert r.code == 400 and b"transcode" in r.body
     r = await fetch(hls_url(good, "transcode", "seg-00004.ts"))  # 4 segments only

@@ -95,14 +95,19 @@ def test_errors_raise_before_anything_is_displayed(shell, tmp_path):
     os.mkfifo(tmp_path / "fifo.mp4")
     (tmp_path / "text.mp4").write_text("not a video")
     (tmp_path / "empty.mp4").write_bytes(b"")
+    from jupyter_rangevideo.sample import write_sample
+
+    whole = write_sample(tmp_path / "whole.mp4", duration=1, size=(64, 48))
+    (tmp_path / "half.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     for path, error in [
         (tmp_path / "missing.mp4", FileNotFoundError),
         (tmp_path, IsADirectoryError),
         (tmp_path / "fifo.mp4", ValueError),
         (tmp_path / "text.mp4", rangevideo.MediaError),
         (tmp_path / "empty.mp4", rangevideo.MediaError),
+        (tmp_path / "half.mp4", rangevideo.MediaError),  # an interrupted copy: its index is whole
     ]:
-        with pytest.raises(error):
+        with pytest.raises(error, match="cut off" if path.name == "half.mp4" else None):
             rangevideo.show(path)
     assert shell.published == []
 
