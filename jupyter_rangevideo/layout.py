@@ -27,14 +27,18 @@ from __future__ import annotations
 import io
 import struct
 import sys
+import time
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
 # Bounds on the work done on a file: top-level boxes or chunks walked (a fragmented MP4 has
-# two a fragment), and the size of an index read into memory.
+# two a fragment, each one small read), the time spent walking them (a fragmented MP4 of
+# an hour in 2-second fragments, its pages not in memory, takes ~0.2 s), and the size of an
+# index read into memory. Past a bound, what follows gets no verdict.
 MAX_TOP_LEVEL = 20_000
+WALK_SECONDS = 0.25
 MAX_INDEX_BYTES = 64 * 2**20
 
 
@@ -177,9 +181,12 @@ def mp4_layout(file: BinaryIO, size: int) -> Layout | None:
     last: Box | None = None
     ends_whole = _ends_with_mfra(file, size)
     fragments = 0
-    for box in iter_boxes(file, 0, size):
+    deadline = time.monotonic() + WALK_SECONDS
+    for count, box in enumerate(iter_boxes(file, 0, size)):
         if box.kind not in _MP4_TOP_LEVEL or box.kind == "moof" and ends_whole:
             break  # a fragmented file whose last box is whole: no need to walk its fragments
+        if count % 256 == 255 and time.monotonic() > deadline:
+            break
         # A fragment cut (more may follow), or media data cut before the index: the index and
         # whatever followed are missing too, their lengths unknown.
         more = box.kind == "moof" or box.kind == "mdat" and (moov is None or fragments > 0)
@@ -188,8 +195,8 @@ def mp4_layout(file: BinaryIO, size: int) -> Layout | None:
             moov = box
         fragments += box.kind == "moof"
         last = box
-    if last is not None and last.kind == "moof" and last.end <= size:
-        # A fragment's header with none of its data after it: cut at a box boundary.
+    if last is not None and last.kind == "moof" and last.end == size:
+        # The file ends with a fragment's header, none of its data: cut at a box boundary.
         furthest.see(last.end + 8, "its last fragment's header (a 'moof' box with no 'mdat' after it)", True)
     if moov is not None and moov.end <= size and moov.end - moov.start <= MAX_INDEX_BYTES:
         data = _read_at(file, moov.start, moov.end - moov.start)
@@ -272,27 +279,33 @@ def _track_end(moov: BinaryIO, boxes: dict[str, Box]) -> int | None:
     if not count:
         return None
     offsets = _uints(data[8:], count, wide=offsets_box.kind == "co64")
-    last_chunk = offsets.index(max(offsets))  # 0-based
-    # stsc: runs of (first chunk, samples per chunk, description); the samples before ours.
+    furthest = max(offsets)
+    last_chunk = count - 1 if offsets[-1] == furthest else offsets.index(furthest)  # 0-based
+    # stsc: runs of (first chunk, samples per chunk, description).
     stsc = _payload(moov, boxes["stsc"])
     runs = _uints(stsc[8:], 3 * struct.unpack(">I", stsc[4:8])[0])
-    first_sample = 0
-    per_chunk = 0
-    for index in range(0, len(runs), 3):
-        first = runs[index] - 1
-        if first > last_chunk:
-            break
-        following = runs[index + 3] - 1 if index + 3 < len(runs) else count
-        per_chunk = runs[index + 1]
-        first_sample += per_chunk * (min(following, last_chunk) - first)
     stsz = _payload(moov, boxes["stsz"])
     fixed: int
     samples: int
     fixed, samples = struct.unpack(">II", stsz[4:12])
+    if not runs:
+        return None
+    if last_chunk == count - 1:  # the usual case: its samples are the last ones
+        per_chunk = runs[-2]
+        first_sample = samples - per_chunk
+    else:  # count the samples before it
+        first_sample = per_chunk = 0
+        for index in range(0, len(runs), 3):
+            first = runs[index] - 1
+            if first > last_chunk:
+                break
+            following = runs[index + 3] - 1 if index + 3 < len(runs) else count
+            per_chunk = runs[index + 1]
+            first_sample += per_chunk * (min(following, last_chunk) - first)
     if fixed:
         chunk_size = fixed * per_chunk
     else:
-        if first_sample + per_chunk > samples:
+        if first_sample < 0 or first_sample + per_chunk > samples:
             return None
         start = 12 + 4 * first_sample
         chunk_size = sum(_uints(stsz[start : start + 4 * per_chunk], per_chunk))

@@ -217,3 +217,38 @@ def test_human_sizes():
         "1.21 GB",
         "12.3 TB",
     ]
+
+
+def box(kind, payload):
+    return struct.pack(">I4s", 8 + len(payload), kind.encode()) + payload
+
+
+def full_box(kind, values, fmt):
+    return box(kind, bytes(4) + struct.pack(f">{fmt}", *values))
+
+
+@pytest.mark.parametrize(
+    ("offsets", "end"),
+    [
+        ((100, 300, 500), 500 + 50),  # in file order: the last chunk holds the last sample
+        ((100, 500, 300), 500 + 30 + 40),  # the second chunk lies furthest
+    ],
+)
+def test_the_sample_tables_furthest_byte(offsets, end):
+    """Three chunks: (1, 2 samples), (2, 2 samples), (3, 1 sample) of 10, 20, 30, 40, 50 bytes."""
+    stco = full_box("stco", (3, *offsets), "4I")
+    stsc = full_box("stsc", (2, 1, 2, 1, 3, 1, 1), "7I")
+    stsz = full_box("stsz", (0, 5, 10, 20, 30, 40, 50), "7I")
+    stbl = box("stbl", stco + stsc + stsz)
+    moov = box("moov", box("trak", box("mdia", box("minf", stbl))))
+    data = box("ftyp", b"isom") + moov
+    layout = read_layout(io.BytesIO(data), len(data))
+    assert (layout.expected, layout.declared_by) == (end, "its index (the sample tables)")
+    # A 'co64' table and a fixed sample size say the same.
+    co64 = full_box("co64", (3, *offsets), "I3Q")
+    fixed = full_box("stsz", (25, 5), "2I")
+    moov = box("moov", box("trak", box("mdia", box("minf", box("stbl", co64 + stsc + fixed)))))
+    data = box("ftyp", b"isom") + moov
+    assert read_layout(io.BytesIO(data), len(data)).expected == max(offsets) + 25 * (
+        1 if max(offsets) == offsets[-1] else 2
+    )
