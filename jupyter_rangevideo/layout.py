@@ -88,7 +88,12 @@ def cut_off(path: str, size: int) -> str | None:
         missing = f"at least {human_size(layout.missing)} missing"
     else:
         expects = human_size(layout.expected)
-        missing = f"{human_size(layout.missing)}, {100 * layout.missing / layout.expected:.2g} % missing"
+        percent = 100 * layout.missing / layout.expected
+        missing = (
+            f"{human_size(layout.missing)}, {percent:.0f} % missing"
+            if percent >= 1
+            else (f"{human_size(layout.missing)}, {percent:.1g} % missing")
+        )
     return (
         f"{path!r} is cut off: {layout.declared_by} expects {expects} of data but the file holds"
         f" {human_size(layout.size)} ({missing}), as from an interrupted copy or download. Copy or"

@@ -208,6 +208,14 @@ def test_avi_opendml_super_index_beyond_the_end():
     assert "OpenDML" in layout.declared_by
 
 
+def test_a_file_missing_almost_nothing_or_almost_everything(tmp_path):
+    whole = write_sample(tmp_path / "v.mkv", duration=2, size=SIZE, noise=True)
+    size = whole.stat().st_size
+    assert "1 % missing" in assert_cut_off(cut(whole, size - size // 100, "tail"), size)
+    assert "0.01 % missing" in assert_cut_off(cut(whole, size - size // 10000, "end"), size)
+    assert "100 % missing" in assert_cut_off(cut(whole, 300, "head"), size)
+
+
 def test_human_sizes():
     assert [human_size(n) for n in (0, 999, 1000, 604_000_000, 1_210_000_000, 12_345_678_901_234)] == [
         "0 bytes",
