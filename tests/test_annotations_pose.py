@@ -10,7 +10,7 @@ h5py = pytest.importorskip("h5py")
 sio = pytest.importorskip("sleap_io")
 pytest.importorskip("tables")
 
-from jupyter_rangevideo import AnnotationFormatError, read_annotations  # noqa: E402
+from jupyter_rangevideo import AnnotationFormatError, read_annotations
 
 SCORER = "DLC_resnet50_mouseNov1shuffle1_100000"
 BODYPARTS = ["nose", "ear", "tail"]
@@ -73,8 +73,12 @@ def test_dlc_multi_animal(tmp_path, suffix):
 
 def test_dlc_labelled_data_indexed_by_image(tmp_path):
     """CollectedData_*.csv: (labeled-data, video, image) index, x and y only, no likelihood."""
-    columns = pd.MultiIndex.from_product([["Alex"], BODYPARTS, ["x", "y"]], names=["scorer", "bodyparts", "coords"])
-    index = pd.MultiIndex.from_tuples([("labeled-data", "v", "img017.png"), ("labeled-data", "v", "img230.png")])
+    columns = pd.MultiIndex.from_product(
+        [["Alex"], BODYPARTS, ["x", "y"]], names=["scorer", "bodyparts", "coords"]
+    )
+    index = pd.MultiIndex.from_tuples(
+        [("labeled-data", "v", "img017.png"), ("labeled-data", "v", "img230.png")]
+    )
     wide = pd.DataFrame(np.arange(12, dtype=float).reshape(2, 6), columns=columns, index=index)
     path = tmp_path / "CollectedData_Alex.csv"
     wide.to_csv(path)
@@ -118,7 +122,9 @@ def write_sleap_analysis(path, locations, scores, nodes, tracks):
         file.create_dataset("point_scores", data=np.transpose(scores))  # (track, node, frame)
         file.create_dataset("node_names", data=np.array([n.encode() for n in nodes]))
         file.create_dataset("track_names", data=np.array([t.encode() for t in tracks]))
-        file.create_dataset("track_occupancy", data=np.ones((locations.shape[0], len(tracks)), dtype=np.uint8))
+        file.create_dataset(
+            "track_occupancy", data=np.ones((locations.shape[0], len(tracks)), dtype=np.uint8)
+        )
 
 
 def test_sleap_analysis_h5_in_sleaps_layout(tmp_path):

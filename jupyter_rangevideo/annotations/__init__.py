@@ -114,7 +114,7 @@ def detect(path: str) -> str:
     if extension == ".csv":
         return "csv"
     raise AnnotationFormatError(
-        path, "known annotation", f"its format cannot be told; pass format= one of {', '.join(READERS)}"
+        path, "a known annotation", f"its format cannot be told; pass format= one of {', '.join(READERS)}"
     )
 
 

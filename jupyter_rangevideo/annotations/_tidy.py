@@ -34,7 +34,7 @@ class AnnotationFormatError(ValueError):
     def __init__(self, path: str | os.PathLike[str], format: str, why: str):
         self.path = os.fspath(path)
         self.format = format
-        super().__init__(f"{self.path!r} is not a {format} file: {why}")
+        super().__init__(f"{self.path!r} is not in {format} format: {why}")
 
 
 def table(columns: Mapping[str, Any]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 MOT = "MOT Challenge txt"
 COCO = "COCO video JSON"
-YOLO = "YOLO"
+YOLO = "YOLO folder"
 
 
 def looks_like_mot(path: str | os.PathLike[str]) -> bool:
