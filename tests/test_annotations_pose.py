@@ -154,7 +154,7 @@ def test_sleap_analysis_h5_written_by_sleap_io_matches_the_slp(tmp_path):
     from_slp = read_annotations(tmp_path / "flies.slp")
     from_h5 = read_annotations(tmp_path / "flies.h5")
     # The analysis file has every frame from 0 to the last; only frames 0 and 5 hold points.
-    pd.testing.assert_frame_equal(from_h5, from_slp)
+    pd.testing.assert_frame_equal(from_h5, from_slp, check_exact=True)
 
 
 @pytest.mark.parametrize(

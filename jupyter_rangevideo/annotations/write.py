@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._tidy import COLUMNS, AnnotationFormatError, table
+from ._tidy import COLUMNS, TEXT, AnnotationFormatError, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,8 @@ def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        raw = pd.read_csv(path)
+        # Text as text ("0" stays a keypoint named 0), floats back to the same floats.
+        raw = pd.read_csv(path, dtype=dict.fromkeys(TEXT, str), float_precision="round_trip")
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise AnnotationFormatError(path, CSV, f"pandas cannot read it ({error})") from None
     missing = [name for name in ("frame", "x", "y") if name not in raw.columns]
