@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._tidy import AnnotationFormatError, table, trailing_number
+from ._tidy import AnnotationFormatError, Codes, table, trailing_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,14 +113,20 @@ def dlc_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame
     keep = np.isfinite(xs) & np.isfinite(ys)
     out: dict[str, Any] = {"frame": np.repeat(frames, count)[keep]}
     if multi:
-        out["track"] = np.tile(np.array([i for i, _ in points], dtype=object), len(frames))[keep]
-    out["keypoint"] = np.tile(np.array([b for _, b in points], dtype=object), len(frames))[keep]
-    out["kind"] = np.full(int(keep.sum()), "point", dtype=object)
+        out["track"] = _tiled([i for i, _ in points], len(frames), keep)
+    out["keypoint"] = _tiled([b for _, b in points], len(frames), keep)
+    out["kind"] = Codes(np.zeros(int(keep.sum()), dtype=np.int64), ["point"])
     out["x"], out["y"] = xs[keep], ys[keep]
     if all("likelihood" in where for where in points.values()):
         scores = values[:, [where["likelihood"] for where in points.values()]].reshape(-1)
         out["score"] = scores[keep]
     return table(out)
+
+
+def _tiled(names: list[str], times: int, keep: np.ndarray) -> Codes:
+    """``names`` repeated ``times`` over, less the rows not kept, as codes."""
+    distinct, codes = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    return Codes(np.tile(codes, times)[keep], [str(name) for name in distinct])
 
 
 def _frame_numbers(index: Any, path: str | os.PathLike[str]) -> np.ndarray:
@@ -214,9 +220,9 @@ def read_sleap_analysis(path: str | os.PathLike[str]) -> pd.DataFrame:
     out: dict[str, Any] = {"frame": np.repeat(np.arange(frames), count * node_count)[keep]}
     if names or count > 1:
         labels = names if len(names) == count else [str(i) for i in range(count)]
-        out["track"] = np.tile(np.repeat(np.array(labels, dtype=object), node_count), frames)[keep]
-    out["keypoint"] = np.tile(np.array(nodes, dtype=object), frames * count)[keep]
-    out["kind"] = np.full(int(keep.sum()), "point", dtype=object)
+        out["track"] = _tiled(list(np.repeat(np.array(labels, dtype=object), node_count)), frames, keep)
+    out["keypoint"] = _tiled(nodes, frames * count, keep)
+    out["kind"] = Codes(np.zeros(int(keep.sum()), dtype=np.int64), ["point"])
     out["x"], out["y"] = xs[keep], ys[keep]
     if scores is not None:
         out["score"] = scores.reshape(-1)[keep]
