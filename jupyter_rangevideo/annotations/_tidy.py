@@ -87,7 +87,9 @@ def text(values: Any) -> pd.Series:
         rank[order] = np.arange(len(names))
         rank[-1] = -1  # code -1 indexes the last slot: missing stays missing
         codes = rank[np.asarray(values.codes, dtype=np.int64)]
-        return pd.Series(pd.Categorical.from_codes(codes, categories=list(names[order])))
+        return pd.Series(
+            pd.Categorical.from_codes(codes, categories=pd.Index([str(n) for n in names[order]]))
+        )
     objects = np.array(values, dtype=object).reshape(-1)
     objects[pd.isna(objects)] = np.nan
     return pd.Series(pd.Categorical(objects))
