@@ -179,3 +179,31 @@ def test_dlc_h5_without_its_table(tmp_path):
         file.create_dataset("something", data=np.zeros(3))
     with pytest.raises(AnnotationFormatError, match="DeepLabCut H5"):
         read_annotations(path)
+
+
+def test_sleap_slp_user_instances_replace_their_predictions(tmp_path):
+    """As SLEAP shows a frame: a user's instance hides the prediction of its track; untracked
+    instances have no track; frames labelled out of order come out in order."""
+    skeleton = sio.Skeleton(["head", "tail"])
+    video = sio.Video(filename=str(tmp_path / "mouse.mp4"), open_backend=False)
+    track = sio.Track("m")
+    predicted = sio.PredictedInstance.from_numpy(
+        np.array([[1.0, 1], [2, 2]]), skeleton, np.array([0.5, 0.5]), track=track
+    )
+    user = sio.Instance.from_numpy(np.array([[9.0, 9], [np.nan, np.nan]]), skeleton, track=track)
+    untracked = sio.PredictedInstance.from_numpy(
+        np.array([[5.0, 5], [6, 6]]), skeleton, np.array([0.25, 0.75])
+    )
+    frames = [
+        sio.LabeledFrame(video=video, frame_idx=30, instances=[predicted, user]),
+        sio.LabeledFrame(video=video, frame_idx=3, instances=[untracked]),
+    ]
+    path = tmp_path / "mouse.slp"
+    sio.save_slp(
+        sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton], tracks=[track]), str(path)
+    )
+    df = read_annotations(path)
+    assert df.frame.tolist() == [3, 3, 30]
+    assert df.track.isna().tolist() == [True, True, False]
+    assert df.iloc[2][["x", "y"]].tolist() == [9, 9] and np.isnan(df.score.iloc[2])  # the user's head only
+    assert df.score.tolist()[:2] == [0.25, 0.75]

@@ -87,11 +87,9 @@ def read_coco(path: str | os.PathLike[str], video: int | str | None = None) -> p
     rows: dict[str, list[Any]] = {k: [] for k in ("frame", "track", "keypoint", "label", "kind")}
     rows.update({k: [] for k in ("x", "y", "w", "h", "score")})
 
-    def add(frame: int, track: Any, label: Any, score: Any, **values: Any) -> None:
-        for name in ("frame", "track", "label", "score"):
-            rows[name].append(locals()[name])
-        for name in ("keypoint", "kind", "x", "y", "w", "h"):
-            rows[name].append(values.get(name, np.nan if name in "xywh" else None))
+    def add(**row: Any) -> None:
+        for name, values in rows.items():
+            values.append(row.get(name, np.nan if name in ("w", "h") else None))
 
     for annotation in document["annotations"]:
         image = images.get(annotation.get("image_id"))
@@ -107,13 +105,22 @@ def read_coco(path: str | os.PathLike[str], video: int | str | None = None) -> p
         score = annotation.get("score", np.nan)
         if annotation.get("bbox"):
             x, y, w, h = annotation["bbox"]
-            add(frame, track, label, score, kind="box", x=x, y=y, w=w, h=h)
+            add(frame=frame, track=track, label=label, score=score, kind="box", x=x, y=y, w=w, h=h)
         keypoints = annotation.get("keypoints") or []
         names = category.get("keypoints") or [str(i) for i in range(len(keypoints) // 3)]
         for index in range(len(keypoints) // 3):
             x, y, v = keypoints[3 * index : 3 * index + 3]
             if v > 0:
-                add(frame, track, label, score, kind="point", keypoint=names[index], x=x, y=y)
+                add(
+                    frame=frame,
+                    track=track,
+                    label=label,
+                    score=score,
+                    kind="point",
+                    keypoint=names[index],
+                    x=x,
+                    y=y,
+                )
     present = {
         "track": any(t is not None for t in rows["track"]),
         "keypoint": any(k is not None for k in rows["keypoint"]),

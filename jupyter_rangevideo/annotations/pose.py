@@ -142,8 +142,10 @@ def _frame_numbers(index: Any, path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def read_slp(path: str | os.PathLike[str], video: int | str | None = None) -> pd.DataFrame:
-    """A SLEAP labels file (.slp), through sleap-io: user and predicted instances alike
-    (``score`` is NaN on a user instance's points, which carry no confidence)."""
+    """A SLEAP labels file (.slp), through sleap-io: in each frame the user's instances and
+    the predictions no user instance replaces (sleap-io's ``unused_predictions``, what SLEAP
+    shows). ``score`` is the point's confidence, NaN on a user's points, which have none;
+    ``track`` the track's name, missing on an untracked instance."""
     import sleap_io
 
     try:
@@ -151,27 +153,36 @@ def read_slp(path: str | os.PathLike[str], video: int | str | None = None) -> pd
     except Exception as error:
         raise AnnotationFormatError(path, f"{SLEAP} .slp", f"sleap-io cannot read it ({error})") from error
     chosen = _pick_video([v.filename for v in labels.videos], video, path)
-    rows: dict[str, list[Any]] = {k: [] for k in ("frame", "track", "keypoint", "x", "y", "score")}
+    nodes: dict[str, int] = {}
+    tracks: dict[str, int] = {}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "track", "keypoint", "xy", "score")}
     for labeled in labels.labeled_frames:
-        if len(labels.videos) > 1 and labels.videos.index(labeled.video) != chosen:
+        if labels.videos.index(labeled.video) != chosen:
             continue
-        for instance in labeled.instances:
+        for instance in [*labeled.user_instances, *labeled.unused_predictions]:
+            xy = np.asarray(instance.numpy(), dtype=np.float64)
+            keep = np.isfinite(xy).all(axis=1)
+            count = int(keep.sum())
             names = instance.skeleton.node_names
-            xy = instance.numpy()
+            codes = np.array([nodes.setdefault(name, len(nodes)) for name in names], dtype=np.int64)
             fields = instance.points.dtype.names or ()
-            scores = instance.points["score"] if "score" in fields else None
-            track = instance.track.name if instance.track is not None else None
-            for node, (x, y) in enumerate(xy):
-                if np.isfinite(x) and np.isfinite(y):
-                    rows["frame"].append(labeled.frame_idx)
-                    rows["track"].append(track)
-                    rows["keypoint"].append(names[node])
-                    rows["x"].append(x)
-                    rows["y"].append(y)
-                    rows["score"].append(np.nan if scores is None else scores[node])
-    if all(track is None for track in rows["track"]):
-        del rows["track"]
-    return table({**rows, "kind": ["point"] * len(rows["frame"])})
+            scores = instance.points["score"] if "score" in fields else np.full(len(xy), np.nan)
+            track = -1 if instance.track is None else tracks.setdefault(instance.track.name, len(tracks))
+            parts["frame"].append(np.full(count, labeled.frame_idx, dtype=np.int64))
+            parts["track"].append(np.full(count, track, dtype=np.int64))
+            parts["keypoint"].append(codes[keep])
+            parts["xy"].append(xy[keep])
+            parts["score"].append(np.asarray(scores, dtype=np.float64)[keep])
+    joined = {k: np.concatenate(v) if v else np.zeros((0, 2) if k == "xy" else 0) for k, v in parts.items()}
+    order = np.argsort(joined["frame"], kind="stable")  # labelled frames come in the order labelled
+    joined = {k: v[order] for k, v in joined.items()}
+    out: dict[str, Any] = {"frame": joined["frame"]}
+    if tracks:
+        out["track"] = Codes(joined["track"], list(tracks))
+    out["keypoint"] = Codes(joined["keypoint"], list(nodes))
+    out["kind"] = Codes(np.zeros(len(joined["frame"]), dtype=np.int64), ["point"])
+    out.update(x=joined["xy"][:, 0], y=joined["xy"][:, 1], score=joined["score"])
+    return table(out)
 
 
 def _pick_video(names: list[Any], video: int | str | None, path: str | os.PathLike[str]) -> int:
