@@ -154,6 +154,43 @@ def test_cvat_frame_step(tmp_path):
     assert car.frame.tolist() == [0, 2, 4, 6, 8, 10, 16, 18]
 
 
+CVAT_SKELETON = """<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta><task><start_frame>0</start_frame><stop_frame>9</stop_frame></task></meta>
+  <track id="3" label="mouse" source="manual">
+    <skeleton frame="0" keyframe="1" z_order="0">
+      <points label="nose" keyframe="1" outside="0" occluded="0" points="0.00,0.00"></points>
+      <points label="tail" keyframe="1" outside="0" occluded="0" points="50.00,50.00"></points>
+    </skeleton>
+    <skeleton frame="4" keyframe="1" z_order="0">
+      <points label="nose" keyframe="1" outside="0" occluded="0" points="40.00,80.00"></points>
+      <points label="tail" keyframe="0" outside="0" occluded="0" points="99.00,99.00"></points>
+    </skeleton>
+    <skeleton frame="6" keyframe="1" z_order="0">
+      <points label="nose" keyframe="1" outside="1" occluded="0" points="40.00,80.00"></points>
+      <points label="tail" keyframe="1" outside="0" occluded="0" points="10.00,10.00"></points>
+    </skeleton>
+  </track>
+</annotations>
+"""
+
+
+def test_cvat_skeleton_elements_interpolate_each_on_their_own_keyframes(tmp_path):
+    path = tmp_path / "pose.xml"
+    path.write_text(CVAT_SKELETON)
+    df = read_annotations(path)
+    assert list(df.columns) == ["frame", "track", "keypoint", "label", "kind", "x", "y"]
+    nose = df[df.keypoint == "nose"].set_index("frame")
+    assert nose.index.tolist() == [0, 1, 2, 3, 4, 5]  # outside from frame 6
+    assert nose.loc[1, ["x", "y"]].tolist() == [10, 20]
+    tail = df[df.keypoint == "tail"].set_index("frame")
+    assert tail.index.tolist() == list(range(10))  # to stop_frame 9
+    # The tail's frame-4 shape is no keyframe: frame 3 is half-way from frame 0 to frame 6.
+    assert tail.loc[3, ["x", "y"]].tolist() == [30, 30]
+    assert (df.label == "mouse").all() and (df.track == 3).all() and (df.kind == "point").all()
+
+
 def make_yolo(folder, lines_by_frame):
     folder.mkdir()
     for frame, lines in lines_by_frame.items():

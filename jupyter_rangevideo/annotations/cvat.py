@@ -37,8 +37,10 @@ class _Keyframe:
 
 
 def read_cvat(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Boxes (``kind`` "box") and points (one row a point, ``keypoint`` its index in the
-    shape) of every track; shapes outside tracks (``<image>`` elements) are not read."""
+    """Boxes (``kind`` "box"), points (one row a point, ``keypoint`` its index in the shape)
+    and skeletons (one row a point, ``keypoint`` the element's label, each element a track of
+    its own keyframes, as CVAT interpolates them) of every track. Other shapes (polygons,
+    polylines, ellipses, cuboids, masks) and shapes outside tracks (``<image>``) are not read."""
     try:
         root = ElementTree.parse(os.fspath(path)).getroot()
     except ElementTree.ParseError as error:
@@ -46,28 +48,23 @@ def read_cvat(path: str | os.PathLike[str]) -> pd.DataFrame:
     if root.tag != "annotations":
         raise AnnotationFormatError(path, CVAT, f"its root element is <{root.tag}>, not <annotations>")
     start, stop, step = _task_frames(root)
-    rows: dict[str, list[Any]] = {k: [] for k in ("frame", "track", "keypoint", "label", "kind")}
-    rows.update({k: [] for k in ("x", "y", "w", "h")})
+    names = ("frame", "track", "keypoint", "label", "kind", "x", "y", "w", "h")
+    rows: dict[str, list[Any]] = {name: [] for name in names}
     for track in root.iter("track"):
         track_id, label = int(track.get("id", "0")), track.get("label")
-        for kind in ("box", "points"):
-            keyframes = [
-                _keyframe(shape, path) for shape in track.iter(kind) if shape.get("keyframe", "1") == "1"
-            ]
-            keyframes.sort(key=lambda k: k.frame)
+        for kind, element, keyframes in _series(track, path):
             for frame, points in _interpolate(keyframes, kind, stop, start, step):
                 values: list[tuple[str | None, float, float, float, float]]
                 if kind == "box":
                     values = [(None, points[0], points[1], points[2] - points[0], points[3] - points[1])]
                 else:
                     values = [
-                        (str(i), x, y, np.nan, np.nan) for i, (x, y) in enumerate(points.reshape(-1, 2))
+                        (str(i) if element is None else element, x, y, np.nan, np.nan)
+                        for i, (x, y) in enumerate(points.reshape(-1, 2))
                     ]
                 for keypoint, x, y, w, h in values:
-                    for name, value in zip(
-                        ("frame", "track", "keypoint", "label", "kind", "x", "y", "w", "h"),
-                        (frame, track_id, keypoint, label, "box" if kind == "box" else "point", x, y, w, h),
-                    ):
+                    kind_name = "box" if kind == "box" else "point"
+                    for name, value in zip(names, (frame, track_id, keypoint, label, kind_name, x, y, w, h)):
                         rows[name].append(value)
     if not any(k is not None for k in rows["keypoint"]):
         del rows["keypoint"]
@@ -75,6 +72,30 @@ def read_cvat(path: str | os.PathLike[str]) -> pd.DataFrame:
         del rows["w"], rows["h"]
     order = np.lexsort((np.asarray(rows["track"]), np.asarray(rows["frame"]))).astype(np.int64)
     return table({name: np.asarray(values, dtype=object)[order] for name, values in rows.items()})
+
+
+def _series(track: ElementTree.Element, path: Any) -> list[tuple[str, str | None, list[_Keyframe]]]:
+    """(kind, skeleton element's label or None, keyframes in frame order) for each series of
+    shapes in a track: its boxes, its points, and each element of its skeletons."""
+    series: list[tuple[str, str | None, list[_Keyframe]]] = []
+    for kind in ("box", "points"):
+        shapes = [
+            _keyframe(shape, shape.get("frame"), path) for shape in track.findall(kind) if _is_key(shape)
+        ]
+        series.append((kind, None, sorted(shapes, key=lambda k: k.frame)))
+    elements: dict[str, list[_Keyframe]] = {}
+    for skeleton in track.findall("skeleton"):
+        for element in skeleton.findall("points"):
+            if _is_key(element):
+                elements.setdefault(element.get("label", ""), []).append(
+                    _keyframe(element, skeleton.get("frame"), path)
+                )
+    series.extend(("points", name, sorted(keys, key=lambda k: k.frame)) for name, keys in elements.items())
+    return series
+
+
+def _is_key(shape: ElementTree.Element) -> bool:
+    return shape.get("keyframe", "1") == "1"
 
 
 def _task_frames(root: ElementTree.Element) -> tuple[int, int | None, int]:
@@ -89,13 +110,15 @@ def _task_frames(root: ElementTree.Element) -> tuple[int, int | None, int]:
     )
 
 
-def _keyframe(shape: ElementTree.Element, path: Any) -> _Keyframe:
+def _keyframe(shape: ElementTree.Element, frame: str | None, path: Any) -> _Keyframe:
     try:
+        if frame is None:
+            raise KeyError("frame")
         if shape.tag == "box":
             points = [float(shape.attrib[k]) for k in ("xtl", "ytl", "xbr", "ybr")]
         else:
             points = [float(v) for pair in shape.attrib["points"].split(";") for v in pair.split(",")]
-        return _Keyframe(int(shape.attrib["frame"]), shape.get("outside", "0") == "1", np.asarray(points))
+        return _Keyframe(int(frame), shape.get("outside", "0") == "1", np.asarray(points))
     except (KeyError, ValueError) as error:
         raise AnnotationFormatError(path, CVAT, f"a <{shape.tag}> lacks or garbles {error}") from None
 
