@@ -293,3 +293,20 @@ def test_the_table_goes_straight_into_an_overlay(tmp_path, shell):
     middle = np.flatnonzero((columns["frame"] == 5) & (columns["kind"] == 0))[0]  # the car's box
     assert [columns[k][middle] for k in ("x", "y", "a", "b")] == [15, 30, 30, 40]
     assert set(columns["kind"].tolist()) == {0, 1}  # boxes and points
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "format"),
+    [
+        ("det.csv", MOT_TXT, "mot"),
+        ("annotations", CVAT_XML, "cvat"),
+        ("export.dat", json.dumps(COCO), "coco"),
+        ("frames.csv", "frame,x,y\n0,1,2\n", "csv"),
+    ],
+)
+def test_the_format_is_found_from_the_content(tmp_path, name, content, format):
+    from jupyter_rangevideo.annotations import detect
+
+    path = tmp_path / name
+    path.write_text(content)
+    assert detect(str(path)) == format

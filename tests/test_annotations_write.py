@@ -107,3 +107,13 @@ def test_what_a_format_cannot_hold_is_an_error(tmp_path):
 
 def test_columns_are_in_the_documented_order():
     assert COLUMNS == ("frame", "track", "keypoint", "label", "kind", "x", "y", "w", "h", "score")
+
+
+def test_a_missing_library_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    path = tmp_path / "x.h5"
+    dlc_multi().to_hdf(path, key="df_with_missing", format="table", mode="w")
+    monkeypatch.setitem(sys.modules, "tables", None)  # as if PyTables were not installed
+    with pytest.raises(ImportError, match=r"jupyter-rangevideo\[annotations\]"):
+        read_annotations(path, format="dlc")

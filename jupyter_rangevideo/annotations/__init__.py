@@ -10,8 +10,9 @@ XML, PyYAML for YOLO's data.yaml.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._tidy import COLUMNS, AnnotationFormatError
@@ -66,7 +67,8 @@ def read_annotations(path: str | os.PathLike[str], format: str | None = None, **
         raise AnnotationFormatError(path, "YOLO folder", "it is a file, not a folder of per-frame txt files")
     if format != "yolo" and os.path.isdir(path):
         raise AnnotationFormatError(path, format, "it is a folder")
-    return READERS[format](path, **options)
+    with _extra_hint():
+        return READERS[format](path, **options)
 
 
 def write_annotations(
@@ -78,7 +80,18 @@ def write_annotations(
     format cannot hold (points in COCO or MOT, labels in MOT, named tracks) raises ValueError."""
     if format not in WRITERS:
         raise ValueError(f"write_annotations writes {', '.join(WRITERS)}, not {format!r}")
-    WRITERS[format](df, os.fspath(path), **options)
+    with _extra_hint():
+        WRITERS[format](df, os.fspath(path), **options)
+
+
+@contextlib.contextmanager
+def _extra_hint() -> Iterator[None]:
+    """pandas, PyTables, h5py, sleap-io and PyYAML come with the "annotations" extra: say so."""
+    try:
+        yield
+    except ImportError as error:
+        hint = 'pip install "jupyter-rangevideo[annotations]"'
+        raise ImportError(f"{error} (annotation files need the annotations extra: {hint})") from error
 
 
 def _is_hdf5(path: str) -> bool:
