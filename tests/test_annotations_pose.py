@@ -147,10 +147,11 @@ def test_sleap_analysis_h5_in_sleaps_layout(tmp_path):
     assert df[(df.frame == 3) & (df.track == "c")].keypoint.tolist() == ["head"]
 
 
-def test_sleap_analysis_h5_written_by_sleap_io_matches_the_slp(tmp_path):
+@pytest.mark.parametrize("preset", ["matlab", "standard"])  # sleap-io names the axes in "dims"
+def test_sleap_analysis_h5_written_by_sleap_io_matches_the_slp(tmp_path, preset):
     labels = slp_labels(tmp_path)
     sio.save_slp(labels, str(tmp_path / "flies.slp"))
-    sio.save_analysis_h5(labels, str(tmp_path / "flies.h5"))
+    sio.save_analysis_h5(labels, str(tmp_path / "flies.h5"), preset=preset)
     from_slp = read_annotations(tmp_path / "flies.slp")
     from_h5 = read_annotations(tmp_path / "flies.h5")
     # The analysis file has every frame from 0 to the last; only frames 0 and 5 hold points.

@@ -240,24 +240,23 @@ def read_sleap_analysis(path: str | os.PathLike[str]) -> pd.DataFrame:
     return table(out)
 
 
+# How SLEAP stores its arrays: transposed for MATLAB (its default), or, in old files written
+# with transpose=False, as (frame, node, xy, track).
+MATLAB_AXES = {4: ("track", "xy", "node", "frame"), 3: ("track", "node", "frame")}
+UNTRANSPOSED_AXES = {4: ("frame", "node", "xy", "track"), 3: ("frame", "node", "track")}
+
+
 def _canonical(dataset: Any, order: tuple[str, ...], attrs: Any) -> np.ndarray:
-    """A dataset's array with its axes in ``order``: from its ``dims`` attribute (sleap-io),
-    else SLEAP's layout (the reverse of ``order`` unless the file says transpose=False)."""
+    """A dataset's array with its axes in ``order``: as its ``dims`` attribute names them
+    (sleap-io writes one), else as SLEAP lays them out."""
     data = np.asarray(dataset[()], dtype=np.float64)
     if "dims" in dataset.attrs:
-        dims = list(json.loads(_text(dataset.attrs["dims"])))
-        return data.transpose([dims.index(axis) for axis in order])
-    if not attrs.get("transpose", True):
-        # Old SLEAP files written without the MATLAB transpose: (frame, node, xy, track).
-        stored = ("frame", "node", "xy", "track") if len(order) == 4 else ("frame", "node", "track")
-        return data.transpose([stored.index(axis) for axis in order])
-    return data.transpose(tuple(reversed(range(data.ndim)))).transpose(_matlab_axes(order))
-
-
-def _matlab_axes(order: tuple[str, ...]) -> list[int]:
-    """SLEAP's MATLAB layout reversed is (frame, node, xy, track) / (frame, node, track)."""
-    reversed_layout = ("frame", "node", "xy", "track") if len(order) == 4 else ("frame", "node", "track")
-    return [reversed_layout.index(axis) for axis in order]
+        stored = tuple(json.loads(_text(dataset.attrs["dims"])))
+    elif attrs.get("transpose", True):
+        stored = MATLAB_AXES[data.ndim]
+    else:
+        stored = UNTRANSPOSED_AXES[data.ndim]
+    return data.transpose([stored.index(axis) for axis in order])
 
 
 def _text(value: Any) -> str:
