@@ -59,6 +59,17 @@ def __getattr__(name: str) -> object:
         from . import share
 
         return getattr(share, name)
+    if name in ("read_annotations", "write_annotations", "AnnotationFormatError"):
+        # pandas, h5py and sleap-io load only when a file is read or written. (Not `from .
+        # import annotations`: that name is this module's `from __future__ import annotations`.)
+        from .annotations import AnnotationFormatError, read_annotations, write_annotations
+
+        globals().update(
+            read_annotations=read_annotations,
+            write_annotations=write_annotations,
+            AnnotationFormatError=AnnotationFormatError,
+        )
+        return globals()[name]
     if name in ("grid", "Grid"):
         # Importing the submodule sets the package's `grid` to the module: put the function back.
         from .grid import Grid, grid
@@ -69,6 +80,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AnnotationFormatError",
     "ExportError",
     "Grid",
     "MediaError",
@@ -78,6 +90,8 @@ __all__ = [
     "export",
     "grid",
     "probe",
+    "read_annotations",
     "show",
     "url_for",
+    "write_annotations",
 ]
