@@ -18,10 +18,14 @@ import { mountVisuals } from "./visuals.js";
 
 /** The <video> (or <audio>, for audio-only files) of a player, not loading until in view. */
 function createMediaElement(spec, audioOnly) {
-  const video = createElement(audioOnly ? "audio" : "video", audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video", {
-    preload: "none", // until the player scrolls into view (preloadWhenVisible)
-    playsInline: true,
-  });
+  const video = createElement(
+    audioOnly ? "audio" : "video",
+    audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video",
+    {
+      preload: "none", // until the player scrolls into view (preloadWhenVisible)
+      playsInline: true,
+    },
+  );
   video.dataset.playerId = spec.player_id;
   return video;
 }

@@ -3,7 +3,8 @@
 // a renderer of a saved output can bind to its kernel's player. hls.js, once loaded, is kept
 // here too.
 
-const registry = (globalThis.__jupyterRangevideo ??= { models: new Map(), waiting: new Map() });
+globalThis.__jupyterRangevideo ??= { models: new Map(), waiting: new Map() };
+const registry = globalThis.__jupyterRangevideo;
 
 /** Make `model` findable by its player_id; returns the function that forgets it. */
 export function registerModel(model) {

@@ -83,7 +83,7 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
       video.src = base + spec.src;
       return;
     }
-    hlsUrl = base + spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`) + "/index.m3u8";
+    hlsUrl = `${base}${spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`)}/index.m3u8`;
     status.segmented = true;
     status.busy(true);
     // The playlist at once, with where playback will start: the server begins that segment

@@ -138,7 +138,8 @@ export function reportMediaEvents({ video, state, playback, status, reports }) {
     if (playback.wantPlay) playback.play();
   });
   disposables.listen(video, "resize", () => {
-    if (!probed("video_width") && !audioOnly) state.save({ video_width: video.videoWidth, video_height: video.videoHeight });
+    if (!probed("video_width") && !audioOnly)
+      state.save({ video_width: video.videoWidth, video_height: video.videoHeight });
   });
   disposables.listen(video, "durationchange", () => {
     if (Number.isFinite(video.duration) && !probed("duration")) state.save({ duration: video.duration });
