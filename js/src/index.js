@@ -10,6 +10,7 @@ import { gridSpecFromModel } from "./grid.js";
 import { mountPlayer } from "./player.js";
 import { registerModel } from "./registry.js";
 
+export { SOURCES_SHA256 } from "./build-info.js";
 export { frameAtTime, frameMidTime, timeOfFrame } from "./frame-clock.js";
 export { shiftTimeline } from "./media.js";
 export { unpackOverlay } from "./overlays.js";
