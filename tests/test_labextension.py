@@ -20,5 +20,10 @@ def test_prebuilt_bundle_holds_the_current_player():
         "rebuild it: cd labextension_stub && npm install && npm run build"
     )
     # The player itself, not only its hash: what mountPlayer draws.
-    for literal in ("jp-RangeVideo-video", "jp-RangeVideo-busy", "rangevideo/hls/proxy/", "jp-RangeVideo-tick"):
+    for literal in (
+        "jp-RangeVideo-video",
+        "jp-RangeVideo-busy",
+        "rangevideo/hls/proxy/",
+        "jp-RangeVideo-tick",
+    ):
         assert literal in bundle, literal
