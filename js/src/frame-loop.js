@@ -31,7 +31,9 @@ function createFrameLoop(video) {
   function onFrame(now, metadata) {
     handle = video.requestVideoFrameCallback(onFrame);
     loop.presented = { mediaTime: metadata.mediaTime, at: metadata.expectedDisplayTime ?? now };
-    for (const callback of [...subscribers]) callback(now, metadata);
+    for (const callback of [...subscribers]) {
+      if (subscribers.has(callback)) callback(now, metadata); // not one unsubscribed meanwhile
+    }
   }
 
   function subscribe(callback) {

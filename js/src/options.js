@@ -8,7 +8,7 @@ const OPTION_TRAITS = ["muted", "volume", "controls", "loop", "width", "height",
 /** Apply the options now and on every change; returns the unsubscribe. */
 export function applyOptions({ video, state, playback, frameLabel }) {
   const audioOnly = state.audioOnly();
-  const apply = () => {
+  const applyToVideo = () => {
     const width = state.value("width") ?? "100%";
     video.muted = !!state.value("muted");
     video.volume = state.value("volume") ?? 1;
@@ -21,6 +21,6 @@ export function applyOptions({ video, state, playback, frameLabel }) {
     video.style.height = audioOnly && height === "auto" ? "" : cssSize(height);
     frameLabel.setVisible((state.value("show_frame_number") ?? true) && !!state.clock());
   };
-  apply();
-  return state.onChange(OPTION_TRAITS, apply);
+  applyToVideo();
+  return state.onChange(OPTION_TRAITS, applyToVideo);
 }

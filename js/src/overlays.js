@@ -126,7 +126,7 @@ function drawLayer(ctx, layer, frame, rect, sx, sy) {
 
 /**
  * The overlay canvas of a player. `onLoaded` runs when a new set of layers is ready.
- * Returns {canvas, layerCount(), place(), draw(mediaTime), loadLayers(), readHidden(), dispose}.
+ * Returns {canvas, layerCount(), place(), draw(mediaTime), loadLayers(), loadHiddenLayers(), dispose}.
  */
 export function createOverlays({ video, state, onLoaded }) {
   const canvas = createElement("canvas", "jp-RangeVideo-overlay");
@@ -174,14 +174,14 @@ export function createOverlays({ video, state, onLoaded }) {
     for (const layer of visible) drawLayer(ctx, layer.columns, frame, rect, sx, sy);
   }
 
-  function readHidden() {
+  function loadHiddenLayers() {
     hidden = new Set(state.value("_overlays_hidden") ?? []);
   }
 
   async function loadLayers() {
     const mine = ++generation;
     const states = state.value("_overlays") ?? {};
-    readHidden();
+    loadHiddenLayers();
     const loaded = [];
     for (const [name, packed] of Object.entries(states)) {
       try {
@@ -201,7 +201,7 @@ export function createOverlays({ video, state, onLoaded }) {
     place,
     draw,
     loadLayers,
-    readHidden,
+    loadHiddenLayers,
     dispose() {
       generation++;
       canvas.remove();

@@ -53,26 +53,24 @@ export function mountPlayer(el, spec, model = null) {
   const proxyLayer = createProxyLayer({ root, video, spec, state });
   parts.add(proxyLayer);
   parts.add(reports);
-
-  const playback = createPlayback({ video, state, report, frameLabel });
-  reports.setPlayback(playback);
+  // Before anything asks for frames: an exported clip's frames carry the source's times.
   if (spec.export != null && typeof spec.src === "string") shiftTimeline(video, spec.export.offset || 0);
   const startTime = () =>
     Math.max(video.currentTime || 0, (state.live ? state.value("current_time") : 0) || 0, state.value("start") || 0);
   const source = attachSource({ video, spec, state, delivery, status, proxyLayer, startTime });
   parts.add(source);
+  parts.add(status);
+  parts.add(frameLabel);
   if (!source.playable) {
     return () => {
       parts.dispose();
-      playback.dispose();
-      frameLabel.dispose();
-      status.dispose();
       root.remove();
     };
   }
   parts.add(mountVisuals({ root, video, state }));
   status.explainErrors(source);
-  parts.add(status);
+  const playback = createPlayback({ video, state, report, frameLabel });
+  reports.setPlayback(playback);
   parts.add(playback);
 
   // A view drawn after the commands were sent starts from the state they left.
@@ -81,7 +79,6 @@ export function mountPlayer(el, spec, model = null) {
   parts.add(applyCommands({ state, playback, reports }));
   parts.add(reportMediaEvents({ video, state, playback, status, reports }));
   parts.add(retryStuckSeeks(video));
-  parts.add(frameLabel);
   parts.add(bindKeys({ root, video, playback }));
   // A view drawn after Python said play (also out of view: play() loads the video).
   if (playback.wantPlay && video.src) playback.play();

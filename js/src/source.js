@@ -85,7 +85,7 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     }
     hlsUrl = `${base}${spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`)}/index.m3u8`;
     status.segmented = true;
-    status.busy(true);
+    status.setBusy(true);
     // The playlist at once, with where playback will start: the server begins that segment
     // while hls.js loads, and hls.js's own requests join it.
     fetch(`${hlsUrl}?at=${startTime()}`, { credentials: "same-origin" }).catch(() => {});
@@ -158,11 +158,11 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
   function useKernelServer() {
     if (!state.live || usingKernelServer) return false;
     usingKernelServer = true;
-    status.say(`Loading ${spec.name} from the kernel…`);
+    status.setMessage(`Loading ${spec.name} from the kernel…`);
     const load = async () => {
       const base = await kernelServerBase();
       if (base) {
-        status.say("");
+        status.setMessage("");
         attach(base);
       }
     };
@@ -195,7 +195,7 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
   // data: URL, holding the source's frames from `spec.export.offset` seconds on.
   const exported = spec.export != null && typeof spec.src === "string";
   if (!exported && (typeof spec.src !== "string" || !spec.src.startsWith(SRC_PREFIX))) {
-    status.say(`Video: ${spec.name ?? "unknown file"} (no playable source).`);
+    status.setMessage(`Video: ${spec.name ?? "unknown file"} (no playable source).`);
     source.playable = false;
     return source;
   }
@@ -210,7 +210,7 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     usingLocalSrc = true;
     video.src = localSrc;
   } else if (!useKernelServer()) {
-    status.say(`Video: ${spec.name}. It plays in Jupyter with jupyter-rangevideo.`);
+    status.setMessage(`Video: ${spec.name}. It plays in Jupyter with jupyter-rangevideo.`);
   }
   return source;
 }

@@ -7,7 +7,7 @@ const BUSY_DELAY_MS = 300;
 
 /**
  * The message line and the busy badge of a player. `onFail` runs after a failure is shown
- * (the player reports it). Returns {message, badge, say, busy, fail, loadFailure, explainErrors, dispose}.
+ * (the player reports it). Returns {message, badge, setMessage, setBusy, fail, loadFailure, explainErrors, dispose}.
  */
 export function createStatus({ video, spec, state, delivery, onFail }) {
   const disposables = new Disposables();
@@ -19,7 +19,7 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
   let stalled = false;
   let segmented = false; // playing an HLS playlist (remux or transcode), not the file
 
-  function say(text) {
+  function setMessage(text) {
     message.textContent = text;
     message.hidden = !text;
   }
@@ -27,7 +27,7 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
   // Segments of a remuxed or transcoded file are made when asked for: say so rather
   // than show a frozen frame.
   const needsData = () => !video.error && (stalled || video.seeking || video.readyState < 2);
-  function busy(shown, delayMs = 0) {
+  function setBusy(shown, delayMs = 0) {
     clearTimeout(busyTimer);
     busyTimer = null;
     if (!shown) badge.hidden = true;
@@ -36,19 +36,19 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
   }
   disposables.listen(video, "waiting", () => {
     stalled = true;
-    busy(true, BUSY_DELAY_MS);
+    setBusy(true, BUSY_DELAY_MS);
   });
-  disposables.listen(video, "seeking", () => busy(true, BUSY_DELAY_MS));
+  disposables.listen(video, "seeking", () => setBusy(true, BUSY_DELAY_MS));
   for (const event of ["seeked", "playing", "canplay", "loadeddata", "error", "emptied"]) {
     disposables.listen(video, event, () => {
       if (event !== "seeked" || video.readyState >= 3) stalled = false;
-      if (!needsData()) busy(false);
+      if (!needsData()) setBusy(false);
     });
   }
 
   function fail(text) {
-    busy(false);
-    say(text);
+    setBusy(false);
+    setMessage(text);
     state.save({ error: text });
     onFail();
   }
@@ -108,8 +108,8 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
   return {
     message,
     badge,
-    say,
-    busy,
+    setMessage,
+    setBusy,
     fail,
     loadFailure,
     explainErrors,
@@ -119,7 +119,7 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
     },
     dispose() {
       disposables.dispose();
-      busy(false);
+      setBusy(false);
     },
   };
 }

@@ -96,7 +96,7 @@ export function createReports({ video, state }) {
 
 /** Apply the kernel's commands to `playback` as they arrive; returns the unsubscribe. */
 export function applyCommands({ state, playback, reports }) {
-  const apply = ({ op, value }) => {
+  const applyCommand = ({ op, value }) => {
     if (op === "play") playback.play();
     else if (op === "pause") playback.pause();
     else if (op === "rate") playback.setRate(value);
@@ -108,7 +108,7 @@ export function applyCommands({ state, playback, reports }) {
   };
   return state.onChange(["_commands"], () => {
     for (const command of pendingCommands(state.value("_commands"), reports.appliedCommand)) {
-      apply(command);
+      applyCommand(command);
       reports.appliedCommand = command.seq;
     }
     reports.report();
@@ -126,7 +126,7 @@ export function reportMediaEvents({ video, state, playback, status, reports }) {
   const audioOnly = state.audioOnly();
   const probed = (name) => state.value(name) || null;
   disposables.listen(video, "loadedmetadata", () => {
-    status.say("");
+    status.setMessage("");
     state.save({
       ...(probed("duration") ? {} : { duration: Number.isFinite(video.duration) ? video.duration : null }),
       ...(probed("video_width") || audioOnly ? {} : { video_width: video.videoWidth, video_height: video.videoHeight }),

@@ -62,7 +62,7 @@ export function mountVisuals({ root, video, state }) {
   disposables.add(state.onChange(["_overlays"], () => overlays.loadLayers()));
   disposables.add(
     state.onChange(["_overlays_hidden"], () => {
-      overlays.readHidden();
+      overlays.loadHiddenLayers();
       overlays.draw(mediaTime());
     }),
   );
