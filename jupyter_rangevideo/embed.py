@@ -17,37 +17,25 @@ from pathlib import Path
 from typing import Any
 
 MIMETYPE = "application/vnd.jupyter.rangevideo+json"
-PLAYER_JS = Path(__file__).parent / "static" / "player.js"
+# The player's bundle for exported pages (js/src/page.js): it mounts every saved spec on the
+# page that is not mounted yet, once per page.
+PAGE_JS = Path(__file__).parent / "static" / "page.js"
 SPEC_CLASS = "jp-RangeVideo-saved"
-
-_MOUNT = f"""
-if (!globalThis.__jupyterRangevideoPage) {{
-  globalThis.__jupyterRangevideoPage = true;
-  const mountAll = () => {{
-    for (const holder of document.querySelectorAll(".{SPEC_CLASS}:not([data-mounted])")) {{
-      const data = holder.querySelector('script[type="{MIMETYPE}"]');
-      if (!data) continue;
-      holder.dataset.mounted = "1";
-      try {{ mountPlayer(holder, JSON.parse(data.textContent)); }} catch (e) {{ console.error(e); }}
-    }}
-  }};
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
-  else mountAll();
-}}
-"""
+# Set by page.js: a page with it carries the module already.
+PAGE_FLAG = "__jupyterRangevideoPage"
 
 
 @lru_cache(maxsize=4)
 def _module_text(mtime_ns: int) -> str:
-    source = PLAYER_JS.read_text(encoding="utf-8")
+    source = PAGE_JS.read_text(encoding="utf-8")
     # Whole-line comments and indentation only: never touches code or strings.
     lines = (line.strip() for line in source.splitlines())
     return "\n".join(line for line in lines if line and not line.startswith("//"))
 
 
 def player_module() -> str:
-    """The player's ES module, compacted, with a mount of every saved spec on the page."""
-    return _module_text(PLAYER_JS.stat().st_mtime_ns) + _MOUNT
+    """The player's page module, compacted: it mounts every saved spec on the page."""
+    return _module_text(PAGE_JS.stat().st_mtime_ns)
 
 
 def script_json(value: Any) -> str:
@@ -58,7 +46,7 @@ def script_json(value: Any) -> str:
 
 def has_module(text: str) -> bool:
     """Whether an HTML fragment carries the inlined player module."""
-    return "__jupyterRangevideoPage" in text and '<script type="module">' in text
+    return PAGE_FLAG in text and '<script type="module">' in text
 
 
 def module_script() -> str:

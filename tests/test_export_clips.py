@@ -102,7 +102,7 @@ def test_the_saved_spec_is_carried_over_with_only_its_source_changed(tmp_path, m
     # No path of the source and no widget renderer from a CDN in the page.
     assert str(media["h264"].parent) not in html and "widget-view+json" not in html
     # The player module, inlined once.
-    assert html.count("export function mountPlayer") == 1
+    assert html.count("function mountPlayer(") == 1
 
 
 @pytest.mark.parametrize(

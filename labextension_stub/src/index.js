@@ -4,14 +4,9 @@
 // ranked before the widget renderer, so a notebook reopened without its kernel still
 // shows a playable, seekable player instead of "Error displaying widget: model not
 // found"; while the kernel holds the player, it binds to that live model and Python
-// controls it. The drawing is player.js's, the same module the widget uses.
+// controls it. The drawing is player.js's, the same module the widget uses (built from js/src/).
 import { Widget } from "@lumino/widgets";
-import * as player from "../../jupyter_rangevideo/static/player.js";
-
-// The whole module, not only what this renderer calls: the bundle then always carries all
-// of player.js (tests/test_labextension.py checks that it is current), and pages can reach it.
-globalThis.__jupyterRangevideoModule ??= player;
-const { findModel, mountPlayer } = player;
+import { findModel, isRegisteredModel, mountPlayer, SOURCES_SHA256 } from "../../jupyter_rangevideo/static/player.js";
 
 const MIME_TYPE = "application/vnd.jupyter.rangevideo+json";
 // jupyterlab-manager registers the widget renderer at rank -10; lower ranks win.
@@ -25,6 +20,8 @@ class RangeVideoRenderer extends Widget {
     this._mimeType = options.mimeType;
     this._cleanup = null;
     this.addClass("jp-RangeVideo-output");
+    // Which build of the player draws here (tests/test_labextension.py: the current one).
+    this.node.dataset.rangevideoBuild = SOURCES_SHA256;
   }
 
   async renderModel(model) {
@@ -41,7 +38,7 @@ class RangeVideoRenderer extends Widget {
     };
     // Already bound to the player's live model: the model holds the update, and
     // remounting would reload the video.
-    if (this._live && this._playerId === spec.player_id && registryHas(this._live)) return;
+    if (this._live && this._playerId === spec.player_id && isRegisteredModel(this._live)) return;
     const live = await findModel(spec.player_id);
     if (!current()) return;
     mount(live);
@@ -56,10 +53,6 @@ class RangeVideoRenderer extends Widget {
     this._cleanup = null;
     super.dispose();
   }
-}
-
-function registryHas(live) {
-  return globalThis.__jupyterRangevideo?.models?.get(live.get("player_id")) === live;
 }
 
 const extension = {

@@ -135,7 +135,7 @@ def test_executed_html_export_plays_offline_with_the_package_module(page, tmp_pa
     )
     html = (tmp_path / "executed.html").read_text()
     # The players' text/html, one copy of the module, and no widget manager or widget state.
-    assert html.count('class="jp-RangeVideo-saved"') == 2 and html.count("export function mountPlayer") == 1
+    assert html.count('class="jp-RangeVideo-saved"') == 2 and html.count("function mountPlayer(") == 1
     assert "widget-state+json" not in html and "html-manager" not in html
 
     blocked = block_other_hosts(page)

@@ -286,7 +286,7 @@ def both_at(page, expected: int, timeout: float = 20) -> None:
 
 def test_review_export_clip_overlay_and_grid(page, range_server, sites):
     spec_text = (sites[0] / "review" / "index.html").read_text()
-    assert spec_text.count("export function mountPlayer") == 1 and "widget-state+json" not in spec_text
+    assert spec_text.count("function mountPlayer(") == 1 and "widget-state+json" not in spec_text
     page.goto(range_server + "review/index.html")
     ready(page, 3)  # the clip, and the grid's two players
     assert page.locator(".jp-RangeVideo-grid").count() == 1

@@ -1,0 +1,33 @@
+// The player's front end, bundled by esbuild (js/build.mjs) into one ES module,
+// jupyter_rangevideo/static/player.js: the anywidget module of `Player` and `Grid`, and what
+// the JupyterLab renderer in labextension_stub/ imports to draw saved outputs.
+//
+// The <video> streams from the Jupyter server extension with HTTP Range requests; the
+// bytes never pass through the kernel. The URL is built here from the page's base URL,
+// so the same output works under any base_url (JupyterHub's /user/<name>/ too).
+
+import { gridSpecFromModel } from "./grid.js";
+import { mountPlayer } from "./player.js";
+import { registerModel } from "./registry.js";
+
+export { SOURCES_SHA256 } from "./build-info.js";
+export { frameAtTime, frameMidTime, timeOfFrame } from "./frame-clock.js";
+export { shiftTimeline } from "./media.js";
+export { unpackOverlay } from "./overlays.js";
+export { mountPlayer } from "./player.js";
+export { findModel, isRegisteredModel } from "./registry.js";
+export { jupyterBaseUrl } from "./source.js";
+export { latestSeq, pendingCommands, reportDue } from "./sync.js";
+
+function specFromModel(model) {
+  return { src: model.get("src"), name: model.get("name"), player_id: model.get("player_id"), options: {} };
+}
+
+export default {
+  initialize({ model }) {
+    return registerModel(model);
+  },
+  render({ model, el }) {
+    return mountPlayer(el, model.get("_grid") ? gridSpecFromModel(model) : specFromModel(model), model);
+  },
+};

@@ -1,0 +1,94 @@
+// A player: the <video> and its parts, assembled, and disposed together.
+
+import { createElement, Disposables, injectStyle } from "./dom.js";
+import { createFrameLabel } from "./frame-label.js";
+import { mountGrid } from "./grid.js";
+import { bindKeys } from "./keyboard.js";
+import { preloadWhenVisible, shiftTimeline } from "./media.js";
+import { applyOptions } from "./options.js";
+import { createPlayback } from "./playback.js";
+import { createProxyLayer } from "./proxy.js";
+import { retryStuckSeeks } from "./seeking.js";
+import { attachSource } from "./source.js";
+import { playerState } from "./state.js";
+import { createStatus } from "./status.js";
+import { PLAYER_STYLE } from "./style.js";
+import { applyCommands, createReports, reportMediaEvents } from "./sync.js";
+import { mountVisuals } from "./visuals.js";
+
+/** The <video> (or <audio>, for audio-only files) of a player, not loading until in view. */
+function createMediaElement(spec, audioOnly) {
+  const video = createElement(
+    audioOnly ? "audio" : "video",
+    audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video",
+    {
+      preload: "none", // until the player scrolls into view (preloadWhenVisible)
+      playsInline: true,
+    },
+  );
+  video.dataset.playerId = spec.player_id;
+  return video;
+}
+
+/**
+ * Draw a player into `el`. `spec` is the saved output ({src, name, player_id, options});
+ * `model`, when given, is the live widget model: state then syncs both ways.
+ * Returns a cleanup function.
+ */
+export function mountPlayer(el, spec, model = null) {
+  injectStyle("jp-RangeVideo-style", PLAYER_STYLE);
+  if (spec.grid) return mountGrid(el, spec, model, mountPlayer); // several players in step
+  const state = playerState(spec, model);
+  const delivery = state.value("delivery") || "direct";
+  const root = createElement("div", "jp-RangeVideo");
+  root.dataset.playerId = spec.player_id;
+  const video = createMediaElement(spec, state.audioOnly());
+  const parts = new Disposables(); // disposed in the order they were made
+  const reports = createReports({ video, state });
+  const report = (throttle) => reports.report(throttle);
+  const status = createStatus({ video, spec, state, delivery, onFail: () => report() });
+  const frameLabel = createFrameLabel(video);
+  root.append(video, frameLabel.element, status.badge, status.message);
+  el.replaceChildren(root);
+  const proxyLayer = createProxyLayer({ root, video, spec, state });
+  parts.add(proxyLayer);
+  parts.add(reports);
+  // Before anything asks for frames: an exported clip's frames carry the source's times.
+  if (spec.export != null && typeof spec.src === "string") shiftTimeline(video, spec.export.offset || 0);
+  const startTime = () =>
+    Math.max(video.currentTime || 0, (state.live ? state.value("current_time") : 0) || 0, state.value("start") || 0);
+  const source = attachSource({ video, spec, state, delivery, status, proxyLayer, startTime });
+  parts.add(source);
+  parts.add(status);
+  parts.add(frameLabel);
+  if (!source.playable) {
+    return () => {
+      parts.dispose();
+      root.remove();
+    };
+  }
+  parts.add(mountVisuals({ root, video, state }));
+  status.explainErrors(source);
+  const playback = createPlayback({ video, state, report, frameLabel });
+  reports.setPlayback(playback);
+  parts.add(playback);
+
+  // A view drawn after the commands were sent starts from the state they left.
+  playback.setRate(state.value("playback_rate"));
+  parts.add(applyOptions({ video, state, playback, frameLabel }));
+  parts.add(applyCommands({ state, playback, reports }));
+  parts.add(reportMediaEvents({ video, state, playback, status, reports }));
+  parts.add(retryStuckSeeks(video));
+  parts.add(bindKeys({ root, video, playback }));
+  // A view drawn after Python said play (also out of view: play() loads the video).
+  if (playback.wantPlay && video.src) playback.play();
+  parts.add(preloadWhenVisible(root, video));
+
+  return () => {
+    parts.dispose();
+    video.pause();
+    video.removeAttribute("src");
+    video.load(); // let the browser drop the connection
+    root.remove();
+  };
+}

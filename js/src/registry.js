@@ -1,0 +1,46 @@
+// Live widget models by player_id, shared by every copy of this module on the page (each
+// anywidget view may load its own from a Blob URL; the JupyterLab renderer has another), so
+// a renderer of a saved output can bind to its kernel's player. hls.js, once loaded, is kept
+// here too.
+
+globalThis.__jupyterRangevideo ??= { models: new Map(), waiting: new Map() };
+const registry = globalThis.__jupyterRangevideo;
+
+/** Make `model` findable by its player_id; returns the function that forgets it. */
+export function registerModel(model) {
+  const id = model.get("player_id");
+  registry.models.set(id, model);
+  for (const resolve of registry.waiting.get(id) ?? []) resolve(model);
+  registry.waiting.delete(id);
+  return () => {
+    if (registry.models.get(id) === model) registry.models.delete(id);
+  };
+}
+
+/** Resolve with the live model of a player, or null after `timeoutMs`. */
+export function findModel(playerId, timeoutMs = 0) {
+  const model = registry.models.get(playerId);
+  if (model || timeoutMs <= 0) return Promise.resolve(model ?? null);
+  return new Promise((resolve) => {
+    const waiters = registry.waiting.get(playerId) ?? [];
+    waiters.push(resolve);
+    registry.waiting.set(playerId, waiters);
+    setTimeout(() => resolve(null), timeoutMs);
+  });
+}
+
+/** Whether `model` is still the registered live model of its player. */
+export function isRegisteredModel(model) {
+  return registry.models.get(model.get("player_id")) === model;
+}
+
+/** The module loaded from `url` (once per page and URL; a failed load may be retried). */
+export function importOnce(url) {
+  registry.hls ??= new Map();
+  if (!registry.hls.has(url)) {
+    const loading = import(/* webpackIgnore: true */ url).then((module) => module.default);
+    loading.catch(() => registry.hls.delete(url)); // let a later player try again
+    registry.hls.set(url, loading);
+  }
+  return registry.hls.get(url);
+}

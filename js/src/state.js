@@ -1,0 +1,35 @@
+// The one reader of a player's state, from its live widget model or, without a kernel, from
+// the saved output (spec). A saved spec keeps a trait in `options` under the trait's name, or
+// at its top level under the name without the leading underscore (`_markers` -> `markers`).
+
+/** A reader of `spec` and `model` (the live model, or null). */
+export function playerState(spec, model) {
+  const value = (name) => {
+    if (model) return model.get(name);
+    return spec.options?.[name] ?? spec[name.replace(/^_/, "")];
+  };
+  const facts = () => value("_facts") ?? {};
+  return {
+    live: model !== null && model !== undefined,
+    value,
+    facts,
+    /** The probe's frame clock (a saved output keeps it at its top level), or null. */
+    clock: () => facts().clock ?? spec.clock ?? null,
+    /** An audio-only file: drawn with the browser's compact audio controls. */
+    audioOnly: () => (model ? model.get("_facts")?.video === null : !!spec.options?.audio_only),
+    /** Set traits of the live model (nothing without one). */
+    save(values) {
+      if (!model) return;
+      for (const [name, trait] of Object.entries(values)) model.set(name, trait);
+      model.save_changes();
+    },
+    /** Call `handler` when one of the traits `names` changes; returns the unsubscribe. */
+    onChange(names, handler) {
+      if (!model) return () => {};
+      for (const name of names) model.on(`change:${name}`, handler);
+      return () => {
+        for (const name of names) model.off(`change:${name}`, handler);
+      };
+    },
+  };
+}
