@@ -18,7 +18,8 @@ from .handlers import (
     StaticHandler,
     open_regular_file,
 )
-from .segments import EncodeSettings, segment_service
+from .segment_plan import EncodeSettings
+from .segments import segment_service
 from .signing import ROUTE, load_secret
 
 OFFLINE_PREPROCESSOR = "jupyter_rangevideo.nbexporter.OfflinePlayersPreprocessor"

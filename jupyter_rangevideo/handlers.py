@@ -543,7 +543,7 @@ class SegmentMixin(_SegmentBase):
     ) -> None:
         from .delivery import check
         from .probe import MediaError
-        from .segments import Cancelled, SegmentError
+        from .segment_jobs import Cancelled, SegmentError
 
         path = check_signature(signature, url_path, self.settings["rangevideo_secret"])
         service = self.settings["rangevideo_segments"]
@@ -609,7 +609,7 @@ class SegmentMixin(_SegmentBase):
                 at = float(self.get_argument("at", "0"))
             except ValueError:
                 at = 0.0
-            index = service.plan_for(source, "proxy").index_at(at)
+            index = service.segment_plan(source, "proxy").index_at(at)
         else:
             index = int(name[len("seg-") : -len(".ts")])
         warmer(service).look(path, index)

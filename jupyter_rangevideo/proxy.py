@@ -104,7 +104,7 @@ class Warmer:
     async def _warm(self, path: str, focus: list[int]) -> None:
         try:
             source = await self.service.source(path)
-            count = self.service.plan_for(source, DELIVERY).count
+            count = self.service.segment_plan(source, DELIVERY).count
         except (OSError, ValueError):
             return  # the page's own request says why
         done: set[int] = set()
