@@ -64,7 +64,9 @@ class _Task:
 
 
 @dataclass
-class _Source:
+class Source:
+    """A file's probe facts and, per delivery, its segment plan (made on first use)."""
+
     facts: Probe
     plans: dict[str, SegmentPlan] = field(default_factory=dict)
 
@@ -102,7 +104,7 @@ class SegmentService:
         # Background work leaves a worker free for playback (when there are two or more).
         self.background_slots = max(1, self.workers - 1)
         self._order = 0
-        self._probes: OrderedDict[tuple[str, tuple[int, int, int]], asyncio.Future[_Source]] = OrderedDict()
+        self._probes: OrderedDict[tuple[str, tuple[int, int, int]], asyncio.Future[Source]] = OrderedDict()
         self._probe_cache_size = probe_cache_size
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
@@ -117,7 +119,7 @@ class SegmentService:
 
     # -- probe facts, once per (path, validator)
 
-    async def source(self, path: str) -> _Source:
+    async def source(self, path: str) -> Source:
         loop = asyncio.get_running_loop()
         info = await loop.run_in_executor(self.io_pool, _shareable_stat, path)
         key = (path, (info.st_size, info.st_mtime_ns, info.st_ino))
@@ -133,10 +135,10 @@ class SegmentService:
             self._probes.move_to_end(key)
         return await asyncio.shield(pending)
 
-    async def _probe(self, loop: asyncio.AbstractEventLoop, probe: Any, path: str) -> _Source:
-        return _Source(await loop.run_in_executor(self.io_pool, probe, path))
+    async def _probe(self, loop: asyncio.AbstractEventLoop, probe: Any, path: str) -> Source:
+        return Source(await loop.run_in_executor(self.io_pool, probe, path))
 
-    def segment_plan(self, source: _Source, delivery: str) -> SegmentPlan:
+    def segment_plan(self, source: Source, delivery: str) -> SegmentPlan:
         if delivery not in source.plans:
             source.plans[delivery] = plan_segments(source.facts, delivery, self.settings)
         return source.plans[delivery]
@@ -208,7 +210,7 @@ class SegmentService:
                 self._drop(task)  # the warm-up stopped: its job goes too
             raise
 
-    async def _locate(self, path: str, delivery: str, index: int) -> tuple[_Source, SegmentPlan, str]:
+    async def _locate(self, path: str, delivery: str, index: int) -> tuple[Source, SegmentPlan, str]:
         """The source's facts, its segment plan and segment ``index``'s cache key; raises
         IndexError past the playlist."""
         source = await self.source(path)
@@ -246,14 +248,14 @@ class SegmentService:
         return make_key(FORMAT_VERSION, facts.path, facts.validator, delivery, self.settings, index)
 
     async def _prefetch(
-        self, source: _Source, segments: SegmentPlan, stream: tuple[str, str], index: int
+        self, source: Source, segments: SegmentPlan, stream: tuple[str, str], index: int
     ) -> None:
         for ahead in range(index + 1, min(index + 1 + self.prefetch, segments.count)):
             await self._queue_unless_made(source, segments, stream, ahead)
         self._dispatch()
 
     async def _queue_unless_made(
-        self, source: _Source, segments: SegmentPlan, stream: tuple[str, str], index: int
+        self, source: Source, segments: SegmentPlan, stream: tuple[str, str], index: int
     ) -> None:
         """Queue segment ``index`` unless it is queued, running, failed or in the cache."""
         key = self._key(source.facts, stream[1], index)
