@@ -29,12 +29,10 @@ from urllib.parse import quote, unquote_to_bytes
 
 from . import embed, saved
 from .clip import ClipPlan, plan_clip, span_of, write_clip
+from .embed import MIMETYPE
 from .probe import MediaError, probe
 from .signing import ROUTE, load_secret, verify
 
-MIMETYPE = embed.MIMETYPE
-WIDGET_VIEW = saved.WIDGET_VIEW
-WIDGET_STATE = saved.WIDGET_STATE
 SINGLE_FILE_LIMIT = 50 * 2**20
 CLIPS_DIR = "clips"
 

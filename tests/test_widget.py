@@ -8,7 +8,9 @@ import traitlets
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_rangevideo as rangevideo
-from jupyter_rangevideo.widget import MIMETYPE, WIDGET_MIMETYPE, Player
+from jupyter_rangevideo.embed import MIMETYPE
+from jupyter_rangevideo.saved import WIDGET_VIEW as WIDGET_MIMETYPE
+from jupyter_rangevideo.widget import Player
 
 pytestmark = pytest.mark.usefixtures("runtime_dir")
 
