@@ -130,7 +130,8 @@ def decode_poster(data_url: str):
 
 
 def test_poster_is_a_small_still_of_the_first_shown_frame(tmp_path, monkeypatch):
-    from jupyter_rangevideo.sample import read_frame_index, write_sample
+    from jupyter_rangevideo.pattern import read_frame_index
+    from jupyter_rangevideo.sample import write_sample
 
     clip = write_sample(tmp_path / "clip.mp4", duration=3, fps=25, size=(640, 360))
     (tmp_path / "notebooks").mkdir()
