@@ -151,14 +151,14 @@ class SegmentService:
     async def segment(self, path: str, delivery: str, index: int) -> str:
         """The path of finished segment ``index``; raises IndexError past the playlist,
         MediaError, SegmentError."""
-        source, segments, key = await self._locate(path, delivery, index)
+        source, key = await self._locate(path, delivery, index)
         stream = (path, delivery)
         self._forget_far(stream, index)
         if key in self._failures:
             raise SegmentError(self._failures[key])
-        found = await self._made_or_queued(key, stream, source.facts, segments, index, background=False)
+        found = await self._made_or_queued(key, stream, source, index, background=False)
         # Prefetches are queued after the segment asked for, so they never start before it.
-        self._spawn(self._prefetch(source, segments, stream, index))
+        self._spawn(self._prefetch(source, stream, index))
         if isinstance(found, str):
             return found
         task = found
@@ -182,21 +182,19 @@ class SegmentService:
     async def _start(self, path: str, delivery: str, at: float) -> None:
         source = await self.source(path)
         segments = self.segment_plan(source, delivery)
-        await self._queue_unless_made(source, segments, (path, delivery), segments.index_at(at))
+        await self._queue_unless_made(source, (path, delivery), segments.index_at(at))
         self._dispatch()
 
     async def warm(self, path: str, delivery: str, index: int) -> str | None:
         """Make segment ``index`` at background priority unless it is cached; its path, or
         None when it cannot be made (a failure is remembered as for a segment asked for)."""
         try:
-            source, segments, key = await self._locate(path, delivery, index)
+            source, key = await self._locate(path, delivery, index)
         except IndexError:
             return None
         if key in self._failures:
             return None
-        found = await self._made_or_queued(
-            key, (path, delivery), source.facts, segments, index, background=True
-        )
+        found = await self._made_or_queued(key, (path, delivery), source, index, background=True)
         if isinstance(found, str):
             return found
         task = found
@@ -210,23 +208,17 @@ class SegmentService:
                 self._drop(task)  # the warm-up stopped: its job goes too
             raise
 
-    async def _locate(self, path: str, delivery: str, index: int) -> tuple[Source, SegmentPlan, str]:
-        """The source's facts, its segment plan and segment ``index``'s cache key; raises
-        IndexError past the playlist."""
+    async def _locate(self, path: str, delivery: str, index: int) -> tuple[Source, str]:
+        """The file's source (facts and segment plans) and segment ``index``'s cache key;
+        raises IndexError past the playlist."""
         source = await self.source(path)
         segments = self.segment_plan(source, delivery)
         if not 0 <= index < segments.count:
             raise IndexError(f"segment {index} is past the end ({segments.count} segments)")
-        return source, segments, self._key(source.facts, delivery, index)
+        return source, self._key(source.facts, delivery, index)
 
     async def _made_or_queued(
-        self,
-        key: str,
-        stream: tuple[str, str],
-        facts: Probe,
-        segments: SegmentPlan,
-        index: int,
-        background: bool,
+        self, key: str, stream: tuple[str, str], source: Source, index: int, background: bool
     ) -> str | _Task:
         """The cached segment's path, or the task that makes it (queued now if none is)."""
         task = self._tasks.get(key)
@@ -235,7 +227,7 @@ class SegmentService:
         made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
         if made is not None:
             return made
-        return self._tasks.get(key) or self._queue(key, stream, facts, segments, index, background)
+        return self._tasks.get(key) or self._queue(key, stream, source, index, background)
 
     def _drop(self, task: _Task) -> None:
         task.cancel.set()
@@ -247,16 +239,13 @@ class SegmentService:
     def _key(self, facts: Probe, delivery: str, index: int) -> str:
         return make_key(FORMAT_VERSION, facts.path, facts.validator, delivery, self.settings, index)
 
-    async def _prefetch(
-        self, source: Source, segments: SegmentPlan, stream: tuple[str, str], index: int
-    ) -> None:
-        for ahead in range(index + 1, min(index + 1 + self.prefetch, segments.count)):
-            await self._queue_unless_made(source, segments, stream, ahead)
+    async def _prefetch(self, source: Source, stream: tuple[str, str], index: int) -> None:
+        count = self.segment_plan(source, stream[1]).count
+        for ahead in range(index + 1, min(index + 1 + self.prefetch, count)):
+            await self._queue_unless_made(source, stream, ahead)
         self._dispatch()
 
-    async def _queue_unless_made(
-        self, source: Source, segments: SegmentPlan, stream: tuple[str, str], index: int
-    ) -> None:
+    async def _queue_unless_made(self, source: Source, stream: tuple[str, str], index: int) -> None:
         """Queue segment ``index`` unless it is queued, running, failed or in the cache."""
         key = self._key(source.facts, stream[1], index)
         if key in self._tasks or key in self._failures:
@@ -264,20 +253,15 @@ class SegmentService:
         loop = asyncio.get_running_loop()
         exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
         if not exists and key not in self._tasks:
-            self._queue(key, stream, source.facts, segments, index)
+            self._queue(key, stream, source, index)
 
     def _queue(
-        self,
-        key: str,
-        stream: tuple[str, str],
-        facts: Probe,
-        segments: SegmentPlan,
-        index: int,
-        background: bool = False,
+        self, key: str, stream: tuple[str, str], source: Source, index: int, background: bool = False
     ) -> _Task:
+        segments = self.segment_plan(source, stream[1])
         start, end = segments.span(index)
         job = Job(
-            facts.path,
+            source.facts.path,
             stream[1],
             index,
             start,
