@@ -74,7 +74,7 @@ class SegmentMixin(_SegmentBase):
             if delivery != "proxy":  # any file with video has a proxy (plan_segments() says when not)
                 check(delivery, source.facts)
             if delivery == "proxy" and source.facts.video is not None:
-                self._look(service, source, path, name)
+                self._warm_proxy(service, source, path, name)
             if name == "index.m3u8":
                 await self._serve_playlist(service, path, delivery, include_body)
             else:
@@ -125,7 +125,7 @@ class SegmentMixin(_SegmentBase):
         except ValueError:
             return None
 
-    def _look(self, service: SegmentService, source: Source, path: str, name: str) -> None:
+    def _warm_proxy(self, service: SegmentService, source: Source, path: str, name: str) -> None:
         """Warm the proxy from where the player looks: ``?at=`` seconds, or the segment asked for."""
         if name == "index.m3u8":
             index = service.segment_plan(source, "proxy").index_at(self._at_seconds() or 0.0)
