@@ -21,7 +21,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .pattern import YuvPainter, draw_frame
+# The pattern's frames and their frame code are public here too (this module's users read
+# frame indices back, in tests and notebooks): pattern.py is where they live.
+from .pattern import FRAME_CODE, YuvPainter, draw_frame, read_frame_index
 from .progress import ProgressBar
 
 
@@ -34,6 +36,17 @@ def _require_av() -> Any:  # PyAV's module, imported only when a sample is made
         ) from None
     return av
 
+
+__all__ = [
+    "AUDIO_ENCODERS",
+    "ENCODERS",
+    "FRAME_CODE",
+    "draw_frame",
+    "make_large",
+    "read_frame_index",
+    "write_sample",
+    "write_vfr",
+]
 
 # Encoders by codec name, and the pixel format each needs.
 ENCODERS = {
