@@ -29,8 +29,9 @@ sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
 from conftest import FPS, chromium, create_notebook, new_page, open_notebook, run_all_cells, start_server
 
+from jupyter_rangevideo.pattern import FRAME_CODE
 from jupyter_rangevideo.probe import probe
-from jupyter_rangevideo.sample import FRAME_CODE, make_large, write_sample
+from jupyter_rangevideo.sample import make_large, write_sample
 
 SEGMENT_SECONDS = 20  # encoded once, then its packets repeated
 COPIES = 6  # two minutes of source

@@ -42,8 +42,8 @@ sys.path.insert(0, str(HERE))
 from conftest import FPS, chromium, new_page
 from seek_requests import PAGE, SCRIPT, Recorder, describe
 
-from jupyter_rangevideo.handlers import RangeFileMixin
 from jupyter_rangevideo.sample import write_sample
+from jupyter_rangevideo.streaming import RangeFileMixin
 
 
 class Ours(RangeFileMixin, web.RequestHandler):

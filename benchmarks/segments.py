@@ -211,7 +211,9 @@ def tiny_p99_during(server: Server, path: Path, requests: int) -> dict:
 def presets(path: Path, rounds: int) -> dict:
     """libx264 presets side by side on the same 1080p HEVC segments (in-process, one at a time)."""
     from jupyter_rangevideo.probe import probe
-    from jupyter_rangevideo.segments import EncodeSettings, Job, make_segment, plan
+    from jupyter_rangevideo.segment_jobs import Job, make_segment
+    from jupyter_rangevideo.segment_plan import EncodeSettings
+    from jupyter_rangevideo.segment_plan import plan_segments as plan
 
     facts = probe(path)
     segments = plan(facts, "transcode")

@@ -9,17 +9,13 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
 from .fdcache import DescriptorCache
-from .handlers import (
-    HLS_ROUTE,
-    STATIC_DIR,
-    STATIC_ROUTE,
-    FileStreamHandler,
-    SegmentHandler,
-    StaticHandler,
-    open_regular_file,
-)
-from .segments import EncodeSettings, segment_service
+from .handlers import FileStreamHandler, SegmentHandler, StaticHandler
+from .hls import HLS_ROUTE
+from .segment_plan import EncodeSettings
+from .segments import segment_service
 from .signing import ROUTE, load_secret
+from .static_files import STATIC_DIR, STATIC_ROUTE
+from .streaming import open_regular_file
 
 OFFLINE_PREPROCESSOR = "jupyter_rangevideo.nbexporter.OfflinePlayersPreprocessor"
 

@@ -29,10 +29,11 @@ import anywidget
 import traitlets as t
 
 from .embed import spec_html
-from .widget import MIMETYPE, Player, _carries_module, _display_own_output
+from .output import SavedOutput
+from .widget import Player, _carries_module
 
 
-class Grid(anywidget.AnyWidget):
+class Grid(SavedOutput, anywidget.AnyWidget):
     """Players in a grid that move together. ``g.players[i]`` is each one's :class:`Player`."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -63,8 +64,6 @@ class Grid(anywidget.AnyWidget):
             offsets=offsets,
         )
         self.players: list[Player] = list(players)
-        self._displayed = False
-        self._skip_next_displayhook = False
         for player in self.players:
             player._grids.add(self)
 
@@ -138,15 +137,8 @@ class Grid(anywidget.AnyWidget):
             "players": [player._saved_spec() for player in self.players],
         }
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle: Any = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        bundle[MIMETYPE] = self._saved_spec()
-        bundle["text/html"] = self._fallback_html()
-        bundle["text/plain"] = f"Grid of {len(self.players)} videos: {bundle[MIMETYPE]['name']}"
-        return bundle
+    def _plain_text(self) -> str:
+        return f"Grid of {len(self.players)} videos: {', '.join(player.name for player in self.players)}"
 
     def _fallback_html(self) -> str:
         """What renderers without this package show (see Player._fallback_html): the grid,
@@ -159,15 +151,6 @@ class Grid(anywidget.AnyWidget):
             return fallback
         spec = {**self._saved_spec(), "players": specs}
         return spec_html(spec, fallback, with_module=_carries_module(self.player_id))
-
-    def _ipython_display_(self) -> None:
-        _display_own_output(self)
-
-    def _update_saved_output(self) -> None:
-        if self._displayed:
-            from IPython.display import update_display
-
-            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
 
     def __repr__(self) -> str:
         return f"<Grid of {len(self.players)}: {', '.join(player.name for player in self.players)}>"
@@ -183,12 +166,9 @@ def grid(
     seeks, steps and changes rate together, and return it. ``offsets`` in seconds: player
     i shows grid time t + offsets[i] (for sources that start at different moments).
     ``show_options`` (controls, muted, width, ...) apply to the players made from paths."""
-    from IPython.display import display
-
     players = [source if isinstance(source, Player) else Player(source, **show_options) for source in sources]
     g = Grid(players, columns=columns, offsets=offsets)
-    display(g)
-    g._skip_next_displayhook = True
+    g._show()
     return g
 
 

@@ -22,18 +22,11 @@ from types import TracebackType
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .handlers import (
-    HLS_ROUTE,
-    STATIC_DIR,
-    STATIC_ROUTE,
-    RangeFileMixin,
-    SegmentMixin,
-    check_signature,
-    descriptor_cache,
-    static_headers,
-)
+from .hls import HLS_ROUTE, SegmentMixin
 from .segments import segment_service
 from .signing import ROUTE, load_secret
+from .static_files import STATIC_DIR, STATIC_ROUTE, static_headers
+from .streaming import RangeFileMixin, check_signature, descriptor_cache
 
 
 class KernelFileHandler(RangeFileMixin, web.RequestHandler):

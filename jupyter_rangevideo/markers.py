@@ -81,10 +81,7 @@ def build(
         for frame in frames:
             if int(frame) != frame or frame < 0:
                 raise ValueError(f"a marker frame must be a whole number >= 0, not {frame!r}")
-            # The middle of the frame's display time: a seek there shows exactly that frame.
-            start, after = clock.time_of(int(frame)), clock.time_of(int(frame) + 1)
-            middle = start + ((after - start) if after > start else clock.runs[-1][2]) / 2
-            ticks.append([round(middle, 6), None])
+            ticks.append([clock.middle_of(int(frame)), None])
     elif times is not None:
         ticks = [[_seconds(time, "a marker time"), None] for time in times]
     if labels is not None:

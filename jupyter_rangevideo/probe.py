@@ -84,6 +84,16 @@ class FrameClock:
         first, start, step = self.runs[bisect.bisect_right(self.runs, (frame, float("inf"), 0.0)) - 1]
         return start + (frame - first) * step
 
+    def middle_of(self, frame: int) -> float:
+        """The middle of ``frame``'s display interval (clamped to the file), in seconds: a seek
+        there shows exactly that frame, whichever way the time is rounded on the page."""
+        if not self.runs:
+            return 0.0
+        frame = max(0, min(frame, self.frame_count - 1))
+        start = self.time_of(frame)
+        following = self.time_of(frame + 1) if frame + 1 < self.frame_count else start + self.runs[-1][2]
+        return round(start + (following - start) / 2, 6)
+
     def frame_at(self, seconds: float) -> int:
         """The frame on screen at ``seconds``: the last one presented at or before it."""
         if not self.runs:

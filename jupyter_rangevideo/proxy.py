@@ -2,7 +2,7 @@
 
 A browser seeking in such a file decodes from the keyframe before the target, which costs
 a third of a second or more per seek or step at 1080p whatever the server does. The proxy
-(delivery ``proxy`` of segments.py: the source's timestamps, at most 360 lines, an IDR every
+(delivery ``proxy`` of segment_jobs.py: the source's timestamps, at most 360 lines, an IDR every
 few frames, no audio) is made in the background from the moment the file is shown, around
 the playhead first, and cached like any segment; the page shows its frame at once while the
 source's own seek finishes underneath.
@@ -104,7 +104,7 @@ class Warmer:
     async def _warm(self, path: str, focus: list[int]) -> None:
         try:
             source = await self.service.source(path)
-            count = self.service.plan_for(source, DELIVERY).count
+            count = self.service.segment_plan(source, DELIVERY).count
         except (OSError, ValueError):
             return  # the page's own request says why
         done: set[int] = set()

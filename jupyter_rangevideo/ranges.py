@@ -178,7 +178,7 @@ class Validators:
 
 
 @dataclass
-class Plan:
+class ResponsePlan:
     """What to answer: a status, headers, and the file spans the body carries."""
 
     status: int
@@ -290,7 +290,7 @@ def plan_response(
     v: Validators,
     media_type: str,
     media_limit: int | None = MEDIA_ELEMENT_RESPONSE_BYTES,
-) -> Plan:
+) -> ResponsePlan:
     """Decide the whole response for a GET or HEAD of a regular file of ``size`` bytes; a
     media element's open range is answered with at most ``media_limit`` bytes (None: all)."""
     common = {
@@ -301,9 +301,9 @@ def plan_response(
     status = evaluate_preconditions(method, headers, v)
     if status == 304:
         # No Content-Length: in a 304 it would have to be the full size (RFC 9110 section 8.6).
-        return Plan(304, common)
+        return ResponsePlan(304, common)
     if status is not None:
-        return Plan(status, {**common, "Content-Length": "0"})
+        return ResponsePlan(status, {**common, "Content-Length": "0"})
 
     spans = None
     if if_range_holds(headers.get("If-Range"), v):
@@ -313,12 +313,12 @@ def plan_response(
 
     if spans is None:
         full = [(0, size)] if size else []
-        plan = Plan(200, {**common, "Content-Type": media_type}, full)
+        plan = ResponsePlan(200, {**common, "Content-Type": media_type}, full)
     elif not spans:
-        plan = Plan(416, {**common, "Content-Range": f"bytes */{size}"})
+        plan = ResponsePlan(416, {**common, "Content-Range": f"bytes */{size}"})
     elif len(spans) == 1:
         start, stop = spans[0]
-        plan = Plan(
+        plan = ResponsePlan(
             206,
             {**common, "Content-Type": media_type, "Content-Range": f"bytes {start}-{stop - 1}/{size}"},
             spans,
@@ -329,7 +329,9 @@ def plan_response(
     return plan
 
 
-def multipart_plan(common: dict[str, str], spans: list[tuple[int, int]], size: int, media_type: str) -> Plan:
+def multipart_plan(
+    common: dict[str, str], spans: list[tuple[int, int]], size: int, media_type: str
+) -> ResponsePlan:
     """A ``multipart/byteranges`` body (RFC 9110 section 14.6)."""
     boundary = secrets.token_hex(16)
     parts = []
@@ -340,7 +342,7 @@ def multipart_plan(common: dict[str, str], spans: list[tuple[int, int]], size: i
             f"Content-Range: bytes {start}-{stop - 1}/{size}\r\n\r\n"
         ).encode("ascii")
         parts.append((head, start, stop))
-    return Plan(
+    return ResponsePlan(
         206,
         {**common, "Content-Type": f"multipart/byteranges; boundary={boundary}"},
         spans,

@@ -29,12 +29,11 @@ from urllib.parse import quote, unquote_to_bytes
 
 from . import embed, saved
 from .clip import ClipPlan, plan_clip, span_of, write_clip
+from .embed import MIMETYPE
 from .probe import MediaError, probe
+from .progress import ProgressBar
 from .signing import ROUTE, load_secret, verify
 
-MIMETYPE = embed.MIMETYPE
-WIDGET_VIEW = saved.WIDGET_VIEW
-WIDGET_STATE = saved.WIDGET_STATE
 SINGLE_FILE_LIMIT = 50 * 2**20
 CLIPS_DIR = "clips"
 
@@ -107,28 +106,6 @@ def _by_output(nb: Any, players: list[PlayerExport]) -> list[tuple[Any, list[Pla
         grouped.append((output, players[index : index + count]))
         index += count
     return grouped
-
-
-class _Bar:
-    """A progress bar per clip on a text stream, redrawn at most every 2%."""
-
-    def __init__(self, stream: TextIO | None, label: str):
-        self.stream, self.label, self.shown = stream, label, -1
-        # Into a log file or a pipe: only the finished bar, not a line per step.
-        self.live = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-
-    def __call__(self, done: float) -> None:
-        if self.stream is None:
-            return
-        percent = int(done * 100)
-        if (percent - self.shown < 2 or not self.live) and percent < 100 or percent == self.shown:
-            return
-        self.shown = percent
-        filled = percent * 30 // 100
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%")
-        if percent >= 100:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 def export(
@@ -227,7 +204,7 @@ def write_clips(players: list[PlayerExport], folder: Path, *, crf: int, log: Tex
         done = written.get(key)
         if done is None:
             name = f"{number:02d}-{_safe(Path(player.source).stem)}.mp4"
-            bar = _Bar(log, f"clip {number}/{len(players)} {Path(player.source).name[:40]}")
+            bar = ProgressBar(log, f"clip {number}/{len(players)} {Path(player.source).name[:40]}", step=2)
             begun = time.monotonic()
             try:
                 result = write_clip(player.source, str(folder / name), plan, crf=crf, progress=bar)

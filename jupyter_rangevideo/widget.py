@@ -6,12 +6,10 @@ import base64
 import functools
 import html
 import os
-import sys
 import uuid
 import weakref
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import anywidget
@@ -22,6 +20,7 @@ from . import markers as _markers
 from . import proxy as _proxy
 from . import sync as _sync
 from .embed import spec_html
+from .output import SavedOutput
 from .poster import poster_later
 from .probe import Probe, probe
 from .signing import url_for
@@ -33,8 +32,6 @@ if TYPE_CHECKING:
 
     from . import overlay as _overlay
 
-MIMETYPE = "application/vnd.jupyter.rangevideo+json"
-WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
 # A frame clock this small is always saved (a constant-rate file's is one run).
 _SAVED_CLOCK_MAX_RUNS = 256
@@ -67,7 +64,7 @@ _SAVED_OPTIONS = (
 )
 
 
-class Player(anywidget.AnyWidget):
+class Player(SavedOutput, anywidget.AnyWidget):
     """A video player for a local file. Its state syncs both ways with the browser."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -183,8 +180,6 @@ class Player(anywidget.AnyWidget):
         if poster and facts.video and poster_job is None:
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
-        self._skip_next_displayhook = False
-        self._displayed = False  # an output to update when overlays or markers change
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @functools.cached_property
@@ -295,13 +290,8 @@ class Player(anywidget.AnyWidget):
         return max(0, min(int(frame), count - 1))
 
     def _mid_time(self, frame: int) -> float:
-        """The middle of the frame's display interval: a seek there shows exactly that frame."""
         clock = self.probe.clock
-        if clock is None or not clock.runs:
-            return 0.0
-        start = clock.time_of(frame)
-        following = clock.time_of(frame + 1) if frame + 1 < clock.frame_count else start + clock.runs[-1][2]
-        return round(start + (following - start) / 2, 6)
+        return clock.middle_of(frame) if clock is not None else 0.0
 
     def overlay(self, data: Any, *, name: str | None = None) -> _overlay.Overlay:
         """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
@@ -367,11 +357,9 @@ class Player(anywidget.AnyWidget):
         return saved
 
     def _update_saved_output(self) -> None:
-        """Rewrite this player's displayed outputs, so a saved notebook keeps what was drawn."""
-        if self._displayed:
-            from IPython.display import update_display
-
-            update_display(self._repr_mimebundle_(), display_id=self.player_id, raw=True)
+        """Rewrite this player's displayed outputs (its own and its grids'), so a saved
+        notebook keeps what was drawn."""
+        super()._update_saved_output()
         for grid in list(self._grids):
             grid._update_saved_output()
 
@@ -389,16 +377,8 @@ class Player(anywidget.AnyWidget):
             **self._saved_visuals(),
         }
 
-    # A plain data dict, which IPython takes too (typed as a tuple upstream): display(raw=True) needs one.
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        data: Any = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(data, tuple):  # (data, metadata)
-            data = data[0]
-        bundle: dict[str, Any] = dict(data)
-        bundle[MIMETYPE] = self._saved_spec()
-        bundle["text/html"] = self._fallback_html()
-        bundle["text/plain"] = f"Video: {self.name}"
-        return bundle
+    def _plain_text(self) -> str:
+        return f"Video: {self.name}"
 
     def _fallback_html(self) -> str:
         """What renderers without this package show: the player itself, drawn by the package's
@@ -447,31 +427,6 @@ class Player(anywidget.AnyWidget):
             return None
         return None if ".." in relative.parts else quote(relative.as_posix())
 
-    def _ipython_display_(self) -> None:
-        _display_own_output(self)
-
-
-class _OwnOutput(Protocol):
-    """A Player or a Grid: displayed as an output of its own that later updates rewrite."""
-
-    player_id: str
-    _displayed: bool
-    _skip_next_displayhook: bool
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any: ...
-
-
-def _display_own_output(shown: _OwnOutput) -> None:
-    """Display ``shown`` under its player_id (so that its saved output can be updated), except
-    as the value of the cell that show() or grid() displayed it from already."""
-    from IPython.display import display
-
-    if shown._skip_next_displayhook and _called_from_displayhook():
-        shown._skip_next_displayhook = False
-        return
-    shown._displayed = True
-    display(shown._repr_mimebundle_(), raw=True, display_id=shown.player_id)
-
 
 def _carries_module(player_id: str) -> bool:
     """One copy of the player module (about 45 KB) per notebook: it draws every player's
@@ -479,19 +434,6 @@ def _carries_module(player_id: str) -> bool:
     global _module_carrier
     _module_carrier = _module_carrier or player_id
     return _module_carrier == player_id
-
-
-def _called_from_displayhook() -> bool:
-    from IPython.core.displayhook import DisplayHook
-
-    frame: FrameType | None = sys._getframe(1)
-    for _ in range(20):
-        if frame is None:
-            return False
-        if frame.f_code.co_name == "__call__" and isinstance(frame.f_locals.get("self"), DisplayHook):
-            return True
-        frame = frame.f_back
-    return False
 
 
 def show(source: str | os.PathLike[str], **options: Any) -> Player:
@@ -507,9 +449,6 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.
     """
-    from IPython.display import display
-
     player = Player(source, **options)
-    display(player)
-    player._skip_next_displayhook = True
+    player._show()
     return player

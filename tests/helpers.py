@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 
 from jupyter_rangevideo import url_for
-from jupyter_rangevideo.sample import read_frame_index
+from jupyter_rangevideo.pattern import read_frame_index
 
 
 def open_fds():

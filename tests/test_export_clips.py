@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from jupyter_rangevideo import embed
-from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
+from jupyter_rangevideo.pattern import read_frame_index
+from jupyter_rangevideo.sample import make_large, write_sample
 from jupyter_rangevideo.share import ExportError, export
 
 pytestmark = pytest.mark.usefixtures("runtime_dir")

@@ -7,7 +7,7 @@ from helpers import folder_with_video, open_fds, swap_for_symlink
 from tornado import web
 
 from jupyter_rangevideo.fdcache import DescriptorCache
-from jupyter_rangevideo.handlers import open_regular_file
+from jupyter_rangevideo.streaming import open_regular_file
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import pytest
 
 from jupyter_rangevideo import probe
 from jupyter_rangevideo.frames import decode_frame
-from jupyter_rangevideo.sample import read_frame_index, write_sample, write_vfr
+from jupyter_rangevideo.pattern import read_frame_index
+from jupyter_rangevideo.sample import write_sample, write_vfr
 
 VFR_MS = [33, 33, 50, 17, 40, 66, 33, 20, 80, 33] * 8
 

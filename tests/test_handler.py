@@ -9,9 +9,10 @@ import time
 import pytest
 from helpers import evict, open_fds, read_response, wait_for
 
-from jupyter_rangevideo import handlers, pagecache, url_for
-from jupyter_rangevideo.handlers import RangeFileMixin
+from jupyter_rangevideo import pagecache, url_for
+from jupyter_rangevideo import streaming as handlers  # the range streaming the handlers mix in
 from jupyter_rangevideo.ranges import http_date
+from jupyter_rangevideo.streaming import RangeFileMixin
 
 
 def body_of(path, start, stop):

@@ -12,8 +12,9 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_rangevideo as rangevideo
 from jupyter_rangevideo import markers, overlay
+from jupyter_rangevideo.embed import MIMETYPE
 from jupyter_rangevideo.probe import FrameClock
-from jupyter_rangevideo.widget import MIMETYPE, Player
+from jupyter_rangevideo.widget import Player
 
 pytestmark = pytest.mark.usefixtures("runtime_dir")
 

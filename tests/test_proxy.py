@@ -12,7 +12,7 @@ from helpers import decode, hls_url, segment_names, server_config, wait_for
 from jupyter_rangevideo import proxy
 from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import write_sample
-from jupyter_rangevideo.segments import plan
+from jupyter_rangevideo.segment_plan import plan_segments as plan
 
 
 @pytest.fixture

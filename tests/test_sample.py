@@ -8,7 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from jupyter_rangevideo.sample import draw_frame, make_large, read_frame_index, write_sample
+from jupyter_rangevideo.pattern import draw_frame, read_frame_index
+from jupyter_rangevideo.sample import make_large, write_sample
 
 
 def decoded(path):
@@ -68,7 +69,7 @@ def test_command_line(tmp_path):
 
 
 def test_frames_drawn_in_yuv_look_like_the_rgb_drawing():
-    from jupyter_rangevideo.sample import _YuvPainter
+    from jupyter_rangevideo.pattern import YuvPainter as _YuvPainter
 
     painter = _YuvPainter(av, (320, 180))
     for index in (0, 37, 99):  # the hue pattern, the bar and the timecode move

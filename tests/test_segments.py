@@ -13,12 +13,14 @@ import pytest
 from helpers import decode, hls_url, http_get, segment_names, server_config, wait_for
 from tornado.simple_httpclient import HTTPTimeoutError
 
-import jupyter_rangevideo.segments as segments_module
+import jupyter_rangevideo.segment_jobs as segments_module
 from jupyter_rangevideo import url_for
 from jupyter_rangevideo.kernel_server import KernelServer
 from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import write_sample
-from jupyter_rangevideo.segments import Cancelled, EncodeSettings, Job, make_segment, plan
+from jupyter_rangevideo.segment_jobs import Cancelled, Job, make_segment
+from jupyter_rangevideo.segment_plan import EncodeSettings
+from jupyter_rangevideo.segment_plan import plan_segments as plan
 from jupyter_rangevideo.signing import load_secret, sign
 
 SIZE = (160, 120)

@@ -8,7 +8,9 @@ import pytest
 
 from jupyter_rangevideo.cache import SegmentCache, default_directory, make_key
 from jupyter_rangevideo.probe import FrameClock, MediaError, Probe, VideoInfo
-from jupyter_rangevideo.segments import EncodeSettings, output_size, plan, playlist
+from jupyter_rangevideo.segment_jobs import output_size
+from jupyter_rangevideo.segment_plan import EncodeSettings, playlist
+from jupyter_rangevideo.segment_plan import plan_segments as plan
 
 
 def facts(duration, fps=25.0, keyframes=(), clock=None, video=True):

@@ -91,7 +91,7 @@ def test_clip_in_frames(video):
 
 
 def test_snapshot_and_frame_at_are_the_exact_frames(video):
-    from jupyter_rangevideo.sample import read_frame_index
+    from jupyter_rangevideo.pattern import read_frame_index
 
     p = Player(video, poster=False)
     p.set_state(report(0, frame=123, paused=True))

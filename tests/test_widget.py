@@ -8,7 +8,9 @@ import traitlets
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_rangevideo as rangevideo
-from jupyter_rangevideo.widget import MIMETYPE, WIDGET_MIMETYPE, Player
+from jupyter_rangevideo.embed import MIMETYPE
+from jupyter_rangevideo.saved import WIDGET_VIEW as WIDGET_MIMETYPE
+from jupyter_rangevideo.widget import Player
 
 pytestmark = pytest.mark.usefixtures("runtime_dir")
 
@@ -133,7 +135,8 @@ def decode_poster(data_url: str):
 
 
 def test_poster_is_a_small_still_of_the_first_shown_frame(tmp_path, monkeypatch):
-    from jupyter_rangevideo.sample import read_frame_index, write_sample
+    from jupyter_rangevideo.pattern import read_frame_index
+    from jupyter_rangevideo.sample import write_sample
 
     clip = write_sample(tmp_path / "clip.mp4", duration=3, fps=25, size=(640, 360))
     (tmp_path / "notebooks").mkdir()

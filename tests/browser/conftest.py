@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 from helpers import answers, free_port, jupyter_command, jupyter_env, start_process, stop_process
 
-from jupyter_rangevideo.sample import make_large, read_frame_index, write_sample
+from jupyter_rangevideo.pattern import read_frame_index
+from jupyter_rangevideo.sample import make_large, write_sample
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -238,7 +238,7 @@ def frames_of_all(page, count: int) -> list[int | None]:
     ).json_value()
     import base64
 
-    from jupyter_rangevideo.sample import read_frame_index
+    from jupyter_rangevideo.pattern import read_frame_index
 
     return [
         None

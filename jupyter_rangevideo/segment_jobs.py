@@ -1,0 +1,344 @@
+"""The jobs that make one HLS segment each with PyAV: blocking, run on the segment service's threads.
+
+Segments are MPEG-TS holding H.264 (+ AAC). Their timestamps are the source's presentation
+times minus the stream's start, so time t in the player is time t in the source and the
+probe's frame clock maps frames on every delivery.
+
+- remux copies the video packets, cutting at source keyframes;
+- transcode (and the seek proxy) decodes each fixed-length segment from the keyframe before
+  it and re-encodes it with libx264, starting with an IDR frame exactly at the boundary.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .delivery import REMUX_AUDIO
+from .segment_plan import EPSILON, EncodeSettings
+
+MPEG_TS_CLOCK = 90_000
+# Bumped whenever the bytes a job writes change, so old cache entries are never reused.
+FORMAT_VERSION = 1
+
+
+class Cancelled(Exception):
+    """Nobody waits for the segment any more."""
+
+
+class SegmentError(RuntimeError):
+    """A segment could not be made (the file is damaged there, or an encoder failed)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to make one segment."""
+
+    path: str
+    delivery: str
+    index: int
+    start: float
+    end: float  # the next segment's (nominal) start; the file's end for the last segment
+    last: bool
+    exact: bool
+    settings: EncodeSettings
+
+
+def make_segment(job: Job, out_path: str, cancel: threading.Event) -> None:
+    """Write segment ``job`` as MPEG-TS to ``out_path``; raises Cancelled, SegmentError."""
+    import av
+
+    try:
+        with av.open(job.path, metadata_errors="ignore") as source:
+            video = next((s for s in source.streams.video if not _cover_art(s)), None)
+            audio = source.streams.audio[0] if source.streams.audio else None
+            if job.delivery == "proxy":
+                if video is None:
+                    raise SegmentError(f"{job.path!r} has no video, so it has no proxy")
+                audio = None  # shown only while paused: no sound to carry
+            with av.open(out_path, "w", format="mpegts", options=_TS_OPTIONS) as out:
+                if video is not None and job.delivery == "remux":
+                    _remux(job, source, video, audio, out, cancel)
+                else:
+                    _transcode(job, source, video, audio, out, cancel)
+    except (Cancelled, SegmentError):
+        raise
+    except (av.FFmpegError, ValueError, OSError) as e:
+        raise SegmentError(f"segment {job.index} of {job.path!r} failed: {e}") from None
+
+
+# Keep the given timestamps (the muxer otherwise adds 1.4 s), negative ones included.
+_TS_OPTIONS = {"mpegts_copyts": "1", "avoid_negative_ts": "disabled"}
+
+
+def _cover_art(stream: Any) -> bool:
+    return bool(stream.disposition & 0x400)
+
+
+def _origin(stream: Any) -> int:
+    return int(stream.start_time or 0)
+
+
+def _seconds(stream: Any, pts: int | None, origin: int) -> float | None:
+    return None if pts is None else float((pts - origin) * stream.time_base)
+
+
+def _seek(source: Any, stream: Any, target: float) -> None:
+    """Position the demuxer at the keyframe at or before ``target`` seconds, where the index allows."""
+    if target <= 0:
+        source.seek(0, backward=True, any_frame=False, stream=stream)
+        return
+    source.seek(
+        _origin(stream) + round(target / stream.time_base), backward=True, any_frame=False, stream=stream
+    )
+
+
+# How far before a segment's start to seek when the container's seek lands past it (no index).
+_SEEK_BACK = (0.0, 1.0, 6.0, 30.0, math.inf)
+# Packets read after a seek while looking for the anchor stream's first keyframe.
+_MAX_LOOKAHEAD = 4096
+
+
+def _packets_from(job: Job, source: Any, streams: list[Any], anchor: Any, start: float) -> Iterator[Any]:
+    """Packets of ``streams`` from a keyframe of ``anchor`` at or before ``start``.
+
+    Indexed containers land there at the first try. Unindexed ones (MPEG-TS) may land
+    past it, or between keyframes: then seek further back, a bounded number of times,
+    and finally read from the very start.
+    """
+    origin = _origin(anchor)
+    for back in _SEEK_BACK:
+        target = start - back
+        _seek(source, anchor, target)
+        packets = source.demux(*streams)
+        read: list[Any] = []
+        key = None
+        for packet in packets:
+            read.append(packet)
+            if packet.stream is anchor and packet.pts is not None and packet.is_keyframe:
+                key = packet
+                break
+            if len(read) > _MAX_LOOKAHEAD:
+                break
+        at = None if key is None else _seconds(anchor, key.pts, origin)
+        if target <= 0 or (at is not None and at <= start + EPSILON):
+            yield from read
+            yield from packets
+            return
+    raise SegmentError(f"cannot seek to {start:.3f} s in {job.path!r}")  # pragma: no cover
+
+
+def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: threading.Event) -> None:
+    out_video = out.add_stream_from_template(video)
+    out_video.time_base = Fraction(1, MPEG_TS_CLOCK)
+    origin = _origin(video)
+    sound = _AudioOut(audio, out, True, float(origin * video.time_base)) if audio is not None else None
+    streams = [video] + ([audio] if audio is not None else [])
+    begin: float | None = None  # where this segment really starts: its first keyframe
+    floor = 0.0  # audio from here on is this segment's: from its first keyframe
+    finish: float | None = None  # where the next one starts: the first keyframe at or after job.end
+    held: list[tuple[float, Any]] = []  # audio read before we know which segment it belongs to
+    video_origin = float(origin * video.time_base)
+
+    def place(upto: float | None) -> None:
+        """Write the held audio in [begin, upto); keep what may belong to the next segment."""
+        assert sound is not None and begin is not None
+        keep = []
+        for t, packet in held:
+            if upto is None or t < upto - EPSILON:
+                if t >= floor - EPSILON:
+                    sound.add(packet)
+            elif finish is None:
+                keep.append((t, packet))
+        held[:] = keep
+
+    for count, packet in enumerate(_packets_from(job, source, streams, video, job.start)):
+        if count % 64 == 0 and cancel.is_set():
+            raise Cancelled()
+        if packet.dts is None and packet.pts is None:
+            continue
+        if packet.stream is video:
+            t = _seconds(video, packet.pts if packet.pts is not None else packet.dts, origin)
+            assert t is not None
+            if begin is None:
+                if not (packet.is_keyframe and t >= job.start - EPSILON):
+                    continue
+                begin = t
+                # Audio before the first keyframe is dropped, also in the first segment:
+                # hls.js starts its timeline at the first sample, which must be a picture.
+                floor = begin
+                if sound is not None:
+                    place(None if job.last else job.end)
+            elif finish is None and not job.last and packet.is_keyframe and t >= job.end - EPSILON:
+                finish = t
+                if sound is not None:
+                    place(finish)
+            if finish is not None:
+                # Audio is interleaved within a second or two of its video in any sane file.
+                if sound is None or t >= finish + 3.0:
+                    break
+                continue
+            _shift(packet, origin)
+            packet.stream = out_video
+            out.mux(packet)
+        elif sound is not None and packet.pts is not None:
+            t = float(packet.pts * audio.time_base) - video_origin
+            if finish is not None:
+                if t >= finish - EPSILON:
+                    break
+                if t >= floor - EPSILON:
+                    sound.add(packet)
+            elif begin is None or (not job.last and t >= job.end - EPSILON):
+                held.append((t, packet))
+                del held[:-1024]  # bounded: audio far ahead of its video is not this segment's
+            elif t >= floor - EPSILON:
+                sound.add(packet)
+    if begin is None:
+        raise SegmentError(f"no keyframe at or after {job.start:.3f} s in {job.path!r}")
+    if sound is not None:
+        place(finish)
+        sound.close()
+
+
+def _shift(packet: Any, origin: int) -> None:
+    if packet.pts is not None:
+        packet.pts -= origin
+    if packet.dts is not None:
+        packet.dts -= origin
+
+
+class _AudioOut:
+    """Audio for one segment, copied (AAC, MP3) or re-encoded to AAC, timestamps shifted by
+    ``origin`` seconds. The caller decides which packets belong to the segment."""
+
+    def __init__(self, stream: Any, out: Any, copy: bool, origin: float):
+        self.stream = stream
+        self.out = out
+        self.origin = origin
+        self.copy = copy and stream.codec_context.codec.canonical_name in REMUX_AUDIO
+        if self.copy:
+            self.target = out.add_stream_from_template(stream)
+            self.shift = round(origin / stream.time_base)
+        else:
+            context = stream.codec_context
+            self.rate = context.sample_rate or 48000
+            layout = "mono" if (context.channels or 2) == 1 else "stereo"
+            self.target = out.add_stream("aac", rate=self.rate, layout=layout)
+            self.target.time_base = Fraction(1, self.rate)
+
+    def add(self, packet: Any, lo: float = -math.inf, hi: float = math.inf) -> None:
+        """Write one source packet; re-encoded audio keeps only the frames in [lo, hi)."""
+        if self.copy:
+            if packet.pts is not None:
+                packet.pts -= self.shift
+                if packet.dts is not None:
+                    packet.dts -= self.shift
+                packet.stream = self.target
+                self.out.mux(packet)
+            return
+        for frame in packet.decode():
+            if frame.pts is None:
+                continue
+            t = float(frame.pts * frame.time_base) - self.origin
+            if t < lo - EPSILON or t >= hi - EPSILON:
+                continue
+            frame.pts = round(t * self.rate)
+            frame.time_base = Fraction(1, self.rate)
+            self.out.mux(self.target.encode(frame))
+
+    def close(self) -> None:
+        if not self.copy:
+            self.out.mux(self.target.encode(None))
+
+
+def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
+    """The encoded picture size: the source's, no taller than ``max_height``, even sides."""
+    out_height = min(height, max_height)
+    out_width = round(width * out_height / height)
+    return max(2, out_width - out_width % 2), max(2, out_height - out_height % 2)
+
+
+def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: threading.Event) -> None:
+    anchor = video if video is not None else audio
+    origin = float(_origin(anchor) * anchor.time_base)
+    encoder = None
+    if video is not None:
+        video.thread_type = "AUTO"
+        context = video.codec_context
+        proxy = job.delivery == "proxy"
+        max_height = job.settings.proxy_height if proxy else job.settings.max_height
+        width, height = output_size(context.width, context.height, max_height)
+        encoder = out.add_stream("libx264", rate=_rate(video))
+        encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+        encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
+        encoder.options = {
+            "preset": job.settings.preset,
+            "crf": str(job.settings.proxy_crf if proxy else job.settings.crf),
+            "bf": "0",  # no B-frames: decode order is presentation order, no negative dts
+            # One IDR at the segment's first frame; the proxy has one every few frames, so
+            # a browser seeking in it decodes a handful of small frames, never a long run.
+            "g": str(job.settings.proxy_gop) if proxy else "100000",
+        }
+        if proxy:
+            encoder.options = {**encoder.options, "keyint_min": "1", "sc_threshold": "0"}
+    sound = _AudioOut(audio, out, job.delivery == "remux", origin) if audio is not None else None
+    finish = None if job.last else job.end
+    streams = [s for s in (video, audio) if s is not None]
+    video_done = video is None
+    audio_done = sound is None
+
+    def take(frame: Any) -> bool:
+        """Encode one decoded frame; True once past the segment's end."""
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None:
+            return False
+        t = float(pts * video.time_base) - origin
+        if t < job.start - EPSILON:
+            return False
+        if finish is not None and t >= finish - EPSILON:
+            return True
+        assert encoder is not None
+        picture = frame.reformat(encoder.width, encoder.height, "yuv420p")
+        picture.pts = round(t * MPEG_TS_CLOCK)
+        picture.time_base = encoder.time_base
+        out.mux(encoder.encode(picture))
+        return False
+
+    for packet in _packets_from(job, source, streams, anchor, job.start):
+        if cancel.is_set():
+            raise Cancelled()
+        if packet.stream is video:
+            if video_done:
+                continue
+            for frame in packet.decode():
+                if cancel.is_set():
+                    raise Cancelled()
+                if take(frame):
+                    video_done = True
+                    break
+        elif sound is not None and not audio_done:
+            t = None if packet.pts is None else float(packet.pts * audio.time_base) - origin
+            if t is not None and finish is not None and t >= finish - EPSILON:
+                audio_done = True
+            elif t is None or sound.copy is False or t >= job.start - EPSILON:
+                sound.add(packet, job.start, math.inf if finish is None else finish)
+        if video_done and audio_done:
+            break
+    if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
+        raise Cancelled()
+    if encoder is not None:
+        # (At the end of the file demux() ends with an empty packet that flushed the decoder.)
+        out.mux(encoder.encode(None))
+    if sound is not None:
+        sound.close()
+
+
+def _rate(stream: Any) -> Fraction:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < rate < 1000:
+            return Fraction(rate)
+    return Fraction(25)
