@@ -20,6 +20,7 @@ from . import markers as _markers
 from . import proxy as _proxy
 from . import sync as _sync
 from .embed import spec_html
+from .labelling import Labelling
 from .output import SavedOutput
 from .poster import poster_later
 from .probe import Probe, probe
@@ -64,7 +65,7 @@ _SAVED_OPTIONS = (
 )
 
 
-class Player(SavedOutput, anywidget.AnyWidget):
+class Player(SavedOutput, Labelling, anywidget.AnyWidget):
     """A video player for a local file. Its state syncs both ways with the browser."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -130,6 +131,9 @@ class Player(SavedOutput, anywidget.AnyWidget):
     # names of the hidden ones; timeline markers and chapters (markers.py).
     _overlays = t.Dict({}).tag(sync=True)
     _overlays_hidden = t.List(t.Unicode()).tag(sync=True)
+    # How each layer is drawn (overlay.style): colours, skeleton, min_score; small, so a
+    # change never sends the marks again.
+    _overlay_styles = t.Dict({}).tag(sync=True)
     _markers = t.Dict({}).tag(sync=True)
 
     def __init__(
@@ -293,19 +297,37 @@ class Player(SavedOutput, anywidget.AnyWidget):
         clock = self.probe.clock
         return clock.middle_of(frame) if clock is not None else 0.0
 
-    def overlay(self, data: Any, *, name: str | None = None) -> _overlay.Overlay:
+    def overlay(
+        self,
+        data: Any,
+        *,
+        name: str | None = None,
+        color: Any = None,
+        skeleton: Any = None,
+        min_score: float | None = None,
+    ) -> _overlay.Overlay:
         """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
-        pandas DataFrame, one row a mark with ``frame`` (or ``time`` in seconds), ``kind``
-        ("box": x, y, w, h; "point": x, y; "line": x, y, x2, y2; "text": x, y, label; default
-        "box"), coordinates in source-video pixels, and optional ``color`` (CSS), ``label``
-        and ``width`` (line width). A layer of the same ``name`` is replaced. Returns the
-        layer: ``.visible`` shows or hides it, ``.remove()`` drops it."""
+        pandas DataFrame (``read_annotations`` returns one), one row a mark with ``frame`` (or
+        ``time`` in seconds), ``kind`` ("box": x, y, w, h; "point": x, y; "line": x, y, x2,
+        y2; "text": x, y, label; default "box"), coordinates in source-video pixels, and
+        optional ``color`` (CSS), ``label``, ``width`` (line width), ``track``, ``keypoint``
+        and ``score``. Each track gets its own colour unless ``color`` (a CSS colour, or a
+        mapping of track -> colour) is given; ``skeleton`` (pairs of keypoint names) joins the
+        keypoints of one track on one frame; marks scored below ``min_score`` are hidden. A
+        layer of the same ``name`` is replaced. Returns the layer: ``.visible`` shows or hides
+        it, ``.min_score`` changes the threshold, ``.remove()`` drops it."""
         from . import overlay as _overlay
 
         layer = _overlay.layer_names(self._overlays, name)
         packed = _overlay.pack(data, self.probe.clock)
-        self._overlays = {**{k: v for k, v in self._overlays.items() if k != layer}, layer: packed.state()}
-        self._overlays_hidden = [n for n in self._overlays_hidden if n != layer]
+        drawn = _overlay.style(packed, color=color, skeleton=skeleton, min_score=min_score)
+        with self.hold_sync():
+            self._overlays = {
+                **{k: v for k, v in self._overlays.items() if k != layer},
+                layer: packed.state(),
+            }
+            self._overlay_styles = {**self._overlay_styles, layer: drawn}
+            self._overlays_hidden = [n for n in self._overlays_hidden if n != layer]
         self._update_saved_output()
         return _overlay.Overlay(self, layer, packed.count)
 
@@ -317,8 +339,10 @@ class Player(SavedOutput, anywidget.AnyWidget):
         return [_overlay.Overlay(self, name, state["count"]) for name, state in self._overlays.items()]
 
     def _remove_overlay(self, name: str) -> None:
-        self._overlays = {k: v for k, v in self._overlays.items() if k != name}
-        self._overlays_hidden = [n for n in self._overlays_hidden if n != name]
+        with self.hold_sync():
+            self._overlays = {k: v for k, v in self._overlays.items() if k != name}
+            self._overlay_styles = {k: v for k, v in self._overlay_styles.items() if k != name}
+            self._overlays_hidden = [n for n in self._overlays_hidden if n != name]
         self._update_saved_output()
 
     def markers(
@@ -342,10 +366,12 @@ class Player(SavedOutput, anywidget.AnyWidget):
         saved: dict[str, Any] = {
             "overlays": overlays,
             "overlays_hidden": list(self._overlays_hidden),
+            "overlay_styles": self._overlay_styles,
             "markers": self._markers,
+            "annotations": self._annotations,
         }
         clock = self._facts.get("clock")
-        if overlays or self._markers:  # what the page needs to place them with no kernel
+        if overlays or self._markers or self._annotations:  # what the page needs to place them with no kernel
             saved.update(
                 clock=clock,
                 duration=self.duration,

@@ -10,10 +10,12 @@ import { gridSpecFromModel } from "./grid.js";
 import { mountPlayer } from "./player.js";
 import { registerModel } from "./registry.js";
 
+export { sourcePoint } from "./annotate.js";
 export { SOURCES_SHA256 } from "./build-info.js";
 export { frameAtTime, frameMidTime, timeOfFrame } from "./frame-clock.js";
 export { shiftTimeline } from "./media.js";
-export { unpackOverlay } from "./overlays.js";
+export { frameRows, markColor, scoreFilter, skeletonSegments, unpackOverlay } from "./overlay-data.js";
+export { pictureRect } from "./overlays.js";
 export { mountPlayer } from "./player.js";
 export { findModel, isRegisteredModel } from "./registry.js";
 export { jupyterBaseUrl } from "./source.js";

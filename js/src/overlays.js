@@ -1,79 +1,25 @@
 // Per-frame overlays (overlay.py packs them): a canvas over the video, redrawn on each
-// presented frame with the marks of the frame on screen.
+// presented frame with the marks of the frame on screen, each layer in its style
+// (overlay.style: colours, skeleton, min_score), then any extra layer (annotate.js).
 
 import { createElement } from "./dom.js";
 import { frameAtTime } from "./frame-clock.js";
-
-const OVERLAY_COLUMNS = [
-  ["frame", Uint32Array],
-  ["kind", Uint8Array],
-  ["x", Float32Array],
-  ["y", Float32Array],
-  ["a", Float32Array],
-  ["b", Float32Array],
-  ["color", Uint16Array],
-  ["label", Uint32Array],
-  ["width", Float32Array],
-];
-const OVERLAY_DEFAULT_COLOR = "#ffd000";
-const KIND_BOX = 0;
-const KIND_POINT = 1;
-const KIND_LINE = 2;
-const KIND_TEXT = 3;
-
-/** base64 (a saved output), DataView (a widget buffer) or bytes -> Uint8Array. */
-function bytesOf(data) {
-  if (typeof data === "string") {
-    const binary = atob(data);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  }
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return null;
-}
-
-async function inflate(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** One layer's columns from its packed state (overlay.pack: shuffled bytes, deflated). */
-export async function unpackOverlay(layer) {
-  const raw = await inflate(bytesOf(layer.data));
-  const n = layer.count;
-  const columns = { count: n, palette: layer.palette ?? [], labels: layer.labels ?? [] };
-  let offset = 0;
-  for (const [name, Type] of OVERLAY_COLUMNS) {
-    const size = Type.BYTES_PER_ELEMENT;
-    const bytes = new Uint8Array(n * size);
-    for (let k = 0; k < size; k++) {
-      const plane = raw.subarray(offset + k * n, offset + (k + 1) * n);
-      for (let i = 0; i < n; i++) bytes[i * size + k] = plane[i];
-    }
-    columns[name] = new Type(bytes.buffer); // little-endian, as every browser platform is
-    offset += n * size;
-  }
-  if (offset !== raw.length) throw new Error("overlay data has the wrong length");
-  return columns;
-}
-
-/** The first index i with values[i] >= target (values sorted). */
-function lowerBound(values, target) {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (values[mid] < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+import {
+  at,
+  frameRows,
+  KIND_BOX,
+  KIND_LINE,
+  KIND_POINT,
+  KIND_TEXT,
+  markColor,
+  scoreFilter,
+  skeletonSegments,
+  unpackOverlay,
+} from "./overlay-data.js";
 
 /** Where the picture lies inside a video element of `box` ({width, height, fit}: its CSS size and
  * object-fit), letterboxed, in CSS px. */
-function pictureRect(box, sourceWidth, sourceHeight) {
+export function pictureRect(box, sourceWidth, sourceHeight) {
   const { width, height, fit } = box;
   if (!sourceWidth || !sourceHeight || !width || !height) return null;
   if (fit === "fill") return { x: 0, y: 0, width, height };
@@ -86,16 +32,27 @@ function pictureRect(box, sourceWidth, sourceHeight) {
   };
 }
 
-function drawMark(ctx, layer, i, rect, sx, sy) {
-  const color = layer.palette[layer.color[i] - 1] ?? OVERLAY_DEFAULT_COLOR;
-  const label = layer.label[i] ? layer.labels[layer.label[i] - 1] : null;
-  const x = rect.x + layer.x[i] * sx;
-  const y = rect.y + layer.y[i] * sy;
+/** Text beside a mark, outlined so that it reads on any picture. */
+export function drawLabel(ctx, label, x, y, color) {
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+  ctx.strokeText(label, x, y);
+  ctx.fillStyle = color;
+  ctx.fillText(label, x, y);
+}
+
+function drawMark(ctx, layer, style, i, view) {
+  const { rect, sx, sy } = view;
+  const color = markColor(layer, style, i);
+  const labelIndex = at(layer.label, i);
+  const label = labelIndex ? layer.labels[labelIndex - 1] : null;
+  const x = rect.x + at(layer.x, i) * sx;
+  const y = rect.y + at(layer.y, i) * sy;
   ctx.strokeStyle = color;
   ctx.fillStyle = color;
-  ctx.lineWidth = layer.width[i] || 2;
-  const kind = layer.kind[i];
-  if (kind === KIND_BOX) ctx.strokeRect(x, y, layer.a[i] * sx, layer.b[i] * sy);
+  ctx.lineWidth = at(layer.width, i) || 2;
+  const kind = at(layer.kind, i);
+  if (kind === KIND_BOX) ctx.strokeRect(x, y, at(layer.a, i) * sx, at(layer.b, i) * sy);
   else if (kind === KIND_POINT) {
     ctx.beginPath();
     ctx.arc(x, y, Math.max(3, ctx.lineWidth * 1.5), 0, 2 * Math.PI);
@@ -103,40 +60,50 @@ function drawMark(ctx, layer, i, rect, sx, sy) {
   } else if (kind === KIND_LINE) {
     ctx.beginPath();
     ctx.moveTo(x, y);
-    ctx.lineTo(rect.x + layer.a[i] * sx, rect.y + layer.b[i] * sy);
+    ctx.lineTo(rect.x + at(layer.a, i) * sx, rect.y + at(layer.b, i) * sy);
     ctx.stroke();
   }
   if (label) {
     const [tx, ty] = kind === KIND_TEXT ? [x, y] : kind === KIND_BOX ? [x, y - 2] : [x + 5, y - 3];
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
-    ctx.strokeText(label, tx, ty);
-    ctx.fillStyle = color;
-    ctx.fillText(label, tx, ty);
+    drawLabel(ctx, label, tx, ty, color);
   }
 }
 
-function drawLayer(ctx, layer, frame, rect, sx, sy) {
-  const start = lowerBound(layer.frame, frame);
-  const end = lowerBound(layer.frame, frame + 1);
+function drawLayer(ctx, layer, style, frame, view) {
+  const [start, end] = frameRows(layer, frame);
+  if (start === end) return;
+  const { rect, sx, sy } = view;
+  const shown = scoreFilter(layer, style);
   ctx.font = "12px sans-serif";
   ctx.textBaseline = "bottom";
-  for (let i = start; i < end; i++) drawMark(ctx, layer, i, rect, sx, sy);
+  // The skeleton under its points, in the colour of its first point's track.
+  for (const [i, j] of skeletonSegments(layer, style, start, end, shown)) {
+    ctx.strokeStyle = markColor(layer, style, i);
+    ctx.lineWidth = at(layer.width, i) || 2;
+    ctx.beginPath();
+    ctx.moveTo(rect.x + at(layer.x, i) * sx, rect.y + at(layer.y, i) * sy);
+    ctx.lineTo(rect.x + at(layer.x, j) * sx, rect.y + at(layer.y, j) * sy);
+    ctx.stroke();
+  }
+  for (let i = start; i < end; i++) if (shown(i)) drawMark(ctx, layer, style, i, view);
 }
 
 /**
- * The overlay canvas of a player. `onLoaded` runs when a new set of layers is ready.
- * Returns {canvas, layerCount(), place(), draw(mediaTime), loadLayers(), loadHiddenLayers(), dispose}.
+ * The overlay canvas of a player. `onLoaded` runs when a new set of layers is ready; `extras`
+ * are more layers ({active(), draw(ctx, frame, view)}), drawn on top (annotate.js).
+ * Returns {canvas, layerCount(), active(), place(), draw(mediaTime), view(), frameAt(mediaTime),
+ * loadLayers(), loadHiddenLayers(), dispose}.
  */
-export function createOverlays({ video, state, onLoaded }) {
+export function createOverlays({ video, state, onLoaded, extras = [] }) {
   const canvas = createElement("canvas", "jp-RangeVideo-overlay");
-  let layers = []; // [{name, columns}] in drawing order
+  let layers = []; // [{name, id, columns}] in drawing order
   let hidden = new Set();
   let generation = 0;
   // The video's box, measured when its size changes (see `place`), never while drawing: reading
   // a size in a frame callback or on "seeked" forces a layout of the whole page (a notebook's)
   // before the frame can be shown.
   let box = { width: 0, height: 0, fit: "contain" };
+  const active = () => layers.length > 0 || extras.some((extra) => extra.active());
 
   function place() {
     const dpr = window.devicePixelRatio || 1;
@@ -151,27 +118,39 @@ export function createOverlays({ video, state, onLoaded }) {
     }
   }
 
+  /** The picture's place in the canvas and its scale (CSS px a source px), or null. */
+  function view() {
+    const sourceWidth = state.value("video_width") || video.videoWidth;
+    const sourceHeight = state.value("video_height") || video.videoHeight;
+    const rect = pictureRect(box, sourceWidth, sourceHeight);
+    return rect && { rect, sx: rect.width / sourceWidth, sy: rect.height / sourceHeight };
+  }
+
+  /** The frame presented at `mediaTime` (null: the frame at the video's time), or null. */
+  function frameAt(mediaTime) {
+    const clock = state.clock();
+    return clock ? frameAtTime(clock, mediaTime ?? video.currentTime) : null;
+  }
+
   /** Draw the frame presented at `mediaTime` (null: the frame at the video's time). */
   function draw(mediaTime) {
     // Measured while the video was not laid out (a view drawn before it is attached, or moved
     // between containers in one task, which no resize reports): measure again.
-    if (layers.length && (!box.width || !box.height)) place();
+    if (active() && (!box.width || !box.height)) place();
     const dpr = window.devicePixelRatio || 1;
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, box.width, box.height);
-    const visible = layers.filter((layer) => !hidden.has(layer.name));
-    if (!visible.length || video.readyState < 2) return;
-    const sourceWidth = state.value("video_width") || video.videoWidth;
-    const sourceHeight = state.value("video_height") || video.videoHeight;
-    const rect = pictureRect(box, sourceWidth, sourceHeight);
-    const clock = state.clock();
-    if (!rect || !clock) return;
-    const frame = frameAtTime(clock, mediaTime ?? video.currentTime);
+    if (!active() || video.readyState < 2) return;
+    const where = view();
+    const frame = frameAt(mediaTime);
+    if (!where || frame === null) return;
     canvas.dataset.frame = String(frame); // the frame the overlay shows, for tests and tools
-    const sx = rect.width / sourceWidth;
-    const sy = rect.height / sourceHeight;
-    for (const layer of visible) drawLayer(ctx, layer.columns, frame, rect, sx, sy);
+    const styles = state.value("_overlay_styles") ?? {};
+    for (const layer of layers) {
+      if (!hidden.has(layer.name)) drawLayer(ctx, layer.columns, styles[layer.name], frame, where);
+    }
+    for (const extra of extras) if (extra.active()) extra.draw(ctx, frame, where);
   }
 
   function loadHiddenLayers() {
@@ -184,13 +163,15 @@ export function createOverlays({ video, state, onLoaded }) {
     loadHiddenLayers();
     const loaded = [];
     for (const [name, packed] of Object.entries(states)) {
+      // A layer unpacked already (the state of another layer changed) is kept as it is.
+      const known = packed.id && layers.find((layer) => layer.id === packed.id);
       try {
-        loaded.push({ name, columns: await unpackOverlay(packed) });
+        loaded.push(known ? { ...known, name } : { name, id: packed.id, columns: await unpackOverlay(packed) });
       } catch (error) {
         console.warn(`jupyter-rangevideo: overlay ${name} could not be read`, error);
       }
+      if (mine !== generation) return; // a newer state arrived meanwhile
     }
-    if (mine !== generation) return; // a newer state arrived meanwhile
     layers = loaded;
     onLoaded();
   }
@@ -198,8 +179,11 @@ export function createOverlays({ video, state, onLoaded }) {
   return {
     canvas,
     layerCount: () => layers.length,
+    active,
     place,
     draw,
+    view,
+    frameAt,
     loadLayers,
     loadHiddenLayers,
     dispose() {

@@ -2,6 +2,7 @@
 // saved output (`spec.overlays`, `spec.markers`). Shown only when there is something to show:
 // a player without overlays or markers is unchanged.
 
+import { createAnnotations } from "./annotate.js";
 import { Disposables, injectStyle } from "./dom.js";
 import { frameLoopOf, watchSize } from "./frame-loop.js";
 import { createMarkers } from "./markers.js";
@@ -14,25 +15,26 @@ export function mountVisuals({ root, video, state }) {
   root.classList.add("jp-RangeVideo-visuals");
   const disposables = new Disposables();
   const frames = frameLoopOf(video);
-  const overlays = createOverlays({ video, state, onLoaded: () => update() });
+  // The presented frame's time, from the frame loop (null from a seek until its frame shows).
+  const mediaTime = () => frames.presented?.mediaTime ?? null;
+  const annotations = createAnnotations({ root, state, presentedTime: mediaTime });
+  const overlays = createOverlays({ video, state, onLoaded: () => update(), extras: [annotations] });
   const markers = createMarkers({ root, video, state });
   const { canvas } = overlays;
   const { bar } = markers;
   video.after(canvas, bar);
-  // The presented frame's time, from the frame loop (null from a seek until its frame shows).
-  const mediaTime = () => frames.presented?.mediaTime ?? null;
 
   function update() {
-    const layerCount = overlays.layerCount();
-    const active = markers.count() > 0 || layerCount > 0;
+    const drawing = overlays.active();
+    const active = markers.count() > 0 || drawing;
     bar.hidden = !active;
-    canvas.hidden = layerCount === 0;
+    canvas.hidden = !drawing;
     // The native full-screen button would take the bare video, without the canvas.
     if (active) video.controlsList?.add("nofullscreen");
     else video.controlsList?.remove("nofullscreen");
     bar.style.width = active ? `${video.offsetWidth}px` : "";
     markers.drawMarkers();
-    if (layerCount) overlays.place();
+    if (drawing) overlays.place();
     overlays.draw(mediaTime());
   }
 
@@ -40,7 +42,7 @@ export function mountVisuals({ root, video, state }) {
   // for a seek's frame it did not composite); by time where there are no frame callbacks.
   disposables.add(
     frames.subscribe((_now, metadata) => {
-      if (overlays.layerCount()) overlays.draw(metadata.mediaTime);
+      if (overlays.active()) overlays.draw(metadata.mediaTime);
       if (!bar.hidden) markers.movePlayhead(); // a hidden bar's playhead is placed when it is shown
     }),
   );
@@ -48,7 +50,7 @@ export function mountVisuals({ root, video, state }) {
     if (!bar.hidden) markers.movePlayhead();
   });
   disposables.listen(video, "seeked", () => {
-    if (overlays.layerCount()) overlays.draw(mediaTime());
+    if (overlays.active()) overlays.draw(mediaTime());
   });
   disposables.listen(video, "loadeddata", update);
   disposables.listen(video, "durationchange", markers.drawMarkers);
@@ -66,11 +68,14 @@ export function mountVisuals({ root, video, state }) {
       overlays.draw(mediaTime());
     }),
   );
-  disposables.add(state.onChange(["_markers"], update));
+  disposables.add(state.onChange(["_markers", "_annotating", "_annotations"], update));
+  disposables.add(state.onChange(["_overlay_styles"], () => overlays.draw(mediaTime())));
+  annotations.bind({ canvas, overlays, redraw: () => overlays.draw(mediaTime()) });
   update();
   overlays.loadLayers();
   return () => {
     disposables.dispose();
+    annotations.dispose();
     overlays.dispose();
     markers.dispose();
   };
