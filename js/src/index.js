@@ -15,7 +15,7 @@ export { SOURCES_SHA256 } from "./build-info.js";
 export { frameAtTime, frameMidTime, timeOfFrame } from "./frame-clock.js";
 export { shiftTimeline } from "./media.js";
 export { frameRows, markColor, scoreFilter, skeletonSegments, unpackOverlay } from "./overlay-data.js";
-export { pictureRect } from "./overlays.js";
+export { drawLayer, pictureRect } from "./overlays.js";
 export { mountPlayer } from "./player.js";
 export { findModel, isRegisteredModel } from "./registry.js";
 export { jupyterBaseUrl } from "./source.js";

@@ -69,7 +69,8 @@ function drawMark(ctx, layer, style, i, view) {
   }
 }
 
-function drawLayer(ctx, layer, style, frame, view) {
+/** Draw the marks of `frame` of one unpacked layer in its style; `view`: {rect, sx, sy}. */
+export function drawLayer(ctx, layer, style, frame, view) {
   const [start, end] = frameRows(layer, frame);
   if (start === end) return;
   const { rect, sx, sy } = view;
@@ -173,6 +174,7 @@ export function createOverlays({ video, state, onLoaded, extras = [] }) {
       if (mine !== generation) return; // a newer state arrived meanwhile
     }
     layers = loaded;
+    canvas.dataset.layers = String(layers.length); // for tests and tools: the layers drawn
     onLoaded();
   }
 
