@@ -33,7 +33,10 @@ export function createAnnotations({ root, state, presentedTime }) {
   injectStyle("jp-RangeVideo-annotate-style", ANNOTATE_STYLE);
   const disposables = new Disposables();
   const rows = () => state.value("_annotations") ?? [];
-  const mode = () => (state.live ? state.value("_annotating") : null) || null;
+  const mode = () => {
+    const annotating = state.live ? state.value("_annotating") : null;
+    return annotating?.kind ? annotating : null; // {} when stopped
+  };
   let band = null; // the box being dragged: {x0, y0, x1, y1} in CSS px
 
   function draw(ctx, frame, view) {
