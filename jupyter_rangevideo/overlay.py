@@ -405,6 +405,28 @@ def style(
     }
 
 
+# Packed bytes of one player's layers that its saved output keeps by default. JupyterLab 4
+# holds outputs in its shared document model, where a 30 MB output stalls the page for
+# seconds each time it is rewritten; a larger layer is saved only with ``save=True``.
+SAVED_MAX_BYTES = 8 * 2**20
+
+
+def saved_layers(
+    layers: Mapping[str, Mapping[str, Any]], styles: Mapping[str, Mapping[str, Any]]
+) -> set[str]:
+    """The names of the layers a saved output keeps: those with ``save`` True, then the others
+    in order while the total stays under SAVED_MAX_BYTES (never those with ``save`` False)."""
+    wanted = {name: styles.get(name, {}).get("save") for name in layers}
+    kept = {name for name, save in wanted.items() if save}
+    total = sum(len(layers[name]["data"]) for name in kept)
+    for name, save in wanted.items():
+        size = len(layers[name]["data"])
+        if save is None and total + size <= SAVED_MAX_BYTES:
+            kept.add(name)
+            total += size
+    return kept
+
+
 class Overlay:
     """A layer of marks on a player: ``.visible`` shows or hides it, ``.min_score`` hides the
     marks scored below it (the page applies it: the marks are not sent again), ``.remove()``

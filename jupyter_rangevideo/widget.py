@@ -305,6 +305,7 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
         color: Any = None,
         skeleton: Any = None,
         min_score: float | None = None,
+        save: bool | None = None,
     ) -> _overlay.Overlay:
         """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
         pandas DataFrame (``read_annotations`` returns one), one row a mark with ``frame`` (or
@@ -314,13 +315,15 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
         and ``score``. Each track gets its own colour unless ``color`` (a CSS colour, or a
         mapping of track -> colour) is given; ``skeleton`` (pairs of keypoint names) joins the
         keypoints of one track on one frame; marks scored below ``min_score`` are hidden. A
-        layer of the same ``name`` is replaced. Returns the layer: ``.visible`` shows or hides
-        it, ``.min_score`` changes the threshold, ``.remove()`` drops it."""
+        layer of the same ``name`` is replaced. The saved notebook keeps the layer (drawn with no
+        kernel) when ``save`` is True, or by default when the player's saved layers stay under
+        ``overlay.SAVED_MAX_BYTES``. Returns the layer: ``.visible`` shows or hides it,
+        ``.min_score`` changes the threshold, ``.remove()`` drops it."""
         from . import overlay as _overlay
 
         layer = _overlay.layer_names(self._overlays, name)
         packed = _overlay.pack(data, self.probe.clock)
-        drawn = _overlay.style(packed, color=color, skeleton=skeleton, min_score=min_score)
+        drawn = {**_overlay.style(packed, color=color, skeleton=skeleton, min_score=min_score), "save": save}
         with self.hold_sync():
             self._overlays = {
                 **{k: v for k, v in self._overlays.items() if k != layer},
@@ -359,12 +362,17 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
 
     def _saved_visuals(self) -> dict[str, Any]:
         """Overlays and markers for the saved output: JSON, the packed marks as base64."""
+        from .overlay import saved_layers
+
+        kept = saved_layers(self._overlays, self._overlay_styles)
         overlays = {
             name: {**state, "data": base64.b64encode(bytes(state["data"])).decode("ascii")}
             for name, state in self._overlays.items()
+            if name in kept
         }
         saved: dict[str, Any] = {
             "overlays": overlays,
+            "overlays_unsaved": [name for name in self._overlays if name not in kept],
             "overlays_hidden": list(self._overlays_hidden),
             "overlay_styles": self._overlay_styles,
             "markers": self._markers,

@@ -204,3 +204,13 @@ def test_annotating_state_and_rows():
         labelling.valid_rows([[1, 2, 3]])
     with pytest.raises(ValueError, match="box without"):
         labelling.valid_rows([[1, 2, 3, None, None, None, "box"]])
+
+
+def test_saved_layers_keep_small_ones_and_those_asked_for():
+    mib = 2**20
+    layers = {
+        name: {"data": b"x" * size} for name, size in (("big", 7 * mib), ("small", mib), ("more", 2 * mib))
+    }
+    assert overlay.saved_layers(layers, {}) == {"big", "small"}  # 10 MiB would pass the 8 MiB budget
+    assert overlay.saved_layers(layers, {"more": {"save": True}}) == {"more", "small"}
+    assert overlay.saved_layers(layers, {"small": {"save": False}}) == {"big"}

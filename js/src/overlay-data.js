@@ -21,8 +21,10 @@ export const KIND_POINT = 1;
 export const KIND_LINE = 2;
 export const KIND_TEXT = 3;
 export const DEFAULT_COLOR = "#ffd000";
-// Rows rebuilt between two looks at the page: a few milliseconds of work at a time.
-const ROWS_PER_SLICE = 1 << 19;
+// Work between two looks at the page, a few milliseconds at a time: rows rebuilt, and
+// compressed bytes inflated.
+const ROWS_PER_SLICE = 1 << 18;
+const INFLATE_SLICE = 1 << 17;
 
 /** base64 (a saved output), DataView (a widget buffer) or bytes -> Uint8Array. */
 export function bytesOf(data) {
@@ -37,13 +39,40 @@ export function bytesOf(data) {
   return null;
 }
 
-async function inflate(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** Let the page draw and handle input before the next slice of work. */
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Inflate `bytes` fed in slices, with a pause between them: the browser inflates each chunk
+ * written in one go, and a whole column (megabytes) at once would be a long task. */
+async function inflate(bytes) {
+  const stream = new DecompressionStream("deflate");
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  const writing = (async () => {
+    for (let start = 0; start < bytes.length; start += INFLATE_SLICE) {
+      await writer.write(bytes.subarray(start, start + INFLATE_SLICE));
+      await pause();
+    }
+    await writer.close();
+  })();
+  const parts = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    total += value.length;
+  }
+  await writing;
+  if (parts.length === 1) return parts[0];
+  const whole = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.length;
+  }
+  return whole;
+}
 
 /** A column's numbers from its byte planes (plane k: byte k of every number), in slices. */
 async function unshuffle(raw, count, type) {
