@@ -362,9 +362,11 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
 
     def _saved_visuals(self) -> dict[str, Any]:
         """Overlays and markers for the saved output: JSON, the packed marks as base64."""
-        from .overlay import saved_layers
+        kept: set[str] = set()
+        if self._overlays:  # overlay.py needs numpy, which show() alone never loads
+            from .overlay import saved_layers
 
-        kept = saved_layers(self._overlays, self._overlay_styles)
+            kept = saved_layers(self._overlays, self._overlay_styles)
         overlays = {
             name: {**state, "data": base64.b64encode(bytes(state["data"])).decode("ascii")}
             for name, state in self._overlays.items()
