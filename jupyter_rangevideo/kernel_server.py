@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import hmac
 import logging
 import secrets
 import threading
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
+from typing import Any, TypeVar
 
 from tornado import web
 from tornado.httpserver import HTTPServer
@@ -27,6 +30,8 @@ from .segments import segment_service
 from .signing import ROUTE, load_secret
 from .static_files import STATIC_DIR, STATIC_ROUTE, static_headers
 from .streaming import RangeFileMixin, check_signature, descriptor_cache
+
+T = TypeVar("T")
 
 
 class KernelFileHandler(RangeFileMixin, web.RequestHandler):
@@ -130,6 +135,13 @@ class KernelServer:
     def base_url(self) -> str:
         """Prefix for the paths url_for() returns: ``base_url + url_for(path)`` streams it."""
         return f"http://127.0.0.1:{self.port}/{self.token}/"
+
+    def submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run a coroutine on this server's loop (from any thread): the comm transport's
+        requests use the same segment service and read pool as its HTTP routes."""
+        if self._loop is None or self._loop.is_closed():
+            raise RuntimeError("the kernel's server is not running")
+        return asyncio.run_coroutine_threadsafe(work, self._loop)
 
     def start(self) -> KernelServer:
         started = threading.Event()

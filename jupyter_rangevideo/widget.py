@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from . import overlay as _overlay
+    from .comm_transport import CommTransport
 
 
 # A frame clock this small is always saved (a constant-rate file's is one run).
@@ -124,6 +125,11 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
     # The front end asks for the in-kernel server when its page has no server extension.
     _kernel_server_requested = t.Bool(False).tag(sync=True)
     _kernel_server = t.Dict({}).tag(sync=True)
+    # How the page gets the bytes: "auto" tries the server extension, then the kernel's server,
+    # then the widget's comm (comm_transport.py); "comm" goes to the comm at once; "http" never.
+    transport = t.Enum(
+        ("auto", "http", "comm"), "auto", help="'auto', 'http' or 'comm': how the page gets the video's bytes"
+    ).tag(sync=True)
     # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
@@ -185,6 +191,8 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._comm_transport: CommTransport | None = None
+        self.on_msg(self._on_page_message)
 
     @functools.cached_property
     def _poster(self) -> str | None:
@@ -210,6 +218,28 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
 
             server = kernel_server()
             self._kernel_server = {"port": server.port, "token": server.token}
+
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: list[Any]) -> None:
+        """Requests of the comm transport (the page reaches no server): answered in chunks."""
+        from . import comm_transport
+
+        if not comm_transport.is_transport_message(content):
+            return
+        if self._comm_transport is None:
+            from .kernel_server import kernel_server
+
+            self._comm_transport = comm_transport.CommTransport(
+                lambda message, buffers: self.send(message, buffers=buffers),
+                self.probe,
+                self.delivery,
+                kernel_server(),
+            )
+        self._comm_transport.handle(content)
+
+    def close(self) -> None:
+        if self._comm_transport is not None:
+            self._comm_transport.close()
+        super().close()
 
     # --- commands (Python's win, in order: see sync.py) -------------------------------
 
@@ -480,7 +510,8 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     media FFmpeg can read) before anything is displayed. Reads the file's header and
     index (never decodes it), in bounded time whatever its size. Options set the Player's
     traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
-    height; ``proxy=False`` never shows frames from the seek proxy (on by default for files
+    height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where
+    the page reaches neither the server extension nor the kernel's server); ``proxy=False`` never shows frames from the seek proxy (on by default for files
     whose keyframes are more than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.

@@ -87,3 +87,106 @@ def test_a_paused_report_waits_for_a_seek_to_end_but_not_forever(tmp_path):
         " p.reportDue(1999, 1000, true), p.reportDue(2000, 1000, true)];",
     )
     assert got == [True, False, False, True]
+
+
+def test_comm_chunks_reassemble_in_any_order_and_misfits_are_refused(tmp_path):
+    result = run_js(
+        tmp_path,
+        """
+        const whole = new p.Reassembly();
+        const done = [
+          whole.add({ offset: 4, size: 10 }, new Uint8Array([4, 5, 6, 7])),
+          whole.add({ offset: 8, size: 10 }, new Uint8Array([8, 9])),
+          whole.add({ offset: 0, size: 10 }, new Uint8Array([0, 1, 2, 3])),
+        ];
+        const misfits = [];
+        for (const [offset, size, length] of [[8, 10, 4], [0, 12, 2], [-1, 10, 1]]) {
+          const r = new p.Reassembly();
+          r.add({ offset: 0, size: 10 }, new Uint8Array(1));
+          try { r.add({ offset, size }, new Uint8Array(length)); misfits.push("taken"); }
+          catch (error) { misfits.push("refused"); }
+        }
+        const empty = new p.Reassembly();
+        return { done, bytes: [...whole.bytes], misfits, empty: empty.add({ offset: 0, size: 0 }, new Uint8Array(0)) };
+        """,
+    )
+    assert result == {
+        "done": [False, False, True],
+        "bytes": list(range(10)),
+        "misfits": ["refused"] * 3,
+        "empty": True,
+    }
+
+
+def test_comm_urls_name_playlists_and_segments_as_hls_js_resolves_them(tmp_path):
+    result = run_js(
+        tmp_path,
+        """
+        const playlist = `${p.COMM_BASE}stream/index.m3u8?at=3.5`;
+        const proxy = `${p.COMM_BASE}proxy/index.m3u8`;
+        const refused = [];
+        for (const url of ["https://example.org/stream/seg-00001.ts", `${p.COMM_BASE}other/index.m3u8`,
+                           `${p.COMM_BASE}stream/notes.txt`]) {
+          try { p.commRequestOf(url); refused.push("taken"); } catch { refused.push("refused"); }
+        }
+        return {
+          playlist: p.commRequestOf(playlist),
+          segment: p.commRequestOf(new URL("seg-00012.ts", playlist).href),
+          proxyPlaylist: p.commRequestOf(proxy),
+          proxySegment: p.commRequestOf(new URL("seg-00003.ts", proxy).href),
+          badAt: p.commRequestOf(`${p.COMM_BASE}stream/index.m3u8?at=soon`),
+          refused,
+        };
+        """,
+    )
+    assert result == {
+        "playlist": ["playlist", {"at": 3.5}],
+        "segment": ["segment", {"index": 12}],
+        "proxyPlaylist": ["playlist", {"delivery": "proxy"}],
+        "proxySegment": ["segment", {"delivery": "proxy", "index": 3}],
+        "badAt": ["playlist", {}],
+        "refused": ["refused"] * 3,
+    }
+
+
+def test_comm_client_keeps_its_own_answers_and_cancels_what_is_left(tmp_path):
+    result = run_js(
+        tmp_path,
+        """
+        const sent = [];
+        let deliver = null;
+        const state = {
+          send: (content) => sent.push(content),
+          onMessage(handler) { deliver = handler; return () => { deliver = null; }; },
+        };
+        const client = p.createCommClient(state);
+        const a = client.request("segment", { index: 2 });
+        const b = client.request("playlist", { at: 1 });
+        const chunk = (id, offset, size, bytes) =>
+          deliver({ rangevideo: "chunk", id, offset, size, last: offset + bytes.length >= size },
+                  [new DataView(new Uint8Array(bytes).buffer)]);
+        deliver({ rangevideo: "chunk", id: "another-view:1", offset: 0, size: 1, last: true }, [new DataView(new ArrayBuffer(1))]);
+        chunk(a.id, 0, 5, [1, 2, 3]);
+        chunk(a.id, 3, 5, [4, 5]);
+        const answer = await a.done;
+        const c = client.request("segment", { index: 9 });
+        deliver({ rangevideo: "error", id: c.id, status: 404, message: "segment 9 is past the end" });
+        const refused = await c.done.catch((error) => [error.status, error.message]);
+        client.dispose();
+        return { answer: [...answer.bytes], refused, open: client.open, listening: deliver !== null,
+                 sent: sent.map(({ rangevideo, what, id }) => [rangevideo, what ?? null, id === b.id]) };
+        """,
+    )
+    assert result == {
+        "answer": [1, 2, 3, 4, 5],
+        "refused": [404, "segment 9 is past the end"],
+        "open": 0,
+        "listening": False,
+        # b was never answered: disposing the view cancels it in the kernel.
+        "sent": [
+            ["get", "segment", False],
+            ["get", "playlist", True],
+            ["get", "segment", False],
+            ["cancel", None, True],
+        ],
+    }

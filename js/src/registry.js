@@ -34,13 +34,19 @@ export function isRegisteredModel(model) {
   return registry.models.get(model.get("player_id")) === model;
 }
 
-/** The module loaded from `url` (once per page and URL; a failed load may be retried). */
-export function importOnce(url) {
+/**
+ * The default export of the module named `key` (once per page and key; a failed load may be
+ * retried), imported from the URL that `locate()` resolves to (by default `key` itself).
+ */
+export function importOnce(key, locate = () => key) {
   registry.hls ??= new Map();
-  if (!registry.hls.has(url)) {
-    const loading = import(/* webpackIgnore: true */ url).then((module) => module.default);
-    loading.catch(() => registry.hls.delete(url)); // let a later player try again
-    registry.hls.set(url, loading);
+  if (!registry.hls.has(key)) {
+    const loading = Promise.resolve()
+      .then(locate)
+      .then((url) => import(/* webpackIgnore: true */ url))
+      .then((module) => module.default);
+    loading.catch(() => registry.hls.delete(key)); // let a later player try again
+    registry.hls.set(key, loading);
   }
-  return registry.hls.get(url);
+  return registry.hls.get(key);
 }

@@ -3,23 +3,46 @@
 // with hls.js through Media Source Extensions, or natively where a browser has HLS but no MSE
 // (Chromium answers "maybe" for HLS without playing it: MSE is preferred). Without a Jupyter
 // server page: the file beside an exported notebook, then the range server inside the kernel
-// (through Colab's proxy on Colab).
+// (through Colab's proxy on Colab). Where no server reaches the page (the kernel's server is
+// probed first), or with transport="comm": segments over the widget's comm (comm.js), hls.js too.
 
+import { createCommClient, moduleUrl } from "./comm.js";
+import { COMM_BASE, commLoader } from "./comm-loader.js";
 import { Disposables } from "./dom.js";
 import { isBuffered } from "./media.js";
 import { importOnce } from "./registry.js";
 
 export const SRC_PREFIX = "rangevideo/files/";
 const HLS_VERSION = "1.6.15"; // js/package.json pins it; js/build.mjs minifies it into static/vendor/
+const HLS_FILE = "hls.light.min.mjs";
+// How long the kernel's server has to answer before the comm carries the bytes instead.
+const PROBE_MS = 3000;
 
 /** hls.js from the server at `base` (once per page and server). */
 export function loadHls(base) {
-  return importOnce(`${base}rangevideo/static/vendor/hls.light.min.mjs?v=${HLS_VERSION}`);
+  return importOnce(`${base}rangevideo/static/vendor/${HLS_FILE}?v=${HLS_VERSION}`);
 }
 
-/** hls.js settings for segments served from `base`. */
+/** hls.js as bytes over a player's comm `client` (once per page). */
+export function loadHlsOverComm(client) {
+  return importOnce(`comm:${HLS_FILE}?v=${HLS_VERSION}`, async () =>
+    moduleUrl((await client.request("static", { name: HLS_FILE }).done).bytes),
+  );
+}
+
+/** Whether the server at `base` answers (its public static route), within PROBE_MS. */
+async function answers(base) {
+  try {
+    const url = `${base}rangevideo/static/vendor/${HLS_FILE}?v=${HLS_VERSION}`;
+    return (await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(PROBE_MS) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** hls.js settings for segments served from `base` (null: over the comm). */
 export function hlsConfig(base) {
-  const sameOrigin = new URL(base).origin === location.origin;
+  const sameOrigin = base !== null && new URL(base).origin === location.origin;
   const xsrf = sameOrigin ? document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/)?.[1] : null;
   const patient = { maxTimeToFirstByteMs: 30_000, maxLoadTimeMs: 120_000 };
   return {
@@ -73,7 +96,9 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
   let hlsUrl = null;
   let disposed = false;
   let usingKernelServer = false;
+  let usingComm = false;
   let usingLocalSrc = false;
+  const transport = state.value("transport") || "auto";
 
   async function attach(base) {
     hls?.destroy();
@@ -98,9 +123,16 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     try {
       Hls = await loadHls(base);
     } catch (error) {
-      status.fail(`The player could not load its HLS library from the server (${error?.message ?? error}).`);
+      if (!disposed && !tryKernelServer("unreachable")) {
+        status.fail(`The player could not load its HLS library from the server (${error?.message ?? error}).`);
+      }
       return;
     }
+    playSegments(Hls, hlsConfig(base), hlsUrl);
+  }
+
+  /** Play the playlist at `url` with hls.js (`Hls`), unless the player is gone. */
+  function playSegments(Hls, config, url) {
     if (disposed) return;
     if (!Hls.isSupported()) {
       status.fail(
@@ -108,11 +140,34 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
       );
       return;
     }
-    hls = new Hls(hlsConfig(base));
+    hls = new Hls(config);
     listenForHlsErrors(Hls, hls);
-    hls.loadSource(hlsUrl);
+    hls.loadSource(url);
     hls.attachMedia(video);
   }
+
+  /** Play from segments sent over the widget's comm, hls.js included; false without a live model. */
+  function useComm() {
+    if (!state.live || usingComm || transport === "http") return false;
+    usingComm = true;
+    hls?.destroy();
+    hls = null;
+    hlsUrl = null;
+    status.segmented = true;
+    status.setMessage("");
+    status.setBusy(true);
+    const client = createCommClient(state);
+    disposables.add(client);
+    loadHlsOverComm(client).then(
+      (Hls) => playSegments(Hls, { ...hlsConfig(null), loader: commLoader(client) }, commPlaylist()),
+      (error) =>
+        disposed ||
+        status.fail(`The player could not load its HLS library over the kernel's comm (${error?.message ?? error}).`),
+    );
+    return true;
+  }
+
+  const commPlaylist = () => `${COMM_BASE}stream/index.m3u8?at=${startTime()}`;
 
   function listenForHlsErrors(Hls, player) {
     let recovered = false;
@@ -161,10 +216,11 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     status.setMessage(`Loading ${spec.name} from the kernel…`);
     const load = async () => {
       const base = await kernelServerBase();
-      if (base) {
-        status.setMessage("");
-        attach(base);
-      }
+      if (!base || disposed) return;
+      // Another port (or Colab's proxy) may not reach this page: the comm then carries the bytes.
+      if (!(await answers(base)) && !disposed && useComm()) return;
+      status.setMessage("");
+      attach(base);
     };
     disposables.add(state.onChange(["_kernel_server"], load));
     if (state.value("_kernel_server")?.port) load();
@@ -172,16 +228,17 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     return true;
   }
 
-  /** After a load failed with `httpStatus`: whether the kernel's server takes over. */
+  /** After a load failed with `httpStatus`: whether the kernel's server, or else the comm, takes over. */
   function tryKernelServer(httpStatus) {
-    if (usingKernelServer || !(notServedHere(httpStatus) || usingLocalSrc)) return false;
-    return useKernelServer();
+    if (usingComm || !(notServedHere(httpStatus) || usingLocalSrc)) return false;
+    return usingKernelServer ? useComm() : useKernelServer();
   }
 
   const source = {
     playable: true,
     hlsUrl: () => hlsUrl,
     usingHlsJs: () => hls !== null,
+    usingComm: () => usingComm,
     tryKernelServer,
     dispose() {
       disposed = true;
@@ -204,6 +261,8 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
   const localSrc = delivery === "direct" ? state.value("_local_src") : "";
   if (exported) {
     video.src = spec.src;
+  } else if (transport === "comm" && useComm()) {
+    // asked for: no HTTP at all
   } else if (baseUrl) {
     attach(new URL(baseUrl, location.href).href);
   } else if (localSrc) {

@@ -23,6 +23,17 @@ export function playerState(spec, model) {
       for (const [name, trait] of Object.entries(values)) model.set(name, trait);
       model.save_changes();
     },
+    /** Send a custom message to the kernel's widget (nothing without a live model). */
+    send(content) {
+      model?.send(content);
+    },
+    /** Call `handler(content, buffers)` on each custom message from the kernel; returns the unsubscribe. */
+    onMessage(handler) {
+      if (!model) return () => {};
+      const listener = (content, buffers) => handler(content, buffers);
+      model.on("msg:custom", listener);
+      return () => model.off("msg:custom", listener);
+    },
     /** Call `handler` when one of the traits `names` changes; returns the unsubscribe. */
     onChange(names, handler) {
       if (!model) return () => {};
