@@ -2,7 +2,8 @@
 
     python benchmarks/comm.py [--rounds N] [--seeks K] [--seconds S]
 
-JupyterLab with the server extension; one H.264 MP4 (640×360, noisy, S seconds). Both players
+JupyterLab with the server extension; one H.264 MP4 (640×360, S seconds; --noise: a noisy picture,
+about 18 MB/s, to load the transport). Both players
 play the same remuxed segments through hls.js: `show(path, delivery="remux")` fetches them over
 HTTP from the extension, `show(path, transport="comm")` asks the kernel over the widget's comm.
 Every segment is made once before measuring, so both read the segment cache.
@@ -118,7 +119,7 @@ def summarize(transfer, seek_ms, load) -> dict:
 
 def write_results(summary: dict, args) -> None:
     out = HERE / "results"
-    (out / "comm.json").write_text(json.dumps(summary, indent=2))
+    (out / f"{args.out}.json").write_text(json.dumps(summary, indent=2))
     (before, after) = summary["load_average_1_5_15_before_after"]
     rates, seek = summary["throughput_mb_per_s"], summary["seek_ms_median"]
     d = summary["seek_comm_minus_http_ms"]
@@ -126,7 +127,8 @@ def write_results(summary: dict, args) -> None:
         "# The comm transport next to HTTP (JupyterLab, Chromium, same remuxed segments)",
         "",
         (
-            f"H.264 MP4 640×360, {args.seconds} s; {summary['segments']} segments, "
+            f"H.264 MP4 640×360{' (noisy picture)' if args.noise else ''}, {args.seconds} s; "
+            f"{summary['segments']} segment fetches each way, "
             f"{summary['segment_mb']:.1f} MB, all made before measuring. {args.rounds} rounds × {args.seeks} seeks. "
             f"Load average (1/5/15 min) before {before[0]:.1f}/{before[1]:.1f}/{before[2]:.1f}, "
             f"after {after[0]:.1f}/{after[1]:.1f}/{after[2]:.1f}, on 2 cores shared with other work."
@@ -143,7 +145,7 @@ def write_results(summary: dict, args) -> None:
             f"| {d['median']:+.0f} [{d['low']:+.0f}, {d['high']:+.0f}] |"
         ),
     ]
-    (out / "comm.md").write_text("\n".join(rows) + "\n")
+    (out / f"{args.out}.md").write_text("\n".join(rows) + "\n")
     print("\n".join(rows))
 
 
@@ -152,13 +154,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seeks", type=int, default=6)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--noise", action="store_true", help="a noisy picture: about 18 MB/s of video")
+    parser.add_argument("--out", default="comm", help="results/<out>.json and .md")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-comm-bench-"))
     (tmp / "lab-config").mkdir()
     (tmp / "lab-config" / "jupyter_server_config.json").write_text(
         json.dumps({"RangeVideoApp": {"cache_dir": str(tmp / "segment-cache")}})
     )
-    video = write_sample(tmp / "clip.mp4", args.seconds, FPS, (640, 360), noise=True)
+    video = write_sample(tmp / "clip.mp4", args.seconds, FPS, (640, 360), noise=args.noise)
     count = plan_segments(probe(video), "remux", EncodeSettings()).count
     server = start_server("lab", tmp)
     show = "import jupyter_rangevideo as rangevideo\np = rangevideo.show({path!r}, controls=False, {option})"

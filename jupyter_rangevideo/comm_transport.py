@@ -44,9 +44,8 @@ CHUNK_BYTES = 512 * 1024
 # wait in the queue, which holds at most QUEUE_MAX: beyond it a request is refused (503).
 SERVING_MAX = 2
 QUEUE_MAX = 16
-# What the page may ask for besides its video: hls.js itself (its transmux worker is not needed:
-# without a same-origin worker URL hls.js transmuxes on the page's thread).
-STATIC_NAMES = frozenset({"hls.light.min.mjs"})
+# What the page may ask for besides its video: hls.js itself and its transmux worker.
+STATIC_NAMES = frozenset({"hls.light.min.mjs", "hls.worker.js"})
 WHATS = ("playlist", "segment", "static")
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 

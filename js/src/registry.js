@@ -39,12 +39,19 @@ export function isRegisteredModel(model) {
  * retried), imported from the URL that `locate()` resolves to (by default `key` itself).
  */
 export function importOnce(key, locate = () => key) {
-  registry.hls ??= new Map();
-  if (!registry.hls.has(key)) {
-    const loading = Promise.resolve()
+  return onceOnPage(key, () =>
+    Promise.resolve()
       .then(locate)
       .then((url) => import(/* webpackIgnore: true */ url))
-      .then((module) => module.default);
+      .then((module) => module.default),
+  );
+}
+
+/** What `make()` resolves to, made once per page and key (a failure lets a later call try again). */
+export function onceOnPage(key, make) {
+  registry.hls ??= new Map();
+  if (!registry.hls.has(key)) {
+    const loading = make();
     loading.catch(() => registry.hls.delete(key)); // let a later player try again
     registry.hls.set(key, loading);
   }

@@ -10,11 +10,12 @@ import { createCommClient, moduleUrl } from "./comm.js";
 import { COMM_BASE, commLoader } from "./comm-loader.js";
 import { Disposables } from "./dom.js";
 import { isBuffered } from "./media.js";
-import { importOnce } from "./registry.js";
+import { importOnce, onceOnPage } from "./registry.js";
 
 export const SRC_PREFIX = "rangevideo/files/";
 const HLS_VERSION = "1.6.15"; // js/package.json pins it; js/build.mjs minifies it into static/vendor/
 const HLS_FILE = "hls.light.min.mjs";
+const HLS_WORKER = "hls.worker.js";
 // How long the kernel's server has to answer before the comm carries the bytes instead.
 const PROBE_MS = 3000;
 
@@ -23,11 +24,13 @@ export function loadHls(base) {
   return importOnce(`${base}rangevideo/static/vendor/${HLS_FILE}?v=${HLS_VERSION}`);
 }
 
-/** hls.js as bytes over a player's comm `client` (once per page). */
-export function loadHlsOverComm(client) {
-  return importOnce(`comm:${HLS_FILE}?v=${HLS_VERSION}`, async () =>
-    moduleUrl((await client.request("static", { name: HLS_FILE }).done).bytes),
-  );
+/** hls.js and its transmux worker's Blob URL, as bytes over a player's comm `client` (once per page). */
+export async function loadHlsOverComm(client) {
+  const fetchUrl = async (name) => moduleUrl((await client.request("static", { name }).done).bytes);
+  const worker = onceOnPage(`comm:${HLS_WORKER}?v=${HLS_VERSION}`, () => fetchUrl(HLS_WORKER));
+  const Hls = await importOnce(`comm:${HLS_FILE}?v=${HLS_VERSION}`, () => fetchUrl(HLS_FILE));
+  // Without its worker hls.js transmuxes on the page's thread, as on another origin.
+  return { Hls, workerPath: await worker.catch(() => null) };
 }
 
 /** Whether the server at `base` answers (its public static route), within PROBE_MS. */
@@ -159,7 +162,8 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     const client = createCommClient(state);
     disposables.add(client);
     loadHlsOverComm(client).then(
-      (Hls) => playSegments(Hls, { ...hlsConfig(null), loader: commLoader(client) }, commPlaylist()),
+      ({ Hls, workerPath }) =>
+        playSegments(Hls, { ...hlsConfig(null), workerPath, loader: commLoader(client) }, commPlaylist()),
       (error) =>
         disposed ||
         status.fail(`The player could not load its HLS library over the kernel's comm (${error?.message ?? error}).`),

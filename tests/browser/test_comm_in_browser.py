@@ -82,12 +82,12 @@ def test_plays_seeks_and_steps_over_the_comm(page, lab_without_extension, clips,
     exact(page, 0)
 
     # The extension answered nothing, the kernel's server was tried and cut off, and the
-    # bytes (hls.js included) came over the comm.
+    # bytes (hls.js and its worker included) came over the comm.
     assert kernel_value(page, "p.delivery") == ("direct" if kind == "mp4" else "transcode")
     assert kernel_value(page, "p._kernel_server.get('port') is not None")
     assert any(f":{kernel_value(page, 'p._kernel_server')['port']}/" in url for url in aborted), aborted
     stats = kernel_value(page, "dict(p._comm_transport.stats)")
-    assert stats["static"] == 1 and stats["playlist"] >= 1 and stats["segment"] >= 1, stats
+    assert stats["static"] == 2 and stats["playlist"] >= 1 and stats["segment"] >= 1, stats
     assert not page.locator(".jp-RangeVideo-message").is_visible()
 
     # A seek in the page, then frames set from Python: exactly those frames.
