@@ -64,6 +64,17 @@ def first_frame(browser, server, notebook: str, unminified: bool) -> float:
         return ms
 
 
+def import_ms(browser, server, name: str) -> float:
+    """``import()`` of one file in a fresh context, from a page of the same origin without a CSP
+    (the vendor folder's README): download, parse, compile and evaluate."""
+    with new_page(browser) as page:
+        page.goto(f"{server.url}rangevideo/static/vendor/README.md")
+        return page.evaluate(
+            "async (url) => { const t = performance.now(); await import(url); return performance.now() - t; }",
+            f"{server.url}rangevideo/static/vendor/{name}",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=8)
@@ -77,7 +88,12 @@ def main() -> None:
     video = write_sample(tmp / "clip.avi", 4, FPS, (320, 240), codec="mjpeg")
     server = start_server("lab", tmp)
     load = os.getloadavg()
-    results: dict[str, list[float]] = {"unminified": [], "minified": []}
+    results: dict[str, list[float]] = {
+        "unminified": [],
+        "minified": [],
+        "import_unminified": [],
+        "import_minified": [],
+    }
     try:
         notebook = "hls-min.ipynb"
         create_notebook(
@@ -94,17 +110,26 @@ def main() -> None:
                     results["unminified" if unminified else "minified"].append(ms)
                     server.shut_down_kernels()
                     print("unminified" if unminified else "minified", round(ms), flush=True)
+            for number in range(4 * args.pairs):  # the import alone: cheap, so more pairs
+                names = [("hls.light.mjs", "import_unminified"), ("hls.light.min.mjs", "import_minified")]
+                for name, key in names if number % 2 == 0 else names[::-1]:
+                    results[key].append(import_ms(browser, server, name))
     finally:
         server.stop()
         (VENDOR / "hls.light.mjs").unlink(missing_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
     load = (load, os.getloadavg())
     difference = paired_differences(results["minified"], results["unminified"])
+    imports = paired_differences(results["import_minified"], results["import_unminified"])
     summary = {
         "load_average_1_5_15_before_after": load,
         "pairs": args.pairs,
         "first_frame_ms_median": {k: statistics.median(results[k]) for k in ("unminified", "minified")},
         "first_frame_minified_minus_unminified_ms": difference,
+        "import_ms_median": {
+            k: statistics.median(results[k]) for k in ("import_unminified", "import_minified")
+        },
+        "import_minified_minus_unminified_ms": imports,
         "runs": results,
     }
     out = HERE / "results"
@@ -124,6 +149,12 @@ def main() -> None:
             f"| run cell → frame 0 (ms) | {summary['first_frame_ms_median']['unminified']:.0f} | "
             f"{summary['first_frame_ms_median']['minified']:.0f} | {difference['median']:+.0f} "
             f"[{difference['low']:+.0f}, {difference['high']:+.0f}] |"
+        ),
+        (
+            f"| `import()` of hls.js alone, fresh context ({4 * args.pairs} pairs, ms) | "
+            f"{summary['import_ms_median']['import_unminified']:.0f} | "
+            f"{summary['import_ms_median']['import_minified']:.0f} | {imports['median']:+.0f} "
+            f"[{imports['low']:+.0f}, {imports['high']:+.0f}] |"
         ),
     ]
     (out / "hls_minified.md").write_text("\n".join(rows) + "\n")
