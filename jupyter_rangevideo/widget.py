@@ -141,6 +141,9 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
     # change never sends the marks again.
     _overlay_styles = t.Dict({}).tag(sync=True)
     _markers = t.Dict({}).tag(sync=True)
+    # Answers the page's requests when the bytes travel over the comm (made on the first one);
+    # a class default, so that close() works on a player whose __init__ raised.
+    _comm_transport: CommTransport | None = None
 
     def __init__(
         self,
@@ -191,7 +194,6 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._comm_transport: CommTransport | None = None
         self.on_msg(self._on_page_message)
 
     @functools.cached_property
