@@ -260,6 +260,34 @@ class CommTransport:
         return size
 
 
+class PageRequests:
+    """A player's handler of custom messages (``widget.on_msg``): the comm transport's requests
+    go to a CommTransport made on the first one, on the kernel's server; others are not ours."""
+
+    def __init__(self, player: Any):
+        self.player = player
+        self.transport: CommTransport | None = None
+
+    def __call__(self, _widget: Any, content: Any, _buffers: list[Any]) -> None:
+        if not is_transport_message(content) or self.player is None:
+            return
+        if self.transport is None:
+            from .kernel_server import kernel_server
+
+            player = self.player
+            self.transport = CommTransport(
+                lambda message, buffers: player.send(message, buffers=buffers),
+                player.probe,
+                player.delivery,
+                kernel_server(),
+            )
+        self.transport.handle(content)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 def _status_of(error: Exception, path: str) -> tuple[int, str]:
     """The HTTP-like status and plain words for a failure, as the HLS routes give them."""
     from .hls import http_error

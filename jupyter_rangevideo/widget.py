@@ -19,6 +19,7 @@ from . import delivery as _delivery
 from . import markers as _markers
 from . import proxy as _proxy
 from . import sync as _sync
+from .comm_transport import PageRequests
 from .embed import spec_html
 from .labelling import Labelling
 from .output import SavedOutput
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from . import overlay as _overlay
-    from .comm_transport import CommTransport
-
 
 # A frame clock this small is always saved (a constant-rate file's is one run).
 _SAVED_CLOCK_MAX_RUNS = 256
@@ -125,11 +124,8 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
     # The front end asks for the in-kernel server when its page has no server extension.
     _kernel_server_requested = t.Bool(False).tag(sync=True)
     _kernel_server = t.Dict({}).tag(sync=True)
-    # How the page gets the bytes: "auto" tries the server extension, then the kernel's server,
-    # then the widget's comm (comm_transport.py); "comm" goes to the comm at once; "http" never.
-    transport = t.Enum(
-        ("auto", "http", "comm"), "auto", help="'auto', 'http' or 'comm': how the page gets the video's bytes"
-    ).tag(sync=True)
+    # "auto": the extension, the kernel's server, then the widget's comm (comm_transport.py).
+    transport = t.Enum(("auto", "http", "comm"), "auto", help="how the page gets the bytes").tag(sync=True)
     # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
@@ -141,9 +137,7 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
     # change never sends the marks again.
     _overlay_styles = t.Dict({}).tag(sync=True)
     _markers = t.Dict({}).tag(sync=True)
-    # Answers the page's requests when the bytes travel over the comm (made on the first one);
-    # a class default, so that close() works on a player whose __init__ raised.
-    _comm_transport: CommTransport | None = None
+    _page_requests = PageRequests(None)  # the comm transport's (comm_transport.py); one per player
 
     def __init__(
         self,
@@ -194,7 +188,8 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.on_msg(self._on_page_message)
+        self._page_requests = PageRequests(self)
+        self.on_msg(self._page_requests)
 
     @functools.cached_property
     def _poster(self) -> str | None:
@@ -221,26 +216,8 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             server = kernel_server()
             self._kernel_server = {"port": server.port, "token": server.token}
 
-    def _on_page_message(self, _widget: Any, content: Any, _buffers: list[Any]) -> None:
-        """Requests of the comm transport (the page reaches no server): answered in chunks."""
-        from . import comm_transport
-
-        if not comm_transport.is_transport_message(content):
-            return
-        if self._comm_transport is None:
-            from .kernel_server import kernel_server
-
-            self._comm_transport = comm_transport.CommTransport(
-                lambda message, buffers: self.send(message, buffers=buffers),
-                self.probe,
-                self.delivery,
-                kernel_server(),
-            )
-        self._comm_transport.handle(content)
-
     def close(self) -> None:
-        if self._comm_transport is not None:
-            self._comm_transport.close()
+        self._page_requests.close()  # the comm transport's requests stop with the widget
         super().close()
 
     # --- commands (Python's win, in order: see sync.py) -------------------------------
@@ -512,8 +489,8 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     media FFmpeg can read) before anything is displayed. Reads the file's header and
     index (never decodes it), in bounded time whatever its size. Options set the Player's
     traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
-    height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where
-    the page reaches neither the server extension nor the kernel's server); ``proxy=False`` never shows frames from the seek proxy (on by default for files
+    height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where no
+    server reaches the page); ``proxy=False`` never shows frames from the seek proxy (on by default for files
     whose keyframes are more than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.

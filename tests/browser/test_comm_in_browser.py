@@ -86,7 +86,7 @@ def test_plays_seeks_and_steps_over_the_comm(page, lab_without_extension, clips,
     assert kernel_value(page, "p.delivery") == ("direct" if kind == "mp4" else "transcode")
     assert kernel_value(page, "p._kernel_server.get('port') is not None")
     assert any(f":{kernel_value(page, 'p._kernel_server')['port']}/" in url for url in aborted), aborted
-    stats = kernel_value(page, "dict(p._comm_transport.stats)")
+    stats = kernel_value(page, "dict(p._page_requests.transport.stats)")
     assert stats["static"] == 2 and stats["playlist"] >= 1 and stats["segment"] >= 1, stats
     assert not page.locator(".jp-RangeVideo-message").is_visible()
 
