@@ -24,6 +24,7 @@ from .output import SavedOutput
 from .poster import poster_later
 from .probe import Probe, probe
 from .signing import url_for
+from .strips import Strips
 
 if TYPE_CHECKING:
     # numpy (which the overlays need) costs more to import than the rest of show() in a
@@ -64,7 +65,7 @@ _SAVED_OPTIONS = (
 )
 
 
-class Player(SavedOutput, anywidget.AnyWidget):
+class Player(SavedOutput, Strips, anywidget.AnyWidget):
     """A video player for a local file. Its state syncs both ways with the browser."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -127,7 +128,7 @@ class Player(SavedOutput, anywidget.AnyWidget):
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
     # Overlay layers by name (overlay.py: packed marks, sent once as binary buffers) and the
-    # names of the hidden ones; timeline markers and chapters (markers.py).
+    # names of the hidden ones; timeline markers and chapters (markers.py). Strips: strips.py.
     _overlays = t.Dict({}).tag(sync=True)
     _overlays_hidden = t.List(t.Unicode()).tag(sync=True)
     _markers = t.Dict({}).tag(sync=True)
@@ -344,8 +345,9 @@ class Player(SavedOutput, anywidget.AnyWidget):
             "overlays_hidden": list(self._overlays_hidden),
             "markers": self._markers,
         }
+        saved.update(self._saved_strips())
         clock = self._facts.get("clock")
-        if overlays or self._markers:  # what the page needs to place them with no kernel
+        if overlays or self._markers or self._timelines:  # what the page needs to place them with no kernel
             saved.update(
                 clock=clock,
                 duration=self.duration,
@@ -416,6 +418,10 @@ class Player(SavedOutput, anywidget.AnyWidget):
             # Large overlays are saved once, in the player's own output; `rangevideo export`
             # carries them into shared pages.
             spec["overlays"] = {}
+        for strip in [
+            n for n, s in spec.get("timelines", {}).items() if len(s.get("t", "")) > _OVERLAYS_IN_HTML_MAX
+        ]:
+            del spec["timelines"][strip]  # as large overlays
         return spec, fallback
 
     def _relative_source(self) -> str | None:
