@@ -74,28 +74,40 @@ export function decimate(times, values, view, columns, offset = 0) {
   const min = new Float32Array(columns).fill(Number.NaN);
   const max = new Float32Array(columns).fill(Number.NaN);
   const first = lowerBound(times, view.start);
-  let last = first;
   const span = view.end - view.start;
   if (!(span > 0) || columns < 1) return { min, max, first, last: first };
-  const scale = columns / span;
-  const n = times.length;
+  const last = upperBound(times, view.end);
+  // Times are sorted: each column is a run of samples between two binary searches, and the
+  // inner loop only compares (a NaN compares false both ways: a gap, skipped).
   let i = first;
-  for (; i < n; i++) {
-    const t = times[i];
-    if (t > view.end) break;
-    let c = Math.floor((t - view.start) * scale);
-    if (c >= columns) c = columns - 1;
-    const v = values[offset + i];
-    if (Number.isNaN(v)) continue; // a gap
-    const lo = min[c];
-    if (Number.isNaN(lo)) {
-      min[c] = v;
-      max[c] = v;
-    } else if (v < lo) min[c] = v;
-    else if (v > max[c]) max[c] = v;
+  for (let c = 0; c < columns; c++) {
+    const stop = c === columns - 1 ? last : Math.min(last, lowerBound(times, view.start + ((c + 1) * span) / columns));
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let k = offset + i, end = offset + stop; k < end; k++) {
+      const v = values[k];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo <= hi) {
+      min[c] = lo;
+      max[c] = hi;
+    }
+    i = Math.max(i, stop);
   }
-  last = i;
   return { min, max, first, last };
+}
+
+/** The first index i with values[i] > target (values sorted ascending). */
+export function upperBound(values, target) {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] <= target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The y (px, 0 at the top) of `value` in a strip of `height` px showing [low, high]. */
