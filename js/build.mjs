@@ -1,6 +1,10 @@
 // Bundles the player's sources (src/) into the two files that every host loads:
 //   jupyter_rangevideo/static/player.js  the ES module (anywidget, the JupyterLab renderer)
 //   jupyter_rangevideo/static/page.js    the script that exported pages inline
+// and minifies hls.js (pinned in package.json) into jupyter_rangevideo/static/vendor/:
+//   hls.light.min.mjs  npm's dist/hls.light.mjs (ESM, unminified) minified by esbuild
+//   hls.worker.js      its transmux worker, as npm ships it (already minified)
+//   hls.js-LICENSE     its license
 // Each begins with a header naming it generated and the sha256 of its sources, which
 // tests/test_bundle.py recomputes without Node: over the sorted repository paths of
 // js/build.mjs, js/package.json and js/src/**/*.js, each path and content followed by a NUL byte.
@@ -8,7 +12,7 @@
 //   npm ci && npm run build          (in js/)
 
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -60,3 +64,23 @@ for (const [entry, output] of Object.entries(outputs)) {
   writeFileSync(join(repository, output), header + result.outputFiles[0].text);
   console.log(`${output}: ${result.outputFiles[0].contents.length} bytes`);
 }
+
+// hls.js: npm ships no minified ESM light build; esbuild makes one from the unminified one.
+const hls = join(here, "node_modules", "hls.js");
+const vendor = join(repository, "jupyter_rangevideo", "static", "vendor");
+const hlsVersion = JSON.parse(readFileSync(join(hls, "package.json"), "utf8")).version;
+const minified = await esbuild.build({
+  entryPoints: [join(hls, "dist", "hls.light.mjs")],
+  bundle: false,
+  format: "esm",
+  minify: true,
+  legalComments: "none",
+  charset: "utf8",
+  write: false,
+  logLevel: "warning",
+});
+const hlsHeader = `/*! hls.js ${hlsVersion} (light, ESM), https://github.com/video-dev/hls.js, Apache-2.0 (hls.js-LICENSE). Minified by js/build.mjs (esbuild) from npm's dist/hls.light.mjs: do not edit. */\n`;
+writeFileSync(join(vendor, "hls.light.min.mjs"), hlsHeader + minified.outputFiles[0].text);
+copyFileSync(join(hls, "dist", "hls.worker.js"), join(vendor, "hls.worker.js"));
+copyFileSync(join(hls, "LICENSE"), join(vendor, "hls.js-LICENSE"));
+console.log(`jupyter_rangevideo/static/vendor/hls.light.min.mjs: ${minified.outputFiles[0].contents.length} bytes`);

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .layout import cut_off
+from .containers import cut_off
 
 # How long probe() may spend reading packet timestamps where the index cannot give them
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
@@ -184,7 +184,7 @@ def probe(path: str | os.PathLike[str]) -> Probe:
     if info.st_size == 0:
         raise MediaError(f"{path!r} is empty (0 bytes): not a video or audio file")
     if stat.S_ISREG(info.st_mode) and (cut := cut_off(path, info.st_size)):
-        raise MediaError(cut)  # its index is whole, its media data stops part-way (layout.py)
+        raise MediaError(cut)  # its index is whole, its media data stops part-way (containers/)
     try:
         container = av.open(path, metadata_errors="ignore")
     except av.FFmpegError as e:

@@ -7,8 +7,6 @@ import json
 import numpy as np
 import pytest
 
-pd = pytest.importorskip("pandas")
-
 from jupyter_rangevideo import AnnotationFormatError, read_annotations
 
 MOT_TXT = """\

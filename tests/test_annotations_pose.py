@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
+import pandas as pd
 import pytest
-
-pd = pytest.importorskip("pandas")
-h5py = pytest.importorskip("h5py")
-sio = pytest.importorskip("sleap_io")
-pytest.importorskip("tables")
+import sleap_io as sio
+import tables  # noqa: F401 - DeepLabCut's H5 files are PyTables files: the test extra must carry it
 
 from jupyter_rangevideo import AnnotationFormatError, read_annotations
 

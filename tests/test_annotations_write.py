@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
-
-pd = pytest.importorskip("pandas")
-
 from test_annotations_boxes import COCO, CVAT_XML, MOT_TXT
 from test_annotations_pose import dlc_multi
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jupyter_rangevideo import MediaError, probe
-from jupyter_rangevideo.layout import (
+from jupyter_rangevideo.containers import (
     CLUSTER,
     human_size,
     iter_boxes,

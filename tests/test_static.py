@@ -1,5 +1,6 @@
 """The vendored hls.js, served by the extension and by the kernel's fallback server."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -7,16 +8,25 @@ from helpers import http_get
 
 from jupyter_rangevideo.kernel_server import KernelServer
 
-VENDOR = Path(__file__).parent.parent / "jupyter_rangevideo" / "static" / "vendor"
-HLS = "rangevideo/static/vendor/hls.light.mjs"
+ROOT = Path(__file__).parent.parent
+VENDOR = ROOT / "jupyter_rangevideo" / "static" / "vendor"
+HLS = "rangevideo/static/vendor/hls.light.min.mjs"
 
 
 def test_vendored_files_are_there_with_their_license():
-    assert (VENDOR / "hls.light.mjs").stat().st_size > 100_000
+    # Minified by js/build.mjs from npm's unminified ESM light build (865,778 bytes).
+    assert 100_000 < (VENDOR / "hls.light.min.mjs").stat().st_size < 400_000
     assert (VENDOR / "hls.worker.js").stat().st_size > 10_000
     assert "Apache License" in (VENDOR / "hls.js-LICENSE").read_text()
     assert "1.6.15" in (VENDOR / "README.md").read_text()
-    assert 'const version = "1.6.15"' in (VENDOR / "hls.light.mjs").read_text()
+    module = (VENDOR / "hls.light.min.mjs").read_text()
+    assert module.startswith("/*! hls.js 1.6.15 ")
+    assert '"1.6.15"' in module  # hls.js's own version constant
+    assert " as default" in module  # still an ES module with hls.js's default export
+    # One version everywhere: npm's package the build minifies, and the URL the player asks for.
+    package = json.loads((ROOT / "js" / "package.json").read_text())
+    assert package["devDependencies"]["hls.js"] == "1.6.15"
+    assert 'HLS_VERSION = "1.6.15"' in (ROOT / "js" / "src" / "source.js").read_text()
 
 
 async def test_extension_serves_the_module_as_javascript(fetch):
@@ -24,7 +34,7 @@ async def test_extension_serves_the_module_as_javascript(fetch):
     assert response.code == 200
     assert response.headers["Content-Type"].startswith("text/javascript")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.body == (VENDOR / "hls.light.mjs").read_bytes()
+    assert response.body == (VENDOR / "hls.light.min.mjs").read_bytes()
     # Public like Jupyter's own static files: nothing secret, and the login page is not needed.
     assert (await fetch(HLS, auth=False)).code == 200
 
@@ -50,7 +60,7 @@ def test_kernel_server_serves_the_module_behind_its_token(kernel_server):
     assert headers["Content-Type"].startswith("text/javascript")
     # The page is on another origin: a module import needs CORS.
     assert headers["Access-Control-Allow-Origin"] == "*"
-    assert body == (VENDOR / "hls.light.mjs").read_bytes()
+    assert body == (VENDOR / "hls.light.min.mjs").read_bytes()
     wrong = kernel_server.base_url.replace(kernel_server.token, "0" * 32)
     assert http_get(wrong + HLS)[0] == 404
     assert http_get(kernel_server.base_url + "rangevideo/static/../signing.py")[0] in (403, 404)

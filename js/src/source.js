@@ -10,11 +10,11 @@ import { isBuffered } from "./media.js";
 import { importOnce } from "./registry.js";
 
 export const SRC_PREFIX = "rangevideo/files/";
-const HLS_VERSION = "1.6.15"; // vendored in static/vendor/, see its README
+const HLS_VERSION = "1.6.15"; // js/package.json pins it; js/build.mjs minifies it into static/vendor/
 
 /** hls.js from the server at `base` (once per page and server). */
 export function loadHls(base) {
-  return importOnce(`${base}rangevideo/static/vendor/hls.light.mjs?v=${HLS_VERSION}`);
+  return importOnce(`${base}rangevideo/static/vendor/hls.light.min.mjs?v=${HLS_VERSION}`);
 }
 
 /** hls.js settings for segments served from `base`. */
