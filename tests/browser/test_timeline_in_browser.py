@@ -242,6 +242,22 @@ def test_strips_seek_zoom_cursor_colours_labels_and_reopen(page, host, clip):
     ]
     assert not near(row[round(40 / FPS / SECONDS * shot.shape[1])], ORANGE)
 
+    # Letterboxed (640x240 element, the 4:3 picture 320 px wide in its middle): the strips
+    # span the picture, and a click still seeks to the frame under the pointer.
+    kernel_value(page, "setattr(p, 'height', 240)")
+    page.wait_for_function("(s) => document.querySelector(s).clientHeight === 240", arg=VIDEO)
+    video = rect(page, VIDEO)
+    page.wait_for_function(
+        "([s, x]) => Math.abs(document.querySelector(s).getBoundingClientRect().x - x) <= 0.5",
+        arg=[f'{STRIP}[data-name="speed"]', video["x"] + 160],
+    )
+    box = strip_rect(page, "speed")
+    assert abs(box["width"] - 320) <= 0.5, box
+    click_strip(page, "speed", 100.0)
+    wait_frame_everywhere(page, expected_frame(100.0, 320))
+    kernel_value(page, "setattr(p, 'height', 'auto')")
+    page.wait_for_function("(s) => document.querySelector(s).clientHeight === 480", arg=VIDEO)
+
     # Saved, kernel gone, reopened: the strips and the labelled events come back, and seek.
     page.wait_for_timeout(500)  # the kernel's update of the saved output
     save_notebook(page)
