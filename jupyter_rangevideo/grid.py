@@ -43,6 +43,8 @@ class Grid(SavedOutput, anywidget.AnyWidget):
     _players = t.List(t.Dict(), help="each player's id and source").tag(sync=True)
     columns = t.Int(1).tag(sync=True)
     offsets = t.List(t.Float(), help="seconds: player i shows t + offsets[i] at grid time t").tag(sync=True)
+    # Strips under the whole grid, on the first player's time (timeline.py).
+    _timelines = t.Dict({}).tag(sync=True)
 
     def __init__(
         self, players: Sequence[Player], *, columns: int | None = None, offsets: Sequence[float] | None = None
@@ -125,9 +127,22 @@ class Grid(SavedOutput, anywidget.AnyWidget):
     def paused(self) -> bool:
         return self.leader.paused
 
+    def timeline(self, data: Any, **options: Any) -> Any:
+        """A strip under the whole grid, on the first player's time: a click or drag seeks
+        every player (see Player.timeline for the options)."""
+        from . import timeline as _timeline
+
+        name = options.pop("name", None)
+        kind = options.pop("kind", "line")
+        return _timeline.add(self, data, self.leader.probe.clock, name=name, kind=kind, **options)
+
     # --- display -----------------------------------------------------------------------
     def _saved_spec(self) -> dict[str, Any]:
+        from . import timeline as _timeline
+
+        strips = {"timelines": _timeline.saved(self._timelines)} if self._timelines else {}
         return {
+            **strips,
             "version": 1,
             "grid": True,
             "player_id": self.player_id,

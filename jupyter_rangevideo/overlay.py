@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from .layers import Layers
     from .probe import FrameClock
-    from .widget import Player
 
 KINDS = ("box", "point", "line", "text")
 # The coordinates each kind needs, in source-video pixels.
@@ -432,7 +432,7 @@ class Overlay:
     marks scored below it (the page applies it: the marks are not sent again), ``.remove()``
     drops it."""
 
-    def __init__(self, player: Player, name: str, count: int):
+    def __init__(self, player: Layers, name: str, count: int):
         self._player = player
         self.name = name
         self.count = count

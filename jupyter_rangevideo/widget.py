@@ -22,17 +22,18 @@ from . import sync as _sync
 from .comm_transport import PageRequests
 from .embed import spec_html
 from .labelling import Labelling
+from .layers import Layers
 from .output import SavedOutput
 from .poster import poster_later
 from .probe import Probe, probe
 from .signing import url_for
+from .strips import Strips
 
 if TYPE_CHECKING:
     # numpy (which the overlays need) costs more to import than the rest of show() in a
     # fresh kernel: only a player that draws overlays or decodes frames loads it.
     import numpy as np
 
-    from . import overlay as _overlay
 
 # A frame clock this small is always saved (a constant-rate file's is one run).
 _SAVED_CLOCK_MAX_RUNS = 256
@@ -65,7 +66,7 @@ _SAVED_OPTIONS = (
 )
 
 
-class Player(SavedOutput, Labelling, anywidget.AnyWidget):
+class Player(SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
     """A video player for a local file. Its state syncs both ways with the browser."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -129,13 +130,7 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
     # The file's path relative to the notebook, for pages with no Jupyter server (an HTML
     # export opened beside the file); empty when the file is not under the notebook's folder.
     _local_src = t.Unicode("").tag(sync=True)
-    # Overlay layers by name (overlay.py: packed marks, sent once as binary buffers) and the
-    # names of the hidden ones; timeline markers and chapters (markers.py).
-    _overlays = t.Dict({}).tag(sync=True)
-    _overlays_hidden = t.List(t.Unicode()).tag(sync=True)
-    # How each layer is drawn (overlay.style): colours, skeleton, min_score; small, so a
-    # change never sends the marks again.
-    _overlay_styles = t.Dict({}).tag(sync=True)
+    # Timeline markers and chapters (markers.py). Overlays: layers.py; strips: strips.py.
     _markers = t.Dict({}).tag(sync=True)
     _page_requests = PageRequests(None)  # the comm transport's (comm_transport.py); one per player
 
@@ -306,57 +301,6 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
         clock = self.probe.clock
         return clock.middle_of(frame) if clock is not None else 0.0
 
-    def overlay(
-        self,
-        data: Any,
-        *,
-        name: str | None = None,
-        color: Any = None,
-        skeleton: Any = None,
-        min_score: float | None = None,
-        save: bool | None = None,
-    ) -> _overlay.Overlay:
-        """Draw marks over the video, each on its frame: ``data`` is a list of dicts or a
-        pandas DataFrame (``read_annotations`` returns one), one row a mark with ``frame`` (or
-        ``time`` in seconds), ``kind`` ("box": x, y, w, h; "point": x, y; "line": x, y, x2,
-        y2; "text": x, y, label; default "box"), coordinates in source-video pixels, and
-        optional ``color`` (CSS), ``label``, ``width`` (line width), ``track``, ``keypoint``
-        and ``score``. Each track gets its own colour unless ``color`` (a CSS colour, or a
-        mapping of track -> colour) is given; ``skeleton`` (pairs of keypoint names) joins the
-        keypoints of one track on one frame; marks scored below ``min_score`` are hidden. A
-        layer of the same ``name`` is replaced. The saved notebook keeps the layer (drawn with no
-        kernel) when ``save`` is True, or by default when the player's saved layers stay under
-        ``overlay.SAVED_MAX_BYTES``. Returns the layer: ``.visible`` shows or hides it,
-        ``.min_score`` changes the threshold, ``.remove()`` drops it."""
-        from . import overlay as _overlay
-
-        layer = _overlay.layer_names(self._overlays, name)
-        packed = _overlay.pack(data, self.probe.clock)
-        drawn = {**_overlay.style(packed, color=color, skeleton=skeleton, min_score=min_score), "save": save}
-        with self.hold_sync():
-            self._overlays = {
-                **{k: v for k, v in self._overlays.items() if k != layer},
-                layer: packed.state(),
-            }
-            self._overlay_styles = {**self._overlay_styles, layer: drawn}
-            self._overlays_hidden = [n for n in self._overlays_hidden if n != layer]
-        self._update_saved_output()
-        return _overlay.Overlay(self, layer, packed.count)
-
-    @property
-    def overlays(self) -> list[_overlay.Overlay]:
-        """The overlay layers on this player, in drawing order."""
-        from . import overlay as _overlay
-
-        return [_overlay.Overlay(self, name, state["count"]) for name, state in self._overlays.items()]
-
-    def _remove_overlay(self, name: str) -> None:
-        with self.hold_sync():
-            self._overlays = {k: v for k, v in self._overlays.items() if k != name}
-            self._overlay_styles = {k: v for k, v in self._overlay_styles.items() if k != name}
-            self._overlays_hidden = [n for n in self._overlays_hidden if n != name]
-        self._update_saved_output()
-
     def markers(
         self, times: Any = None, labels: Any = None, *, frames: Any = None, chapters: Any = None
     ) -> None:
@@ -389,8 +333,10 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             "markers": self._markers,
             "annotations": self._annotations,
         }
+        saved.update(self._saved_strips())
         clock = self._facts.get("clock")
-        if overlays or self._markers or self._annotations:  # what the page needs to place them with no kernel
+        # What the page needs to place them with no kernel.
+        if overlays or self._markers or self._annotations or self._timelines:
             saved.update(
                 clock=clock,
                 duration=self.duration,
@@ -461,6 +407,10 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             # Large overlays are saved once, in the player's own output; `rangevideo export`
             # carries them into shared pages.
             spec["overlays"] = {}
+        for strip in [
+            n for n, s in spec.get("timelines", {}).items() if len(s.get("t", "")) > _OVERLAYS_IN_HTML_MAX
+        ]:
+            del spec["timelines"][strip]  # as large overlays
         return spec, fallback
 
     def _relative_source(self) -> str | None:

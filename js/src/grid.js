@@ -7,6 +7,7 @@ import { frameAtTime, frameDurationAt, frameMidTime } from "./frame-clock.js";
 import { frameLoopOf } from "./frame-loop.js";
 import { findModel } from "./registry.js";
 import { playerState } from "./state.js";
+import { mountTimelines } from "./timeline.js";
 
 const GRID_TICK_MS = 50;
 const GRID_SEEK_THRESHOLD = 0.3; // seconds of drift past which a follower re-seeks
@@ -53,7 +54,31 @@ export function mountGrid(el, spec, model, mountPlayer) {
     if (disposed) return;
     cellStates[index] = playerState(entry, live);
     unmountCells[index] = mountPlayer(cells[index], entry, live);
+    if (index === 0) mountStrips(cells[0].querySelector("video.jp-RangeVideo-video"));
   });
+
+  // Strips under the whole grid, on the first player's time: a seek there moves the leader,
+  // and the others follow it (keepInStep).
+  function mountStrips(leader) {
+    if (!leader) return;
+    const seek = (seconds) => {
+      leader.currentTime = Math.max(0, seconds);
+    };
+    disposables.add(
+      mountTimelines({
+        parent: el,
+        video: leader,
+        state,
+        clock: () => cellStates[0].clock(),
+        duration: () => cellStates[0].value("duration") || 0,
+        measure: () => ({ left: 0, width: root.clientWidth }),
+        watched: root,
+        seekFrame: (n) => seek(frameMidTime(cellStates[0].clock(), n)),
+        seekTime: seek,
+        labels: null,
+      }),
+    );
+  }
 
   // Each follower's seek timing and nudged rate, by video.
   const followers = new WeakMap();

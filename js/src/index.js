@@ -22,6 +22,7 @@ export { mountPlayer } from "./player.js";
 export { findModel, isRegisteredModel } from "./registry.js";
 export { jupyterBaseUrl } from "./source.js";
 export { latestSeq, pendingCommands, reportDue } from "./sync.js";
+export { clampView, decimate, eventBars, fullView, rangeView, timeToX, xToTime, zoomView } from "./timeline-draw.js";
 
 function specFromModel(model) {
   return { src: model.get("src"), name: model.get("name"), player_id: model.get("player_id"), options: {} };

@@ -14,6 +14,7 @@ import { playerState } from "./state.js";
 import { createStatus } from "./status.js";
 import { PLAYER_STYLE } from "./style.js";
 import { applyCommands, createReports, reportMediaEvents } from "./sync.js";
+import { mountPlayerTimelines } from "./timeline.js";
 import { mountVisuals } from "./visuals.js";
 
 /** The <video> (or <audio>, for audio-only files) of a player, not loading until in view. */
@@ -80,6 +81,7 @@ export function mountPlayer(el, spec, model = null) {
   parts.add(reportMediaEvents({ video, state, playback, status, reports }));
   parts.add(retryStuckSeeks(video));
   parts.add(bindKeys({ root, video, playback }));
+  parts.add(mountPlayerTimelines({ root, video, state, playback }));
   // A view drawn after Python said play (also out of view: play() loads the video).
   if (playback.wantPlay && video.src) playback.play();
   parts.add(preloadWhenVisible(root, video));

@@ -2,6 +2,7 @@
 cells asked for, however late the browser's own events arrive."""
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -89,3 +90,63 @@ def test_review_notebook_run_all_ends_as_asked(page, servers):
     assert [v["rate"] for v in states[1:]] == [0.5, 0.5]
     leader, follower = kernel_value(page, "[q.frame for q in g.players]")
     assert leader >= 125 and abs(leader - follower) <= 1
+
+
+def test_behaviour_notebook_run_all_then_labels_from_keys(page, servers):
+    """The behaviour notebook runs top to bottom; keys then label intervals at the presented
+    frames; a screenshot of the pose over the video with its strips is kept (docs/behaviour.png
+    when RANGEVIDEO_DOCS_SCREENSHOTS is set)."""
+    server = servers("lab")
+    copy_notebook(server, "behaviour.ipynb")
+    open_notebook(page, server, "behaviour.ipynb")
+    run_all_cells(page)
+    wait_until_run(page)
+    assert kernel_value(page, "[p.frame, len(pose), list(p._timelines)]") == [
+        60,
+        900,
+        ["speed", "ethogram", "events"],
+    ]
+    page.wait_for_function("() => document.querySelectorAll('.jp-RangeVideo-strip').length === 3")
+    player = page.locator(".jp-RangeVideo").first
+    for frame in (100, 140, 160, 175):
+        kernel_value(page, f"setattr(p, 'frame', {frame})")
+        page.locator(VIDEO).first.scroll_into_view_if_needed()
+        assert wait_for(lambda frame=frame: frame_index(page) == frame), frame_index(page)
+        assert wait_for(lambda frame=frame: kernel_value(page, "p.frame") == frame)
+        player.focus()
+        page.keyboard.press("g" if frame < 150 else "r")
+    rows = wait_for(
+        lambda: (
+            (
+                value := kernel_value(
+                    page, "[[int(a), int(b), c] for a, b, c in p.events.itertuples(index=False)]"
+                )
+            )
+            == [[100, 140, "grooming"], [160, 175, "rearing"]]
+            and value
+        )
+    )
+    assert rows, kernel_value(page, "str(p.events)")
+    kernel_value(page, "setattr(p, 'frame', 120)")
+    assert wait_for(lambda: frame_index(page) == 120)
+    page.wait_for_function(
+        "() => document.querySelector('canvas.jp-RangeVideo-overlay')?.dataset.frame === '120'"
+    )
+    page.wait_for_timeout(300)
+    RESULTS = Path(__file__).parent / ".results"
+    RESULTS.mkdir(exist_ok=True)
+    # The video and its strips, without the page's notifications or the pointer over the controls.
+    page.add_style_tag(content=".Toastify { display: none !important; }")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(2500)  # the native controls fade out
+    box = page.evaluate(
+        """() => {
+            const v = document.querySelector('video.jp-RangeVideo-video').getBoundingClientRect();
+            const s = document.querySelector('.jp-RangeVideo-strips').getBoundingClientRect();
+            return {x: v.x, y: v.y, width: v.width, height: s.bottom - v.y};
+        }"""
+    )
+    shot = page.screenshot(clip=box, animations="disabled")
+    (RESULTS / "behaviour.png").write_bytes(shot)
+    if os.environ.get("RANGEVIDEO_DOCS_SCREENSHOTS"):
+        (NOTEBOOKS.parent / "docs" / "behaviour.png").write_bytes(shot)

@@ -68,10 +68,24 @@ def write_notebook(folder: Path, video: Path) -> Path:
         "p.seek(5.0)",
         # A magenta box on frame 125 only, its left edge at x=20 (source pixels = page pixels).
         "p.overlay([{'frame': 125, 'x': 20, 'y': 20, 'w': 200, 'h': 100, 'color': '#ff00ff', 'width': 4}])",
+        # A timeline strip under the video (12 s across its 640 px).
+        "strip = p.timeline({'time': [0, 6, 12], 'v': [0, 1, 0]}, name='voila')",
     ]
     path = folder / "voila-player.ipynb"
     path.write_text(json.dumps(notebook_json(cells)))
     return path
+
+
+def click_strip_seeks(page, wait) -> None:
+    """The strip spans the video; a click at x = 400 of 640 px (7.5 s of 12) shows frame 187."""
+    page.wait_for_selector(".jp-RangeVideo-strip", timeout=30_000)
+    video, strip = page.evaluate(
+        """() => [document.querySelector('video.jp-RangeVideo-video'), document.querySelector('.jp-RangeVideo-strip')]
+            .map((e) => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })"""
+    )
+    assert abs(video[0] - strip[0]) <= 0.5 and abs(video[2] - strip[2]) <= 0.5, (video, strip)
+    page.mouse.click(strip[0] + 400 * strip[2] / 640, strip[1] + strip[3] / 2)
+    wait(187)
 
 
 def assert_box_drawn(page, timeout: float = 20) -> None:
@@ -169,6 +183,8 @@ def test_standalone_voila_plays_from_the_kernel_server(page, voila):
     record("voila standalone: page open to seek target frame (s)", round(time.monotonic() - opened, 2))
     assert_box_drawn(page)
     wait_for_label(page, "python sees t=5.0")  # the Label is live (set by the seek in Python)
+    click_strip_seeks(page, lambda frame: wait_for_screenshot_frame(page, VIDEO, frame, tolerance=0))
+    wait_for_label(page, "python sees t=7.5", timeout=30)
 
     # A seek in the page shows that frame, and Python receives the new time.
     asked = time.monotonic()
@@ -208,6 +224,8 @@ def test_voila_in_jupyter_server_streams_from_the_extension(page, voila_in_serve
     record("voila in jupyter_server: page open to seek target frame (s)", round(time.monotonic() - opened, 2))
     assert_box_drawn(page)
     wait_for_label(page, "python sees t=5.0")
+    click_strip_seeks(page, lambda frame: wait_for_frame(page, frame, tolerance=0))
+    wait_for_label(page, "python sees t=7.5", timeout=30)
 
     asked = time.monotonic()
     seek_in_page(page, 8.0)
