@@ -116,7 +116,8 @@ def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | Non
         ).stdout.strip()
         if not loaded.startswith(str(source)):
             raise RuntimeError(f"{name}: the server would load {loaded}, not the package in {source}")
-    process = start_process(cmd, lambda: accepts(port), env=env, cwd=runtime)
+    # Slow to start on a busy machine: importing jupyter_server and its extensions.
+    process = start_process(cmd, lambda: accepts(port), env=env, cwd=runtime, timeout=300)
     if rangevideo:
         os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
         from jupyter_rangevideo import url_for
