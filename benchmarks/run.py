@@ -1,6 +1,6 @@
 """Side-by-side benchmark: jupyter-rangevideo, Jupyter's /files/, aiohttp FileResponse and nginx.
 
-    python benchmarks/run.py [--quick] [--rounds N] [--suite ranges] [--baseline GIT_REF ...]
+    python benchmarks/run.py [--quick] [--rounds N] [--suite ranges|ranges-cold|bulk] [--baseline GIT_REF ...]
 
 Creates its data (benchmarks/data/, random bytes, only if missing), starts every server
 itself on 127.0.0.1, measures them interleaved in rounds, and writes
@@ -116,7 +116,8 @@ def start_jupyter(name: str, runtime: Path, rangevideo: bool, source: Path | Non
         ).stdout.strip()
         if not loaded.startswith(str(source)):
             raise RuntimeError(f"{name}: the server would load {loaded}, not the package in {source}")
-    process = start_process(cmd, lambda: accepts(port), env=env, cwd=runtime)
+    # Slow to start on a busy machine: importing jupyter_server and its extensions.
+    process = start_process(cmd, lambda: accepts(port), env=env, cwd=runtime, timeout=300)
     if rangevideo:
         os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
         from jupyter_rangevideo import url_for
@@ -493,7 +494,7 @@ def fds_after_aborts(target: Target, count: int) -> int:
 # --- the run ------------------------------------------------------------------------
 
 
-def machine_facts() -> dict:
+def machine_facts(load_at_start: tuple[float, float, float]) -> dict:
     def version(module):
         try:
             return __import__(module).__version__
@@ -513,6 +514,9 @@ def machine_facts() -> dict:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_GiB": round(psutil.virtual_memory().total / 2**30, 1),
+        # Other work on the machine moves every figure: the load average (1, 5, 15 min), before and after.
+        "load_at_start": [round(x, 2) for x in load_at_start],
+        "load_at_end": [round(x, 2) for x in os.getloadavg()],
         "kernel": platform.release(),
         "python": platform.python_version(),
         "tornado": version("tornado"),
@@ -536,6 +540,10 @@ def measure(target: Target, quick: bool, suite: str, tmp: Path) -> dict:
         "throughput_1_client_2GiB": throughput(target, 1, BIG),
         "throughput_8_clients_200MiB": throughput(target, 8, MEDIUM),
         "throughput_32_clients_200MiB": throughput(target, 32, MEDIUM),
+    }
+    if suite == "bulk":
+        return result
+    result |= {
         "tiny_idle": tiny_latency(target, 0, 50 if quick else 200),
         "tiny_while_8_stream": tiny_latency(target, 8, 50 if quick else 200),
     }
@@ -582,7 +590,8 @@ def write_markdown(summary: dict, facts: dict, rounds: int, path: Path) -> None:
     lines = [
         (
             f"Measured {facts['date']} on {facts['cpu']} ({facts['cores']} cores, {facts['memory_GiB']} GiB), "
-            f"{rounds} rounds, servers interleaved. Median (min–max); ×: ratio to Jupyter's `/files/`."
+            f"{rounds} rounds, servers interleaved, load average (1/5/15 min) {facts['load_at_start']} before "
+            f"and {facts['load_at_end']} after. Median (min–max); ×: ratio to Jupyter's `/files/`."
         ),
         "",
         "| metric | " + " | ".join(servers) + " |",
@@ -638,11 +647,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 2)")
     parser.add_argument(
         "--suite",
-        choices=("all", "ranges", "ranges-cold"),
+        choices=("all", "ranges", "ranges-cold", "bulk"),
         default="all",
         help="ranges: only the small-range requests (wrk and time to first byte) and the tiny request "
         "while 8 clients stream; results go to ranges.json and ranges.md. ranges-cold: the same, "
-        "each measurement starting with the 2 GiB file out of the page cache (ranges-cold.*)",
+        "each measurement starting with the 2 GiB file out of the page cache (ranges-cold.*). bulk: "
+        "only the whole-file throughput (bulk.*)",
     )
     parser.add_argument(
         "--baseline",
@@ -653,6 +663,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     rounds_wanted = args.rounds or (2 if args.quick else 3)
+    load_at_start = os.getloadavg()
     # A terminated run still stops the servers it started (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     make_data()
@@ -687,7 +698,7 @@ def main() -> None:
                 results[target.name] = measure(target, args.quick, args.suite, tmp)
             rounds.append({t.name: results[t.name] for t in targets})
         summary = summarize(rounds)
-        facts = machine_facts()
+        facts = machine_facts(load_at_start)
         stem, markdown = ("results", "summary") if args.suite == "all" else (args.suite, args.suite)
         (RESULTS / f"{stem}.json").write_text(
             json.dumps(

@@ -61,6 +61,14 @@ class ConnectionIdentity:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.provider, name)
 
+    # Asked twice a request (CORS headers, the XSRF check): passed on without the failed
+    # attribute look-up that reaching __getattr__ costs.
+    def is_token_authenticated(self, handler: web.RequestHandler) -> bool:
+        return self.provider.is_token_authenticated(handler)
+
+    def should_check_origin(self, handler: web.RequestHandler) -> bool:
+        return self.provider.should_check_origin(handler)
+
     async def get_user(self, handler: web.RequestHandler) -> User | None:
         stream = getattr(handler.request.connection, "stream", None)
         asked = credentials(handler)

@@ -74,7 +74,23 @@ def sign(path: str, secret: bytes) -> str:
 
 
 def verify(path: str, signature: str, secret: bytes) -> bool:
-    return hmac.compare_digest(sign(path, secret), signature)
+    if (path, signature, secret) in _verified:
+        return True
+    if not hmac.compare_digest(sign(path, secret), signature):
+        return False  # a wrong signature is computed and compared every time
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified.add((path, signature, secret))
+    return True
+
+
+# A player asks for the same few URLs many times (a seek is many small range requests): a
+# signature that verified is remembered with its path and secret, so a later request for the
+# same URL costs a set look-up instead of an HMAC. The look-up hashes the whole triple before
+# comparing any of it, so its timing tells nothing of how close a forged signature came; only
+# triples that verified are kept, and at most _VERIFIED_MAX of them.
+_VERIFIED_MAX = 1024
+_verified: set[tuple[str, str, bytes]] = set()
 
 
 def resolve_shareable(path: str | os.PathLike[str]) -> str:

@@ -19,6 +19,7 @@ import socket
 import stat
 import sys
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
@@ -194,13 +195,14 @@ class RangeFileMixin(_HandlerBase):
     async def serve_file(self, path: str, include_body: bool) -> None:
         """Answer a GET (``include_body``) or HEAD of ``path``: open, headers, body."""
         cache = descriptor_cache(self.settings)
-        entry, peek = await self._open(cache, path, include_body)
+        headers = range_headers(self.request.headers)
+        entry, peek = await self._open(cache, path, include_body, headers.get("Range"))
         # Media responses under way per client address: its first ones are answered in full.
-        media_element = ranges.is_media_element(self.request.headers)
+        media_element = ranges.is_media_element(headers)
         client = (self.request.remote_ip or "") if media_element else None
         failed = False
         try:
-            plan = self._plan(path, entry.info, client)
+            plan = self._plan(path, entry.info, headers, client)
             self._set_headers(path, plan, media_element)
             if include_body and plan.status in (200, 206):
                 if peek is not None and plan.boundary is None and plan.spans == [peek[0]]:
@@ -214,7 +216,7 @@ class RangeFileMixin(_HandlerBase):
             _schedule_sweep(cache, asyncio.get_running_loop())
 
     async def _open(
-        self, cache: DescriptorCache, path: str, include_body: bool
+        self, cache: DescriptorCache, path: str, include_body: bool, range_header: str | None
     ) -> tuple[OpenFile, Peek | None]:
         """A checked descriptor of ``path`` and, for a small single-span answer, its bytes.
 
@@ -225,7 +227,6 @@ class RangeFileMixin(_HandlerBase):
         loop = asyncio.get_running_loop()
         pool = self.settings["rangevideo_read_pool"]
         peek_limit = SMALL_BODY if include_body else -1
-        range_header = self.request.headers.get("Range")
         # No trip at all when the file is open already on a local disk and the bytes are in
         # the page cache: re-checking and reading then cost no more than a blocked loop would.
         entry = cache.acquire_local(path) if _RWF_NOWAIT else None
@@ -256,11 +257,13 @@ class RangeFileMixin(_HandlerBase):
         )
         return streams
 
-    def _plan(self, path: str, info: os.stat_result, client: str | None) -> ranges.ResponsePlan:
+    def _plan(
+        self, path: str, info: os.stat_result, headers: Mapping[str, str], client: str | None
+    ) -> ranges.ResponsePlan:
         """What to answer (ranges.py decides): a media element's first streams get it all."""
         return ranges.plan_response(
             self.request.method,
-            self.request.headers,
+            headers,
             info.st_size,
             ranges.Validators(
                 etag=ranges.strong_etag(info.st_size, info.st_mtime_ns, info.st_ino),
@@ -451,6 +454,13 @@ async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
         await ready
     finally:
         loop.remove_writer(fd)
+
+
+def range_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request headers that ranges.py reads, in a plain dict. Asked for a header the
+    request lacks, tornado's HTTPHeaders raises and catches a KeyError (about 1.5 µs), and a
+    range request lacks most of the seven; a tornado header name is already in their form."""
+    return {name: headers[name] for name in headers if name in ranges.REQUEST_HEADERS}
 
 
 def check_signature(signature: str, url_path: str, secret: bytes) -> str:

@@ -247,6 +247,28 @@ async def test_keep_alive_framing_is_exact(raw, data_file, any_mode):
         writer.close()
 
 
+async def test_header_names_in_any_case_and_repeated_headers_count(raw, data_file):
+    # HTTP header names are case-insensitive, and a repeated header is one comma-separated list.
+    reader, writer = await raw()
+    url = url_for(data_file)
+    data = data_file.read_bytes()
+    try:
+        writer.write(raw.request(url, headers=["range: bytes=10-19"]))
+        status, headers, body = await read_response(reader)
+        assert (status, body) == (206, data[10:20])
+        etag = headers["etag"]
+        for conditional in (
+            [f"IF-NONE-MATCH: {etag}"],
+            ['If-None-Match: "other"', f"If-None-Match: {etag}"],
+            [f"if-range: {etag}", "RANGE: bytes=0-1", "Sec-Fetch-Dest: video"],
+        ):
+            writer.write(raw.request(url, headers=conditional))
+            status, headers, body = await read_response(reader)
+            assert (status, body) in ((304, b""), (206, data[:2])), conditional
+    finally:
+        writer.close()
+
+
 async def test_disconnect_mid_stream_closes_the_file(raw, big_file, send_mode):
     url = url_for(big_file)
     # Warm up: the first request opens lazily created sockets and threads.

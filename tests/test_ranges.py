@@ -1,5 +1,7 @@
 """RFC 9110 cases for the pure range and precondition logic (no server)."""
 
+import random
+
 import pytest
 
 from jupyter_rangevideo import ranges
@@ -242,3 +244,52 @@ def test_a_clients_first_media_streams_are_answered_in_full():
     assert plan_response("GET", headers, 20 * MIB, V, "video/mp4", media_limit=LIMIT).spans == [
         (10, 10 + LIMIT)
     ]
+
+
+class ReadHeaders(dict):
+    """A request's headers that note every name looked up."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name):
+        self.read.add(name)
+        return super().__contains__(name)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Range": "bytes=0-"},
+        {"Range": "bytes=0-1,5-9", "If-Range": '"x"'},
+        {"If-None-Match": '"x"', "If-Modified-Since": http_date(0)},
+        {"If-Match": '"x"', "If-Unmodified-Since": http_date(0), "Sec-Fetch-Dest": "video"},
+        {"Range": "bytes=0-", "Sec-Fetch-Dest": "video"},
+    ],
+)
+def test_every_header_read_is_named_in_request_headers(headers):
+    # The handler passes only REQUEST_HEADERS on: a header read but not named would be ignored.
+    headers = ReadHeaders(headers)
+    ranges.is_media_element(headers)
+    plan_response("GET", headers, 100, V, "video/mp4", media_limit=10)
+    assert headers.read <= ranges.REQUEST_HEADERS
+
+
+def test_the_plain_single_range_gives_what_the_general_parse_gives():
+    # "bytes=a-b" is parsed by a shortcut; with a space ("bytes= a-b") by the general parse.
+    rng = random.Random(7)
+    for _ in range(3000):
+        size = rng.choice([0, 1, 7, 4096, 10**12])
+        first = rng.choice([0, 1, rng.randrange(2 * size + 2), 10**18 - 1])
+        last = rng.choice(["", str(rng.randrange(2 * size + 2)), str(first), str(max(first - 1, 0))])
+        plain, spaced = f"bytes={first}-{last}", f"bytes= {first}-{last}"
+        assert parse_range(plain, size) == parse_range(spaced, size), (plain, size)

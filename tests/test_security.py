@@ -5,7 +5,7 @@ import os
 from urllib.parse import quote
 
 import pytest
-from helpers import folder_with_video, swap_for_symlink
+from helpers import folder_with_video, server_config, swap_for_symlink
 from jupyter_server.auth.authorizer import Authorizer
 
 from jupyter_rangevideo import signing, url_for
@@ -170,3 +170,40 @@ async def test_cross_origin_cookie_requests_get_no_cors_grant(fetch, data_file):
     assert r.code == 403
     assert r.headers.get("Access-Control-Allow-Origin", "") == ""
     assert "Access-Control-Allow-Credentials" not in r.headers
+
+
+async def test_a_foreign_host_is_refused_whatever_was_allowed_before(fetch, data_file):
+    # Jupyter refuses a Host header that names neither a loopback address nor a local name
+    # (DNS rebinding); the media routes remember allowed hosts, never refused ones.
+    url = url_for(data_file)
+    for _ in range(2):
+        assert (await fetch(url, headers={"Range": "bytes=0-1"})).code == 206
+        for host in ("evil.example", "evil.example:8888", "10.1.2.3", "127.0.0.1.evil.example"):
+            r = await fetch(url, headers={"Host": host, "Range": "bytes=0-1"})
+            assert r.code == 403, host
+            assert "Content-Range" not in r.headers
+
+
+async def test_media_responses_carry_jupyters_default_headers(fetch, data_file, jp_base_url):
+    r = await fetch(url_for(data_file), headers={"Range": "bytes=0-1"})
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    csp = f"frame-ancestors 'self'; report-uri {jp_base_url}api/security/csp-report"
+    assert r.headers["Content-Security-Policy"] == csp
+
+
+class TestConfiguredHeaders:
+    @pytest.fixture
+    def jp_server_config(self):
+        config = server_config()
+        config["ServerApp"]["tornado_settings"] = {
+            "headers": {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+        }
+        return config
+
+    async def test_the_servers_configured_headers_are_sent(self, fetch, data_file):
+        for _ in range(2):
+            r = await fetch(url_for(data_file), headers={"Range": "bytes=0-1"})
+            assert r.code == 206
+            assert r.headers["X-Frame-Options"] == "DENY"
+            assert r.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+            assert r.headers["X-Content-Type-Options"] == "nosniff"

@@ -64,3 +64,15 @@ def test_secret_is_private_and_kept(tmp_path):
     assert url_for(__file__) == url  # the same secret is read back
     secret.unlink()
     assert url_for(__file__) != url  # a new secret revokes old URLs
+
+
+def test_a_remembered_signature_admits_only_its_own_path_and_secret():
+    secret, other_secret = b"s" * 64, b"t" * 64
+    signature = signing.sign("/videos/a.mp4", secret)
+    assert signing.verify("/videos/a.mp4", signature, secret)
+    assert signing.verify("/videos/a.mp4", signature, secret)  # now answered from memory
+    assert not signing.verify("/videos/b.mp4", signature, secret)
+    assert not signing.verify("/videos/a.mp4", signature, other_secret)
+    forged = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    assert not signing.verify("/videos/a.mp4", forged, secret)
+    assert not signing.verify("/videos/a.mp4", forged, secret)  # a refusal is not remembered
