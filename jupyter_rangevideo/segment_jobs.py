@@ -19,11 +19,12 @@ from fractions import Fraction
 from typing import Any
 
 from .delivery import REMUX_AUDIO
+from .rotation import displayed_size, stream_rotation, upright_yuv420p
 from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: rotated videos are turned upright
 
 
 class Cancelled(Exception):
@@ -263,15 +264,22 @@ def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
 
 
 def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: threading.Event) -> None:
+    import av
+
     anchor = video if video is not None else audio
     origin = float(_origin(anchor) * anchor.time_base)
     encoder = None
+    rotation = 0
+    stored = (0, 0)  # the picture scaled as stored; turned upright after (rotation.py)
     if video is not None:
         video.thread_type = "AUTO"
         context = video.codec_context
         proxy = job.delivery == "proxy"
         max_height = job.settings.proxy_height if proxy else job.settings.max_height
-        width, height = output_size(context.width, context.height, max_height)
+        # max_height bounds the picture as shown: a portrait phone clip is at most that tall.
+        rotation = stream_rotation(job.path, source, video)
+        width, height = output_size(*displayed_size(context.width, context.height, rotation), max_height)
+        stored = displayed_size(width, height, rotation)
         encoder = out.add_stream("libx264", rate=_rate(video))
         encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
         encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
@@ -302,7 +310,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
         if finish is not None and t >= finish - EPSILON:
             return True
         assert encoder is not None
-        picture = frame.reformat(encoder.width, encoder.height, "yuv420p")
+        picture = upright_yuv420p(av, frame.reformat(stored[0], stored[1], "yuv420p"), rotation)
         picture.pts = round(t * MPEG_TS_CLOCK)
         picture.time_base = encoder.time_base
         out.mux(encoder.encode(picture))
