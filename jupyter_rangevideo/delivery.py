@@ -45,7 +45,9 @@ def choose(facts: Probe) -> str:
             return "direct"
         return "transcode"
     audio_ok = audio is None or audio.codec in BROWSER_AUDIO
-    if facts.container in BROWSER_CONTAINERS and video.codec in BROWSER_VIDEO and audio_ok:
+    # Browsers turn a picture by the MP4/MOV display matrix only (not a Matroska tag).
+    upright = not video.rotation or facts.container == _MP4
+    if facts.container in BROWSER_CONTAINERS and video.codec in BROWSER_VIDEO and audio_ok and upright:
         return "direct"
     if video.codec in REMUX_VIDEO and not video.rotation:
         # A rotated picture is turned in a transcode: MPEG-TS segments carry no display matrix.

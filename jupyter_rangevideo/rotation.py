@@ -13,7 +13,10 @@ degrees": FFmpeg counts its display matrices counter-clockwise, as does PyAV's
   no frame, and PyAV reads no stream-level side data;
 - else the legacy ``rotate`` stream tag, clockwise, as FFmpeg up to 4.x reported the matrix
   (Debian's ffmpeg 5.1 *writes* ``-metadata:s:v rotate=270`` as a 90° clockwise matrix, and
-  writes none at all into Matroska, which has no display matrix that FFmpeg reads or writes).
+  writes none at all into Matroska, which has no display matrix that FFmpeg reads or writes;
+  older tools wrote a ``ROTATE`` tag there, which browsers ignore).
+
+Browsers turn only what the MP4/MOV matrix says: a file rotated by a tag is transcoded.
 
 "Source pixels" everywhere in the package (``p.video_width``, ``p.snapshot()``, overlays and
 clicks) mean the upright picture a person sees.
@@ -59,7 +62,8 @@ def stream_rotation(path: str, container: Any, stream: Any) -> int:
         found = _mp4_rotation(path, int(stream.id))
         if found is not None:
             return found
-    return from_tag((stream.metadata or {}).get("rotate"))
+    tags = {key.lower(): value for key, value in (stream.metadata or {}).items()}  # Matroska: ROTATE
+    return from_tag(tags.get("rotate"))
 
 
 def _mp4_rotation(path: str, track_id: int) -> int | None:

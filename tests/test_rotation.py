@@ -19,7 +19,7 @@ from jupyter_rangevideo.clip import plan_clip, write_clip
 from jupyter_rangevideo.frames import decode_frame
 from jupyter_rangevideo.poster import poster_data_url
 from jupyter_rangevideo.probe import probe
-from jupyter_rangevideo.sample import read_frame_index, write_sample
+from jupyter_rangevideo.sample import draw_frame, read_frame_index, write_sample
 from jupyter_rangevideo.segment_jobs import Job, make_segment
 from jupyter_rangevideo.segment_plan import EncodeSettings, plan_segments
 
@@ -90,6 +90,31 @@ def test_a_rotated_remuxable_file_is_transcoded(clips):
     assert delivery.choose(probe(clips["h264", 90])) == "direct"  # the browser turns it
     with pytest.raises(ValueError, match="rotation"):
         delivery.check("remux", facts)
+
+
+def test_a_legacy_rotate_tag_is_read_and_turned_by_a_transcode(tmp_path):
+    # An old tool's ROTATE tag in Matroska (clockwise, as FFmpeg up to 4.x read it): browsers
+    # ignore it, so the file is transcoded, turned by the tag.
+    path = tmp_path / "tagged.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.metadata["rotate"] = "90"
+        for index in range(FPS):
+            upright_picture = draw_frame(index, FPS, PORTRAIT)
+            frame = av.VideoFrame.from_ndarray(rotation.upright(upright_picture, 270), format="rgb24")
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    facts = probe(path)
+    assert facts.video is not None and (facts.video.rotation, facts.video.width, facts.video.height) == (
+        90,
+        180,
+        320,
+    )
+    assert delivery.choose(facts) == "transcode"
+    frames = segment_frames(path, "transcode")
+    assert frames[0].shape[:2] == (320, 180) and read_frame_index(frames[0]) == 0
 
 
 def segment_frames(path, kind: str, index: int = 0) -> list[np.ndarray]:
