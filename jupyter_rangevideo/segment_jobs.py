@@ -24,7 +24,7 @@ from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
-FORMAT_VERSION = 2  # 2: rotated videos are turned upright
+FORMAT_VERSION = 3  # 2: rotated videos turned upright; 3: no AAC priming before a segment
 
 
 class Cancelled(Exception):
@@ -216,7 +216,7 @@ class _AudioOut:
     """Audio for one segment, copied (AAC, MP3) or re-encoded to AAC, timestamps shifted by
     ``origin`` seconds. The caller decides which packets belong to the segment."""
 
-    def __init__(self, stream: Any, out: Any, copy: bool, origin: float):
+    def __init__(self, stream: Any, out: Any, copy: bool, origin: float, floor: float = -math.inf):
         self.stream = stream
         self.out = out
         self.origin = origin
@@ -227,6 +227,7 @@ class _AudioOut:
         else:
             context = stream.codec_context
             self.rate = context.sample_rate or 48000
+            self.floor = round(floor * self.rate) if math.isfinite(floor) else -(2**62)
             layout = "mono" if (context.channels or 2) == 1 else "stereo"
             self.target = out.add_stream("aac", rate=self.rate, layout=layout)
             self.target.time_base = Fraction(1, self.rate)
@@ -249,11 +250,17 @@ class _AudioOut:
                 continue
             frame.pts = round(t * self.rate)
             frame.time_base = Fraction(1, self.rate)
-            self.out.mux(self.target.encode(frame))
+            self._mux(self.target.encode(frame))
+
+    def _mux(self, packets: list[Any]) -> None:
+        # The AAC encoder's first packet starts a frame (1024 samples, 21 ms at 48 kHz) early:
+        # its priming. MPEG-TS cannot say to skip it, and hls.js starts the timeline at the
+        # first sample, so every picture would be shown 21 ms late (a frame at 60 fps).
+        self.out.mux([p for p in packets if p.pts is None or p.pts >= self.floor])
 
     def close(self) -> None:
         if not self.copy:
-            self.out.mux(self.target.encode(None))
+            self._mux(self.target.encode(None))
 
 
 def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
@@ -293,7 +300,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
         }
         if proxy:
             encoder.options = {**encoder.options, "keyint_min": "1", "sc_threshold": "0"}
-    sound = _AudioOut(audio, out, job.delivery == "remux", origin) if audio is not None else None
+    sound = _AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
     finish = None if job.last else job.end
     streams = [s for s in (video, audio) if s is not None]
     video_done = video is None

@@ -186,3 +186,27 @@ def test_exported_clips_keep_the_rotation(clips, codec, tmp_path):
         320,
     )
     assert read_frame_index(decode_frame(out, facts.clock, 0)) == 25
+
+
+def test_transcoded_sound_starts_with_the_picture(clips, tmp_path):
+    # hls.js starts the timeline at a segment's first sample: AAC priming before the picture
+    # would show every frame 21 ms late, one frame off after `p.frame = n` at 60 fps.
+    path = clips["h264", 0]
+    facts = probe(path)
+    plan = plan_segments(facts, "transcode")
+    for index in range(plan.count):
+        start, end = plan.span(index)
+        job = Job(
+            str(path), "transcode", index, start, end, index == plan.count - 1, plan.exact, EncodeSettings()
+        )
+        out = tmp_path / f"{index}.ts"
+        make_segment(job, str(out), threading.Event())
+        with av.open(str(out)) as segment:
+            firsts = {}
+            for packet in segment.demux():
+                if packet.pts is not None and packet.stream.type not in firsts:
+                    firsts[packet.stream.type] = float(packet.pts * packet.stream.time_base)
+        assert firsts["audio"] >= firsts["video"] - 1e-3 and abs(firsts["video"] - start) < 1e-3, (
+            index,
+            firsts,
+        )
