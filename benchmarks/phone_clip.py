@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--rotation", type=int, default=90)
     parser.add_argument("--clip", type=Path, default=Path("/tmp/rangevideo-phone-4k60-hevc.mov"))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--segment-rounds", type=int, default=3, help="paired rounds of the segment jobs")
     parser.add_argument("--no-browser", action="store_true", help="only the segment jobs, paired")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "phone_clip.json")
     args = parser.parse_args()
@@ -195,7 +196,7 @@ def main() -> None:
         "clip": f"{SIZE[1]}x{SIZE[0]} stored, rotation {args.rotation}, HEVC, {FPS} fps VFR, AAC, {args.seconds:g} s",
         "cpus": os.cpu_count(),
         "load_at_start": os.getloadavg(),
-        "segments": segment_pairs(args.clip, args.rounds, seek_to=5.7),
+        "segments": segment_pairs(args.clip, args.segment_rounds, seek_to=5.7),
     }
     if not args.no_browser:
         result["browser"] = browser_runs(args.clip, args.rounds, frames=[341, 100, 553, 37])
