@@ -117,7 +117,7 @@ def browser_runs(path: Path, rounds: int, frames: list[int]) -> list[dict]:
     import shutil
     import tempfile
 
-    sys.path.insert(0, str(HERE.parent / "tests"))
+    sys.path.append(str(HERE.parent / "tests"))  # helpers, which the browser conftest imports
     from conftest import (
         chromium,
         create_notebook,
