@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from .probe import Probe
+from .rotation import displayed_size, stream_rotation
 
 # Containers whose H.264 packets (length-prefixed, with avcC) go into MP4 unchanged.
 _COPY_CONTAINERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
@@ -156,11 +157,13 @@ def write_clip(
         ends_on_keyframe = any(abs(k - plan.next_time) < 1e-3 for k in plan.keyframes_after)
         if plan.copy and b_frames and not plan.to_the_end and not ends_on_keyframe:
             plan = replace(plan, copy=False, reason="the clip ends inside a group of B-frames")
+        # The clip keeps the source's display rotation: a browser plays it upright.
+        rotation = 0 if video is None else stream_rotation(source, container, video)
         with av.open(out, "w", format="mp4", options={"movflags": "+faststart"}) as output:
             if plan.copy:
-                frames = _copy(container, output, plan, progress)
+                frames = _copy(container, output, plan, progress, rotation)
             else:
-                frames = _encode(container, output, plan, crf, progress)
+                frames = _encode(container, output, plan, crf, progress, rotation)
     if video is not None and frames < plan.frames:
         # A file cut short after it was shared, or damaged: say so rather than export less.
         raise ValueError(
@@ -189,7 +192,7 @@ def _to_ticks(seconds: float, stream: Any) -> int:
     return round(Fraction(seconds) / Fraction(stream.time_base))
 
 
-def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress) -> int:
+def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress, rotation: int = 0) -> int:
     """Copy packets from the keyframe at ``plan.start`` to the last frame."""
     video, audio = _streams(container)
     main = video or audio
@@ -200,6 +203,8 @@ def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress) -> in
     chosen = [s for s in (video, audio) if s is not None]
     for stream in chosen:
         outs[stream.index] = output.add_stream_from_template(stream)
+    if video is not None and rotation:
+        outs[video.index].set_display_rotation(-rotation)  # PyAV counts counter-clockwise
     frames = 0
     last_ticks = zero + _to_ticks(plan.end + half_frame, main)
     video_done, audio_done = video is None, audio is None
@@ -232,15 +237,19 @@ def _copy(container: Any, output: Any, plan: ClipPlan, progress: Progress) -> in
     return frames
 
 
-def _scaled_size(width: int, height: int, max_height: int | None) -> tuple[int, int]:
+def _scaled_size(width: int, height: int, max_height: int | None, rotation: int = 0) -> tuple[int, int]:
+    """The stored size to encode: no taller than ``max_height`` as shown (turned by ``rotation``)."""
+    width, height = displayed_size(width, height, rotation)
     if not max_height or height <= max_height:
-        return width - width % 2, height - height % 2
+        return displayed_size(width - width % 2, height - height % 2, rotation)
     new_height = max_height - max_height % 2
     new_width = round(width * new_height / height / 2) * 2
-    return new_width, new_height
+    return displayed_size(new_width, new_height, rotation)
 
 
-def _encode(container: Any, output: Any, plan: ClipPlan, crf: int, progress: Progress) -> int:
+def _encode(
+    container: Any, output: Any, plan: ClipPlan, crf: int, progress: Progress, rotation: int = 0
+) -> int:
     """Decode from the keyframe before the clip; encode its frames with libx264 (and AAC)."""
     import av
 
@@ -252,8 +261,11 @@ def _encode(container: Any, output: Any, plan: ClipPlan, crf: int, progress: Pro
     out_video: Any = None
     out_audio: Any = None
     if video is not None:
-        width, height = _scaled_size(video.codec_context.width, video.codec_context.height, plan.max_height)
+        context = video.codec_context
+        width, height = _scaled_size(context.width, context.height, plan.max_height, rotation)
         out_video = output.add_stream("libx264", rate=video.average_rate or 25)
+        if rotation:
+            out_video.set_display_rotation(-rotation)
         out_video.width, out_video.height, out_video.pix_fmt = width, height, "yuv420p"
         out_video.time_base = video.time_base
         out_video.options = {"preset": "veryfast", "crf": str(crf)}

@@ -3,7 +3,8 @@
 - ``direct``: the browser plays the file itself; the server answers byte ranges, zero-copy.
 - ``remux``: the browser decodes the codecs but not the container (H.264 in AVI or MPEG-TS):
   packets are copied into fragmented-MP4 segments, no re-encoding.
-- ``transcode``: everything else (HEVC, ProRes, MJPEG, MPEG-2, MPEG-4 Part 2, FFV1, and audio
+- ``transcode``: a rotated picture in a remuxable file (segments carry no display matrix:
+  the transcode turns the pixels upright), and everything else (HEVC, ProRes, MJPEG, MPEG-2, MPEG-4 Part 2, FFV1, and audio
   such as PCM in AVI, AC-3, MP2): decoded and re-encoded to H.264 and AAC, segment by segment.
 """
 
@@ -44,9 +45,12 @@ def choose(facts: Probe) -> str:
             return "direct"
         return "transcode"
     audio_ok = audio is None or audio.codec in BROWSER_AUDIO
-    if facts.container in BROWSER_CONTAINERS and video.codec in BROWSER_VIDEO and audio_ok:
+    # Browsers turn a picture by the MP4/MOV display matrix only (not a Matroska tag).
+    upright = not video.rotation or facts.container == _MP4
+    if facts.container in BROWSER_CONTAINERS and video.codec in BROWSER_VIDEO and audio_ok and upright:
         return "direct"
-    if video.codec in REMUX_VIDEO:
+    if video.codec in REMUX_VIDEO and not video.rotation:
+        # A rotated picture is turned in a transcode: MPEG-TS segments carry no display matrix.
         # Audio the browser lacks (AC-3, PCM, MP2) is re-encoded beside the copied video:
         # cheap next to video, and the picture keeps its exact bytes.
         return "remux"
@@ -63,5 +67,10 @@ def check(delivery: str | None, facts: Probe) -> str:
         raise ValueError(
             f"delivery='remux' copies the video as it is, and browsers cannot decode "
             f"{facts.video.codec}; use 'transcode'"
+        )
+    if delivery == "remux" and facts.video is not None and facts.video.rotation:
+        raise ValueError(
+            f"delivery='remux' copies the pictures as stored, and this video is shown turned "
+            f"{facts.video.rotation}° (a display rotation the segments cannot carry); use 'transcode'"
         )
     return delivery

@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 
 from .probe import FrameClock, MediaError
+from .rotation import stream_rotation, upright
 
 # A keyframe interval longer than this (frames) is not decoded through for one still.
 MAX_DECODED_FRAMES = 3000
 
 
 def decode_frame(path: str | os.PathLike[str], clock: FrameClock, n: int) -> np.ndarray:
-    """Frame ``n`` (0-based) of ``path``'s first video stream as an H×W×3 uint8 array.
+    """Frame ``n`` (0-based) of ``path``'s first video stream as an H×W×3 uint8 array,
+    upright (turned by the stream's display rotation, as a person sees it).
 
     Raises IndexError for a frame outside the file, MediaError when the frame cannot be
     decoded within the bound.
@@ -36,6 +38,7 @@ def decode_frame(path: str | os.PathLike[str], clock: FrameClock, n: int) -> np.
     with av.open(os.fspath(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        rotation = stream_rotation(os.fspath(path), container, stream)
         time_base = stream.time_base
         if time_base is None:
             raise MediaError(f"{os.fspath(path)!r}: the video stream has no time base")
@@ -50,7 +53,7 @@ def decode_frame(path: str | os.PathLike[str], clock: FrameClock, n: int) -> np.
                 break
         if best is None:
             raise MediaError(f"could not decode frame {n} of {os.fspath(path)!r}")
-        return np.ascontiguousarray(best.to_ndarray(format="rgb24"))
+        return np.ascontiguousarray(upright(best.to_ndarray(format="rgb24"), rotation))
 
 
 def _decode_until(container: Any, stream: Any, origin: int, target: float, tolerance: float) -> Any:

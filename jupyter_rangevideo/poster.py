@@ -12,6 +12,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 
+from .rotation import displayed_size, stream_rotation, upright_yuv420p
+
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -35,15 +37,19 @@ def poster_data_url(path: str, at: float = 0.0, width: int = 160) -> str | None:
     try:
         with av.open(path) as container:
             stream = container.streams.video[0]
+            rotation = stream_rotation(path, container, stream)
             if at > 0 and stream.time_base:
                 container.seek(int(at / stream.time_base), stream=stream)
             frame = next(container.decode(stream))
-        height = max(2, round(frame.height * width / frame.width / 2) * 2)
+        shown_width, shown_height = displayed_size(frame.width, frame.height, rotation)
+        height = max(2, round(shown_height * width / shown_width / 2) * 2)
         encoder = av.CodecContext.create("mjpeg", "w")
         encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
         encoder.time_base = Fraction(1, 25)
         encoder.options = {"qmin": "6", "qmax": "16"}  # about 2-4 KB as base64
-        small = frame.reformat(width=width, height=height, format="yuvj420p")
+        stored = displayed_size(width, height, rotation)  # scaled as stored, then turned upright
+        small = frame.reformat(width=stored[0], height=stored[1], format="yuv420p")
+        small = upright_yuv420p(av, small, rotation).reformat(format="yuvj420p")
         jpeg = b"".join(bytes(packet) for packet in [*encoder.encode(small), *encoder.encode(None)])
     except Exception:  # noqa: BLE001 - any file PyAV cannot read or decode: a poster is a nicety, never an error
         return None

@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from .containers import cut_off
+from .rotation import displayed_size, stream_rotation
 
 # How long probe() may spend reading packet timestamps where the index cannot give them
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
@@ -113,6 +114,10 @@ class FrameClock:
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """The video stream. ``width`` and ``height`` are the picture as shown: a phone's portrait
+    clip, stored 3840x2160 with a 90° display rotation, is 2160 wide and 3840 high.
+    ``rotation`` is the clockwise turn from the stored picture to that one (rotation.py)."""
+
     codec: str
     width: int
     height: int
@@ -120,6 +125,7 @@ class VideoInfo:
     frame_count: int
     pix_fmt: str | None = None
     profile: str | None = None
+    rotation: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,14 +211,17 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         if video_stream is not None:
             keyframes, clock = _frames(container, video_stream, duration)
             context = video_stream.codec_context
+            rotation = stream_rotation(path, container, video_stream)
+            width, height = displayed_size(context.width, context.height, rotation)
             video = VideoInfo(
                 codec=context.codec.canonical_name,
-                width=context.width,
-                height=context.height,
+                width=width,
+                height=height,
                 fps=round(float(_rate(video_stream) or 0), 6),
                 frame_count=clock.frame_count,
                 pix_fmt=context.pix_fmt,
                 profile=context.profile,
+                rotation=rotation,
             )
             if clock.exact and clock.frame_count > 1:
                 last = clock.time_of(clock.frame_count - 1)

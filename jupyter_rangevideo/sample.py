@@ -25,6 +25,7 @@ import numpy as np
 # frame indices back, in tests and notebooks): pattern.py is where they live.
 from .pattern import FRAME_CODE, YuvPainter, draw_frame, read_frame_index
 from .progress import ProgressBar
+from .rotation import displayed_size, upright, upright_yuv420p
 
 
 def _require_av() -> Any:  # PyAV's module, imported only when a sample is made
@@ -106,12 +107,16 @@ def write_sample(
     codec: str | None = None,
     audio: str | None = None,
     gop: int | None = None,
+    rotation: int = 0,
 ) -> Path:
     """Write a test-pattern video. The codec follows the suffix (H.264 for .mp4, .mov, .mkv
     and .ts, VP9 for .webm, MPEG-4 Part 2 for .avi) unless ``codec`` names one of ENCODERS;
     ``audio`` adds a tone in one of AUDIO_ENCODERS; ``gop`` is frames between keyframes
-    (default: one a second). ``codec="none"`` writes audio only (.m4a, .mp3, .wav, .ogg, .flac)."""
-    return _write(path, duration, fps, size, noise, codec=codec, audio=audio, gop=gop)
+    (default: one a second). ``codec="none"`` writes audio only (.m4a, .mp3, .wav, .ogg, .flac).
+    ``rotation`` (clockwise degrees, as a phone records portrait: 90) stores the pictures
+    turned back and writes a display matrix (MP4, MOV) that turns them upright: ``size`` is
+    the picture as shown."""
+    return _write(path, duration, fps, size, noise, codec=codec, audio=audio, gop=gop, rotation=rotation)
 
 
 @contextmanager
@@ -142,6 +147,7 @@ def _write(
     codec: str | None,
     audio: str | None,
     gop: int | None,
+    rotation: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """:func:`write_sample`, calling ``progress(done, total)`` as frames are written."""
@@ -153,7 +159,8 @@ def _write(
         raise ValueError(f"unsupported suffix {path.suffix!r}; use one of {', '.join(_CODEC_BY_SUFFIX)}")
     if codec != "none" and codec not in ENCODERS:
         raise ValueError(f"unknown codec {codec!r}; use one of {', '.join(ENCODERS)}")
-    width, height = size
+    shown = size
+    width, height = size = displayed_size(*size, rotation)  # as stored
     options = {"movflags": "+faststart"} if suffix in (".mp4", ".m4v", ".mov", ".m4a") else {}
     rng = np.random.default_rng(0) if noise else None
     frames = round(duration * fps)
@@ -165,6 +172,8 @@ def _write(
             stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
             stream.time_base = Fraction(1, fps)
             stream.options = _video_options(codec, noise, gop or fps)
+            if rotation:
+                stream.set_display_rotation(-rotation)  # PyAV counts counter-clockwise
         tone = _add_audio(container, audio) if audio else None
         # Without noise, 4:2:0 output of even size is drawn in YUV directly (no conversion per frame).
         painter = None
@@ -174,13 +183,16 @@ def _write(
             and stream.pix_fmt == "yuv420p"
             and width % 2 == height % 2 == 0
         ):
-            painter = YuvPainter(av, size)
+            painter = YuvPainter(av, shown)
+        back = (360 - rotation) % 360  # the upright pattern, turned as the camera stored it
         for index in range(frames):
             if stream is not None:
                 if painter is not None:
                     frame = av.VideoFrame.from_ndarray(painter.frame(index, fps), format="yuv420p")
+                    frame = upright_yuv420p(av, frame, back)
                 else:
-                    frame = av.VideoFrame.from_ndarray(draw_frame(index, fps, size, rng), format="rgb24")
+                    picture = upright(draw_frame(index, fps, shown, rng), back)
+                    frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
                 frame.pts = index
                 container.mux(stream.encode(frame))
             if tone is not None:

@@ -19,11 +19,12 @@ from fractions import Fraction
 from typing import Any
 
 from .delivery import REMUX_AUDIO
+from .rotation import displayed_size, stream_rotation, upright_yuv420p
 from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3  # 2: rotated videos turned upright; 3: no AAC priming before a segment
 
 
 class Cancelled(Exception):
@@ -215,7 +216,7 @@ class _AudioOut:
     """Audio for one segment, copied (AAC, MP3) or re-encoded to AAC, timestamps shifted by
     ``origin`` seconds. The caller decides which packets belong to the segment."""
 
-    def __init__(self, stream: Any, out: Any, copy: bool, origin: float):
+    def __init__(self, stream: Any, out: Any, copy: bool, origin: float, floor: float = -math.inf):
         self.stream = stream
         self.out = out
         self.origin = origin
@@ -226,6 +227,7 @@ class _AudioOut:
         else:
             context = stream.codec_context
             self.rate = context.sample_rate or 48000
+            self.floor = round(floor * self.rate) if math.isfinite(floor) else -(2**62)
             layout = "mono" if (context.channels or 2) == 1 else "stereo"
             self.target = out.add_stream("aac", rate=self.rate, layout=layout)
             self.target.time_base = Fraction(1, self.rate)
@@ -248,11 +250,17 @@ class _AudioOut:
                 continue
             frame.pts = round(t * self.rate)
             frame.time_base = Fraction(1, self.rate)
-            self.out.mux(self.target.encode(frame))
+            self._mux(self.target.encode(frame))
+
+    def _mux(self, packets: list[Any]) -> None:
+        # The AAC encoder's first packet starts a frame (1024 samples, 21 ms at 48 kHz) early:
+        # its priming. MPEG-TS cannot say to skip it, and hls.js starts the timeline at the
+        # first sample, so every picture would be shown 21 ms late (a frame at 60 fps).
+        self.out.mux([p for p in packets if p.pts is None or p.pts >= self.floor])
 
     def close(self) -> None:
         if not self.copy:
-            self.out.mux(self.target.encode(None))
+            self._mux(self.target.encode(None))
 
 
 def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
@@ -263,15 +271,22 @@ def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
 
 
 def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: threading.Event) -> None:
+    import av
+
     anchor = video if video is not None else audio
     origin = float(_origin(anchor) * anchor.time_base)
     encoder = None
+    rotation = 0
+    stored = (0, 0)  # the picture scaled as stored; turned upright after (rotation.py)
     if video is not None:
         video.thread_type = "AUTO"
         context = video.codec_context
         proxy = job.delivery == "proxy"
         max_height = job.settings.proxy_height if proxy else job.settings.max_height
-        width, height = output_size(context.width, context.height, max_height)
+        # max_height bounds the picture as shown: a portrait phone clip is at most that tall.
+        rotation = stream_rotation(job.path, source, video)
+        width, height = output_size(*displayed_size(context.width, context.height, rotation), max_height)
+        stored = displayed_size(width, height, rotation)
         encoder = out.add_stream("libx264", rate=_rate(video))
         encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
         encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
@@ -285,7 +300,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
         }
         if proxy:
             encoder.options = {**encoder.options, "keyint_min": "1", "sc_threshold": "0"}
-    sound = _AudioOut(audio, out, job.delivery == "remux", origin) if audio is not None else None
+    sound = _AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
     finish = None if job.last else job.end
     streams = [s for s in (video, audio) if s is not None]
     video_done = video is None
@@ -302,7 +317,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
         if finish is not None and t >= finish - EPSILON:
             return True
         assert encoder is not None
-        picture = frame.reformat(encoder.width, encoder.height, "yuv420p")
+        picture = upright_yuv420p(av, frame.reformat(stored[0], stored[1], "yuv420p"), rotation)
         picture.pts = round(t * MPEG_TS_CLOCK)
         picture.time_base = encoder.time_base
         out.mux(encoder.encode(picture))

@@ -150,3 +150,26 @@ def test_cache_location_and_keys(tmp_path, monkeypatch):
     ):
         assert other != key
     assert (os.stat(SegmentCache(tmp_path / "new", 1).directory).st_mode & 0o777) == 0o700
+
+
+def test_heavy_sources_get_short_transcode_segments_and_a_shorter_first():
+    # A phone's 4K at 60 fps, shown portrait: a quarter second first, then half seconds.
+    phone = Probe(
+        path="/phone.mov",
+        container="mov,mp4,m4a,3gp,3g2,mj2",
+        duration=3.0,
+        video=VideoInfo("hevc", 2160, 3840, 60.0, 180, rotation=90),
+        audio=None,
+        keyframes=(0.0, 1.0, 2.0),
+        clock=FrameClock.constant(60, 180),
+    )
+    assert plan(phone, "transcode").starts == (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
+    assert plan(phone, "proxy").starts == (0.0, 2.0)  # the proxy keeps its length
+    # 1080p at 60 fps is not heavy.
+    assert plan(facts(3.0, fps=60.0), "transcode").starts == (0.0, 2.0)
+    # As before: keyframes a second apart, one-second segments.
+    assert plan(phone, "transcode", EncodeSettings(heavy_pixels_per_second=float("inf"))).starts == (
+        0.0,
+        1.0,
+        2.0,
+    )

@@ -1,0 +1,210 @@
+"""A phone recording in the browser: 4K HEVC at 60 fps, variable rate, portrait, with AAC.
+
+    python benchmarks/phone_clip.py [--seconds 10] [--rotation 90] [--out benchmarks/results/phone_clip.json]
+
+Makes the clip in /tmp with PyAV as a phone writes it (3840x2160 stored, a display matrix
+turning it 90° clockwise, frame durations that wander around 1/60 s, a keyframe a second,
+AAC), then measures, in JupyterLab with the extension, from ``rangevideo.show(...)``:
+
+- the first frame: until the page shows frame 0, upright (read from the picture);
+- seeks: ``p.frame = n`` to frames far apart, until the picture shows frame n;
+- the segment service's figures for the same file: the first segment's time, segment lengths.
+
+Each figure comes with the machine's load (``os.getloadavg``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
+
+SIZE = (2160, 3840)  # as shown: portrait
+FPS = 60
+# Phone encoders write a millisecond-ish clock; these frame durations (1/600 s ticks) wander
+# around 1/60 s, as a phone's do.
+TICKS = Fraction(1, 600)
+DURATIONS = (10, 10, 9, 11, 10, 10, 10, 11, 9, 10)
+
+
+def make_clip(path: Path, seconds: float, rotation: int = 90, size: tuple[int, int] = SIZE) -> list[float]:
+    """Write the phone-like clip; return every frame's presentation time in seconds."""
+    import av
+
+    from jupyter_rangevideo.pattern import YuvPainter
+    from jupyter_rangevideo.rotation import displayed_size, upright_yuv420p
+    from jupyter_rangevideo.sample import _Tone
+
+    stored = displayed_size(*size, rotation)
+    times: list[float] = []
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx265", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = stored[0], stored[1], "yuv420p"
+        stream.codec_context.time_base = TICKS
+        stream.options = {
+            "preset": "ultrafast",
+            "x265-params": f"keyint={FPS}:min-keyint={FPS}:log-level=error",
+        }
+        if rotation:
+            stream.set_display_rotation(-rotation)  # PyAV counts counter-clockwise
+        audio = container.add_stream("aac", rate=48000, layout="mono")
+        audio.time_base = Fraction(1, 48000)
+        tone = _Tone(container, audio, 48000)
+        painter = YuvPainter(av, size)
+        back = (360 - rotation) % 360
+        now, index = 0, 0
+        while now * TICKS < seconds:
+            frame = av.VideoFrame.from_ndarray(painter.frame(index, FPS), format="yuv420p")
+            frame = upright_yuv420p(av, frame, back)
+            frame.pts, frame.time_base = now, TICKS
+            times.append(float(now * TICKS))
+            container.mux(stream.encode(frame))
+            now += DURATIONS[index % len(DURATIONS)]
+            index += 1
+            tone.write_until(float(now * TICKS))
+        container.mux(stream.encode(None))
+        tone.flush()
+    return times
+
+
+def segment_pairs(path: Path, rounds: int, seek_to: float) -> list[dict]:
+    """The first segment and the segment a seek to ``seek_to`` s needs, made by the segment
+    job as before (1 s segments for every source) and after (heavy sources: 0.25 s first,
+    then 0.5 s), paired in each round, their order alternating: wall and CPU seconds."""
+    import threading
+
+    from jupyter_rangevideo.probe import probe
+    from jupyter_rangevideo.segment_jobs import Job, make_segment
+    from jupyter_rangevideo.segment_plan import EncodeSettings, plan_segments
+
+    facts = probe(path)
+    variants = {"before": EncodeSettings(heavy_pixels_per_second=float("inf")), "after": EncodeSettings()}
+    runs = []
+    for number in range(rounds):
+        order = list(variants) if number % 2 == 0 else list(reversed(variants))
+        for name in order:
+            settings = variants[name]
+            plan = plan_segments(facts, "transcode", settings)
+            row: dict = {"variant": name, "round": number, "segments": plan.count}
+            for label, index in (("first", 0), ("seek", plan.index_at(seek_to))):
+                start, end = plan.span(index)
+                job = Job(
+                    str(path), "transcode", index, start, end, index == plan.count - 1, plan.exact, settings
+                )
+                cpu, wall = time.process_time(), time.monotonic()
+                make_segment(job, str(path.with_suffix(f".{name}.ts")), threading.Event())
+                row[label] = {
+                    "span": [start, end],
+                    "wall_s": round(time.monotonic() - wall, 3),
+                    "cpu_s": round(time.process_time() - cpu, 3),
+                    "load": round(os.getloadavg()[0], 1),
+                }
+            runs.append(row)
+            print(row, flush=True)
+    return runs
+
+
+def browser_runs(path: Path, rounds: int, frames: list[int]) -> list[dict]:
+    """In JupyterLab: cell run to frame 0 on screen, and ``p.frame = n`` to frame n on screen
+    (read from the picture, exactly n), with a cold segment cache each round."""
+    import shutil
+    import tempfile
+
+    sys.path.append(str(HERE.parent / "tests"))  # helpers, which the browser conftest imports
+    from conftest import (
+        chromium,
+        create_notebook,
+        kernel_eval,
+        new_page,
+        open_notebook,
+        run_all_cells,
+        start_server,
+        wait_for_frame,
+    )
+
+    tmp = Path(tempfile.mkdtemp(prefix="rangevideo-phone-bench-"))
+    (tmp / "lab-config").mkdir()
+    (tmp / "lab-config" / "jupyter_server_config.json").write_text(
+        json.dumps({"RangeVideoApp": {"cache_dir": str(tmp / "segment-cache")}})
+    )
+    server = start_server("lab", tmp)
+    runs = []
+    try:
+        with chromium() as browser:
+            for number in range(rounds):
+                now = time.time()
+                os.utime(path, (now, now + number))  # a new validator: a cold segment cache
+                notebook = f"phone-{number}.ipynb"
+                cell = (
+                    f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(path)!r}, width=360)"
+                )
+                create_notebook(server, notebook, [cell])
+                with new_page(browser, timeout=120) as page:
+                    open_notebook(page, server, notebook)
+                    started = run_all_cells(page)
+                    first = wait_for_frame(page, 0, tolerance=0, timeout=120, interval=0.02) - started
+                    facts = kernel_eval(page, "print(p.delivery, p.video_width, p.video_height)").split()
+                    seeks = []
+                    for frame in frames:
+                        asked = page.evaluate("() => performance.now()")
+                        kernel_eval(page, f"p.frame = {frame}")
+                        seeks.append(
+                            round(
+                                wait_for_frame(page, frame, tolerance=0, timeout=120, interval=0.02) - asked
+                            )
+                        )
+                run = {
+                    "round": number,
+                    "delivery": facts[0],
+                    "video_size": [int(facts[1]), int(facts[2])],
+                    "first_frame_ms": round(first),
+                    "seek_ms": seeks,
+                    "load": round(os.getloadavg()[0], 1),
+                }
+                runs.append(run)
+                print(run, flush=True)
+                server.shut_down_kernels()
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rotation", type=int, default=90)
+    parser.add_argument("--clip", type=Path, default=Path("/tmp/rangevideo-phone-4k60-hevc.mov"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--segment-rounds", type=int, default=3, help="paired rounds of the segment jobs")
+    parser.add_argument("--no-browser", action="store_true", help="only the segment jobs, paired")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "phone_clip.json")
+    args = parser.parse_args()
+    if not args.clip.exists():  # made once: x265 at 4K takes minutes on two cores
+        started = time.monotonic()
+        made = make_clip(args.clip, args.seconds, args.rotation)
+        print(f"wrote {args.clip}: {len(made)} frames in {time.monotonic() - started:.0f} s", flush=True)
+    result: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "clip": f"{SIZE[1]}x{SIZE[0]} stored, rotation {args.rotation}, HEVC, {FPS} fps VFR, AAC, {args.seconds:g} s",
+        "cpus": os.cpu_count(),
+        "load_at_start": os.getloadavg(),
+        "segments": segment_pairs(args.clip, args.segment_rounds, seek_to=5.7),
+    }
+    if not args.no_browser:
+        result["browser"] = browser_runs(args.clip, args.rounds, frames=[341, 100, 553, 37])
+    result["load_at_end"] = os.getloadavg()
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
