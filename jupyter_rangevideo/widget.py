@@ -23,7 +23,8 @@ from .embed import spec_html
 from .labelling import Labelling
 from .output import SavedOutput
 from .poster import poster_later
-from .probe import Probe, probe
+from .probe import header_probe, probe
+from .settling import Settling
 from .signing import url_for
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ _SAVED_OPTIONS = (
 )
 
 
-class Player(SavedOutput, Labelling, anywidget.AnyWidget):
+class Player(Settling, SavedOutput, Labelling, anywidget.AnyWidget):
     """A video player for a local file. Its state syncs both ways with the browser."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -145,17 +146,33 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
         proxy: bool | None = None,
         start_frame: int | None = None,
         end_frame: int | None = None,
+        _later: bool = False,
         **options: Any,
     ) -> None:
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
-        # A still frame for renderers that cannot reach the file (needs PyAV), made while the
-        # file is probed when where it starts is known already.
         start = options.get("start", 0.0)
-        early = poster and start_frame is None and isinstance(start, (int, float))
-        poster_job = poster_later(str(path), float(start)) if early else None
-        facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
+        # From the container's header alone (no PyAV on the way to the first message) where
+        # the browser plays the file as it is and nothing frame-exact is asked for yet.
+        quick = (
+            delivery in (None, "direct")
+            and start_frame is None
+            and end_frame is None
+            and not options.get("current_time")
+        )
+        facts = header_probe(str(path)) if quick else None  # raises for empty, cut off, ...
+        self._from_header = facts is not None and _delivery.choose(facts) == "direct"
+        poster_job = None
+        if not self._from_header:
+            # A still frame for renderers that cannot reach the file (needs PyAV), made while
+            # the file is probed when where it starts is known already.
+            early = poster and start_frame is None and isinstance(start, (int, float))
+            poster_job = poster_later(str(path), float(start)) if early else None
+            facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
+        assert facts is not None
         chosen = _delivery.check(delivery, facts)
+        self._asked = (delivery, proxy)
+        self._poster_wanted = poster
         self._log = _sync.CommandLog()
         self._quiet = True  # options are the starting state, not commands
         # A clip in frames: it starts when start_frame is presented and ends on end_frame.
@@ -165,14 +182,17 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
                     raise ValueError(f"{key}_frame={frame} is not a frame of {path.name}")
                 options[key] = facts.clock.time_of(frame)
         super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
-        self.probe: Probe = facts
-        self.frame = self._frame_at(self.current_time)
+        self._probe = facts
+        self.frame = self._frame_at(self.current_time) if not self._from_header else 0
         self._quiet = False
         self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
-        self.proxy = (
-            _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
-        )
+        if self._from_header:  # set when the probe has read the keyframes
+            self.proxy = bool(proxy) and facts.video is not None
+        else:
+            self.proxy = (
+                _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
+            )
         self._facts = facts.facts()
         if facts.video is not None:
             self.set_trait("fps", facts.video.fps or None)
@@ -181,10 +201,12 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             self.set_trait("video_height", facts.video.height)
         self._source = Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
-        if poster and facts.video and poster_job is None:
+        if poster and facts.video and poster_job is None and not self._from_header:
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
+        if not _later:
+            self._probe_in_background()
 
     @functools.cached_property
     def _poster(self) -> str | None:
@@ -408,7 +430,7 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
             "player_id": self.player_id,
             "options": {
                 **{name: getattr(self, name) for name in _SAVED_OPTIONS},
-                "audio_only": self.probe.video is None,
+                "audio_only": self._probe.video is None,
             },
             **self._saved_visuals(),
         }
@@ -431,7 +453,10 @@ class Player(SavedOutput, Labelling, anywidget.AnyWidget):
         beside the notebook) and the HTML shown where scripts do not run."""
         name = html.escape(self.name)
         note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
-        poster = html.escape(self._poster, quote=True) if self._poster else ""
+        # A player shown from its header is displayed at once: its poster, if not made yet,
+        # joins the saved output when the probe has settled.
+        still = self._poster_if_ready() if self._quick_display else self._poster
+        poster = html.escape(still, quote=True) if still else ""
         relative = self._relative_source()
         if relative is None:
             still = (
@@ -485,6 +510,11 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.
     """
-    player = Player(source, **options)
-    player._show()
+    player = Player(source, _later=True, **options)
+    player._quick_display = not player.settled
+    try:
+        player._show()
+    finally:
+        player._quick_display = False
+    player._probe_in_background()  # after the first message: PyAV is off the way to it
     return player
