@@ -268,4 +268,6 @@ def test_a_player_shown_from_its_header_saves_its_clock_and_still_once_probed(sh
     assert "clock" not in first[MIMETYPE] and "<img" not in first["text/html"]  # sent at once
     p.probe  # noqa: B018 - waits for the background probe, which rewrites the saved output
     assert p.settled and len(shell.updated) == 1
-    assert shell.updated[0][MIMETYPE]["clock"]["frame_count"] == 25 and "<img" in shell.updated[0]["text/html"]
+    assert (
+        shell.updated[0][MIMETYPE]["clock"]["frame_count"] == 25 and "<img" in shell.updated[0]["text/html"]
+    )
