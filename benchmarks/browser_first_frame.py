@@ -52,10 +52,13 @@ from browser import (
 RANGEVIDEO, IPYTHON, AGAIN = "rangevideo", "IPython.display.Video", "IPython.display.Video, again"
 ORDER = (RANGEVIDEO, IPYTHON, AGAIN)
 CELLS = {
-    RANGEVIDEO: "import jupyter_rangevideo as rangevideo\nrangevideo.show({path!r})",
-    IPYTHON: "from IPython.display import Video\nVideo({relative!r}, html_attributes='controls id=ipython-1')",
-    AGAIN: "from IPython.display import Video\nVideo({relative!r}, html_attributes='controls id=ipython-2')",
+    RANGEVIDEO: "import jupyter_rangevideo as rangevideo\nrangevideo.show({path!r}, width=320)",
+    IPYTHON: "from IPython.display import Video\nVideo({relative!r}, width=320, html_attributes='controls id=ipython-1')",
+    AGAIN: "from IPython.display import Video\nVideo({relative!r}, width=320, html_attributes='controls id=ipython-2')",
 }
+# Every player 320 px wide, in a tall window: each cell's video is in view when it runs (this
+# extension's player loads nothing until it is; IPython's loads wherever it is).
+VIEWPORT = {"width": 1280, "height": 1600}
 # Each video by its own selector (JupyterLab's windowed notebook takes cells out of view out of
 # the page, so a cell's position among its siblings does not find it).
 SELECTORS = {RANGEVIDEO: "video.jp-RangeVideo-video", IPYTHON: "video#ipython-1", AGAIN: "video#ipython-2"}
@@ -100,10 +103,10 @@ def one_round(browser, server, path: Path, number: int) -> dict[str, dict[str, f
     code = {p: CELLS[p].format(path=str(path), relative=relative) for p in ORDER}
     first: dict[str, float] = {}
     for player in order:
-        with new_page(browser, timeout=60) as page:
+        with new_page(browser, timeout=60, viewport=VIEWPORT) as page:
             name = f"ff-first-{number}-{ORDER.index(player)}.ipynb"
             first.update(timed_cells(page, server, name, [code[player]], {0: player}))
-    with new_page(browser, timeout=60) as page:
+    with new_page(browser, timeout=60, viewport=VIEWPORT) as page:
         cells = [OTHER_CELL] + [code[p] for p in order]
         after = timed_cells(page, server, f"ff-after-{number}.ipynb", cells, dict(enumerate(order, 1)))
     return {"first cell": first, "after other cells": after}
@@ -137,6 +140,18 @@ def summary_lines(runs: list[dict], label: str, load: tuple[float, float]) -> li
     return lines
 
 
+def write(runs: list[dict], label: str, load: tuple[float, float]) -> list[str]:
+    """The results so far, in benchmarks/results/browser_first_frame-LABEL.json and .md."""
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    facts = {"label": label, "load_average": load, "runs": runs, "unchecked": unchecked}
+    (out / f"browser_first_frame-{label}.json").write_text(json.dumps(facts, indent=1))
+    lines = summary_lines(runs, label, load)
+    lines.append(f"\nFirst frames not checked from the pixels: {len(unchecked)} of {len(runs) * 6}.")
+    (out / f"browser_first_frame-{label}.md").write_text("\n".join(lines) + "\n")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=12)
@@ -145,7 +160,7 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-first-frame-"))
     server = start_server("lab", tmp)
-    runs = []
+    runs: list[dict] = []
     try:
         (server.root / "videos").mkdir()
         path = write_sample(
@@ -155,21 +170,11 @@ def main() -> None:
             for number in range(args.rounds):
                 runs.append(one_round(browser, server, path, number))
                 print(number, json.dumps(runs[-1]), flush=True)
+                write(runs, args.label, (load_start, os.getloadavg()[0]))  # so far: a bounded run
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    load = (load_start, os.getloadavg()[0])
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"browser_first_frame-{args.label}.json").write_text(
-        json.dumps(
-            {"label": args.label, "load_average": load, "runs": runs, "unchecked": unchecked}, indent=1
-        )
-    )
-    lines = summary_lines(runs, args.label, load)
-    lines.append(f"\nFirst frames not checked from the pixels: {len(unchecked)} of {len(runs) * 6}.")
-    (out / f"browser_first_frame-{args.label}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print("\n".join(write(runs, args.label, (load_start, os.getloadavg()[0]))))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ class Settling(_WidgetBase):
     _poster_job: Future[str | None] | None = None
     _poster_wanted = False
     _from_header = False  # shown from the header: the probe is still to run
+    _applying = False
     _quick_display = False  # show() displays it now, waiting for no poster
 
     @property
@@ -84,7 +85,7 @@ class Settling(_WidgetBase):
             self._poster_job = poster_later(path, self.start)
         job = probe_later(path)
         self._probe_job = job
-        self._settle_lock = threading.Lock()
+        self._settle_lock = threading.RLock()
         job.add_done_callback(lambda _: on_kernel_thread(self._settle))
 
     def _settle(self) -> None:
@@ -92,16 +93,20 @@ class Settling(_WidgetBase):
         job = self._probe_job
         if job is None or not job.done():
             return
-        with self._settle_lock:
-            if self._probe_job is None:
-                return
-            self._probe_job = None
-            error = job.exception()
-            if error is not None:
-                self._probe_failure = str(error)
-                self.set_trait("error", f"{self._probe_failure}")
-                return
-            self._apply_facts(job.result())
+        with self._settle_lock:  # the job is cleared once its facts are in: `settled` says so
+            if self._probe_job is None or self._applying:
+                return  # applied, or being applied by this thread (a grid's output asks for them)
+            self._applying = True
+            try:
+                error = job.exception()
+                if error is not None:
+                    self._probe_failure = str(error)
+                    self.set_trait("error", self._probe_failure)
+                else:
+                    self._apply_facts(job.result())
+            finally:
+                self._probe_job = None
+                self._applying = False
 
     def _apply_facts(self, facts: Probe) -> None:
         asked_delivery, asked_proxy = self._asked
@@ -118,15 +123,19 @@ class Settling(_WidgetBase):
             self.set_trait("delivery", chosen)
             if asked_proxy is None:
                 self.proxy = _proxy.wanted(facts, chosen)
-            self._facts = facts.facts()
-            if facts.video is not None:
-                self.set_trait("fps", facts.video.fps or None)
-                self.set_trait("frame_count", facts.video.frame_count)
-                self.set_trait("video_width", facts.video.width)
-                self.set_trait("video_height", facts.video.height)
+            self._set_file_traits(facts)
         saved = self._saved_spec_facts(header) != self._saved_spec_facts(facts)
         if self._displayed and (saved or self._poster_job is not None):
             self._update_saved_output()  # what a saved notebook keeps: the clock, the poster
+
+    def _set_file_traits(self, facts: Probe) -> None:
+        """The traits that hold the file's facts (read-only to users)."""
+        self._facts = facts.facts()
+        if facts.video is not None:
+            self.set_trait("fps", facts.video.fps or None)
+            self.set_trait("frame_count", facts.video.frame_count)
+            self.set_trait("video_width", facts.video.width)
+            self.set_trait("video_height", facts.video.height)
 
     @staticmethod
     def _saved_spec_facts(facts: Probe) -> tuple[Any, ...]:

@@ -193,12 +193,7 @@ class Player(Settling, SavedOutput, Labelling, anywidget.AnyWidget):
             self.proxy = (
                 _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
             )
-        self._facts = facts.facts()
-        if facts.video is not None:
-            self.set_trait("fps", facts.video.fps or None)
-            self.set_trait("frame_count", facts.video.frame_count)
-            self.set_trait("video_width", facts.video.width)
-            self.set_trait("video_height", facts.video.height)
+        self._set_file_traits(facts)
         self._source = Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
         if poster and facts.video and poster_job is None and not self._from_header:
