@@ -12,6 +12,7 @@ wins; if it cannot read the file at all, ``p.error`` says why in plain words.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import delivery as _delivery
 from . import proxy as _proxy
 from .poster import poster_later
-from .probe import MediaError, Probe, probe_later
+from .probe import MediaError, Probe, header_probe, probe_later
 
 if TYPE_CHECKING:
     import anywidget
@@ -43,6 +44,18 @@ def on_kernel_thread(callback: Callable[[], None]) -> None:
         callback()
     else:
         loop.add_callback(callback)
+
+
+def first_facts(path: str, delivery: str | None, frames_asked: bool) -> tuple[Probe | None, bool]:
+    """(the header's facts, True) where a player can be sent from them: the browser plays the
+    file as it is and nothing frame-exact is asked for yet; else (None, False), for PyAV's probe.
+    Raises for a file that is empty or cut off (probe.check_file)."""
+    if delivery not in (None, "direct") or frames_asked:
+        return None, False
+    facts = header_probe(path)
+    if facts is None or _delivery.choose(facts) != "direct":
+        return None, False
+    return facts, True
 
 
 class Settling(_WidgetBase):
@@ -119,7 +132,6 @@ class Settling(_WidgetBase):
         header = self._probe
         self._probe = facts
         with self.hold_sync():
-            self.set_trait("duration", facts.duration)
             self.set_trait("delivery", chosen)
             if asked_proxy is None:
                 self.proxy = _proxy.wanted(facts, chosen)
@@ -130,6 +142,7 @@ class Settling(_WidgetBase):
 
     def _set_file_traits(self, facts: Probe) -> None:
         """The traits that hold the file's facts (read-only to users)."""
+        self.set_trait("duration", facts.duration)
         self._facts = facts.facts()
         if facts.video is not None:
             self.set_trait("fps", facts.video.fps or None)
@@ -141,6 +154,11 @@ class Settling(_WidgetBase):
     def _saved_spec_facts(facts: Probe) -> tuple[Any, ...]:
         video = facts.video
         return (facts.duration, None if video is None else (video.width, video.height), facts.clock)
+
+    @functools.cached_property
+    def _poster(self) -> str | None:
+        """The still frame's data URL, or None; waits for it the first time it is asked for."""
+        return self._poster_job.result() if self._poster_job is not None else None
 
     def _poster_if_ready(self) -> str | None:
         """The poster if it is made, without waiting for it."""

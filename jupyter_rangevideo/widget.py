@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import os
 import uuid
@@ -23,8 +22,8 @@ from .embed import spec_html
 from .labelling import Labelling
 from .output import SavedOutput
 from .poster import poster_later
-from .probe import header_probe, probe
-from .settling import Settling
+from .probe import probe
+from .settling import Settling, first_facts
 from .signing import url_for
 
 if TYPE_CHECKING:
@@ -151,17 +150,9 @@ class Player(Settling, SavedOutput, Labelling, anywidget.AnyWidget):
     ) -> None:
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
+        frames_asked = start_frame is not None or end_frame is not None or bool(options.get("current_time"))
+        facts, self._from_header = first_facts(str(path), delivery, frames_asked)
         start = options.get("start", 0.0)
-        # From the container's header alone (no PyAV on the way to the first message) where
-        # the browser plays the file as it is and nothing frame-exact is asked for yet.
-        quick = (
-            delivery in (None, "direct")
-            and start_frame is None
-            and end_frame is None
-            and not options.get("current_time")
-        )
-        facts = header_probe(str(path)) if quick else None  # raises for empty, cut off, ...
-        self._from_header = facts is not None and _delivery.choose(facts) == "direct"
         poster_job = None
         if not self._from_header:
             # A still frame for renderers that cannot reach the file (needs PyAV), made while
@@ -171,8 +162,7 @@ class Player(Settling, SavedOutput, Labelling, anywidget.AnyWidget):
             facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
         assert facts is not None
         chosen = _delivery.check(delivery, facts)
-        self._asked = (delivery, proxy)
-        self._poster_wanted = poster
+        self._asked, self._poster_wanted = (delivery, proxy), poster
         self._log = _sync.CommandLog()
         self._quiet = True  # options are the starting state, not commands
         # A clip in frames: it starts when start_frame is presented and ends on end_frame.
@@ -185,14 +175,10 @@ class Player(Settling, SavedOutput, Labelling, anywidget.AnyWidget):
         self._probe = facts
         self.frame = self._frame_at(self.current_time) if not self._from_header else 0
         self._quiet = False
-        self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
-        if self._from_header:  # set when the probe has read the keyframes
-            self.proxy = bool(proxy) and facts.video is not None
-        else:
-            self.proxy = (
-                _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
-            )
+        # From the header: chosen once the probe has read the keyframes (settling.py).
+        wanted = proxy is None and not self._from_header and _proxy.wanted(facts, chosen)
+        self.proxy = wanted or bool(proxy) and facts.video is not None
         self._set_file_traits(facts)
         self._source = Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
@@ -202,11 +188,6 @@ class Player(Settling, SavedOutput, Labelling, anywidget.AnyWidget):
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
         if not _later:
             self._probe_in_background()
-
-    @functools.cached_property
-    def _poster(self) -> str | None:
-        """The still frame's data URL, or None; waits for it the first time it is asked for."""
-        return self._poster_job.result() if self._poster_job is not None else None
 
     @t.validate("volume")
     def _valid_volume(self, proposal: dict[str, Any]) -> float:
