@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 class Layers(t.HasTraits):
     """Mixed into Player before anywidget.AnyWidget."""
 
-    probe: Probe
+    if TYPE_CHECKING:  # Player's (settling.py: waits for PyAV's probe)
+
+        @property
+        def probe(self) -> Probe: ...
+
     # Overlay layers by name (overlay.py: packed marks, sent once as binary buffers) and the
     # names of the hidden ones.
     _overlays = t.Dict({}).tag(sync=True)

@@ -16,13 +16,16 @@ import bisect
 import contextlib
 import os
 import stat
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .containers import cut_off
-from .rotation import displayed_size, stream_rotation
+from .containers import Header, cut_off, header_of
+from .containers.header import MP4_DEMUXER
+from .rotation import displayed_size, is_turned_mp4, stream_rotation
 
 # How long probe() may spend reading packet timestamps where the index cannot give them
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
@@ -184,13 +187,7 @@ def probe(path: str | os.PathLike[str]) -> Probe:
     import av
 
     path = os.fspath(path)
-    info = os.stat(path)
-    if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(f"{path!r} is a directory, not a video file")
-    if info.st_size == 0:
-        raise MediaError(f"{path!r} is empty (0 bytes): not a video or audio file")
-    if stat.S_ISREG(info.st_mode) and (cut := cut_off(path, info.st_size)):
-        raise MediaError(cut)  # its index is whole, its media data stops part-way (containers/)
+    info = check_file(path)
     try:
         container = av.open(path, metadata_errors="ignore")
     except av.FFmpegError as e:
@@ -246,6 +243,66 @@ def probe(path: str | os.PathLike[str]) -> Probe:
             mtime_ns=info.st_mtime_ns,
             inode=info.st_ino,
         )
+
+
+def from_header(path: str, header: Header, info: os.stat_result) -> Probe:
+    """The facts a container's header gives (containers.read_header, no PyAV): codecs, sizes,
+    duration and frame rate; no keyframes and no frame clock, which :func:`probe` reads."""
+    video = header.video
+    audio = header.audio
+    return Probe(
+        path=path,
+        container=header.container,
+        duration=header.duration,
+        video=None
+        if video is None
+        else VideoInfo(video.codec, video.width, video.height, video.fps or 0.0, video.frame_count),
+        audio=None if audio is None else AudioInfo(audio.codec, audio.sample_rate, audio.channels),
+        keyframes=(),
+        clock=None,
+        size=info.st_size,
+        mtime_ns=info.st_mtime_ns,
+        inode=info.st_ino,
+    )
+
+
+def check_file(path: str) -> os.stat_result:
+    """The file's ``os.stat``, after the checks that need no PyAV: raises IsADirectoryError, or
+    :class:`MediaError` for an empty file or one cut off (containers.cut_off)."""
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(f"{path!r} is a directory, not a video file")
+    if info.st_size == 0:
+        raise MediaError(f"{path!r} is empty (0 bytes): not a video or audio file")
+    if stat.S_ISREG(info.st_mode) and (cut := cut_off(path, info.st_size)):
+        raise MediaError(cut)  # its index is whole, its media data stops part-way (containers/)
+    return info
+
+
+def header_probe(path: str) -> Probe | None:
+    """The facts of a file from its container's header alone (MP4/MOV, Matroska/WebM: no PyAV),
+    after :func:`check_file`'s checks; None where the header reader is unsure."""
+    info = check_file(path)
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    header = header_of(path, info.st_size)
+    turned = header is not None and header.container == MP4_DEMUXER and is_turned_mp4(path)
+    if header is None or turned:
+        return None  # a phone's turned clip: PyAV's probe gives the size as shown
+    return from_header(path, header, info)
+
+
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
+
+
+def probe_later(path: str) -> Future[Probe]:
+    """:func:`probe` in a background thread (two at a time)."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(2, thread_name_prefix="rangevideo-probe")
+    return _background.submit(probe, path)
 
 
 def _reason(error: Exception) -> str:

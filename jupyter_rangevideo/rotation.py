@@ -66,8 +66,15 @@ def stream_rotation(path: str, container: Any, stream: Any) -> int:
     return from_tag(tags.get("rotate"))
 
 
-def _mp4_rotation(path: str, track_id: int) -> int | None:
-    """The rotation in the ``tkhd`` of track ``track_id``, or None where it cannot be read."""
+def is_turned_mp4(path: str) -> bool:
+    """Whether any track of the MP4/MOV file at ``path`` has a display rotation (the header
+    reader then leaves the file to PyAV's probe, which knows which track is the video)."""
+    return bool(_mp4_rotation(path, None))
+
+
+def _mp4_rotation(path: str, track_id: int | None) -> int | None:
+    """The rotation in the ``tkhd`` of track ``track_id`` (None: the first track that turns), or
+    None where it cannot be read."""
     try:
         with open(path, "rb") as file:
             file.seek(0, 2)
@@ -81,18 +88,18 @@ def _mp4_rotation(path: str, track_id: int) -> int | None:
                 tkhd = find(file, trak, ("tkhd",))
                 if tkhd is not None:
                     found = _tkhd_rotation(file, tkhd, track_id)
-                    if found is not None:
+                    if found is not None and (track_id is not None or found):
                         return found
     except (OSError, struct.error):
         return None
     return None
 
 
-def _tkhd_rotation(file: Any, tkhd: Box, track_id: int) -> int | None:
+def _tkhd_rotation(file: Any, tkhd: Box, track_id: int | None) -> int | None:
     data = read_at(file, tkhd.start + tkhd.header, min(tkhd.end - tkhd.start - tkhd.header, 128))
     wide = data[:1] == b"\x01"  # version 1: 64-bit times and duration
     track = struct.unpack(">I", data[20:24] if wide else data[12:16])[0]
-    if track != track_id:
+    if track_id is not None and track != track_id:
         return None
     at = 52 if wide else 40  # the matrix: a, b, u, c, d, v, x, y, w
     a, b, _, c, d = struct.unpack(">iiiii", data[at : at + 20])

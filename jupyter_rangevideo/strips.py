@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 class Strips(t.HasTraits):
     """Mixed into Player before anywidget.AnyWidget."""
 
-    probe: Probe
+    if TYPE_CHECKING:  # Player's (settling.py: waits for PyAV's probe)
+
+        @property
+        def probe(self) -> Probe: ...
+
     # Strips under the video by name (timeline.py: samples as binary buffers), the labelling
     # keys ({key: label}) and the labelled events, [start, end or None, label] rows that the
     # page appends to as keys are pressed.

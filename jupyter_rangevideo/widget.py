@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import os
 import uuid
@@ -25,7 +24,8 @@ from .labelling import Labelling
 from .layers import Layers
 from .output import SavedOutput
 from .poster import poster_later
-from .probe import Probe, probe
+from .probe import probe
+from .settling import Settling, first_facts
 from .signing import url_for
 from .strips import Strips
 
@@ -66,7 +66,7 @@ _SAVED_OPTIONS = (
 )
 
 
-class Player(SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
+class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
     """A video player for a local file. Its state syncs both ways with the browser."""
 
     _esm = Path(__file__).parent / "static" / "player.js"
@@ -143,17 +143,24 @@ class Player(SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
         proxy: bool | None = None,
         start_frame: int | None = None,
         end_frame: int | None = None,
+        _later: bool = False,
         **options: Any,
     ) -> None:
         src = url_for(source)  # raises for a missing, unreadable or non-regular file
         path = Path(os.path.realpath(os.fspath(source)))
-        # A still frame for renderers that cannot reach the file (needs PyAV), made while the
-        # file is probed when where it starts is known already.
+        frames_asked = start_frame is not None or end_frame is not None or bool(options.get("current_time"))
+        facts, self._from_header = first_facts(str(path), delivery, frames_asked)
         start = options.get("start", 0.0)
-        early = poster and start_frame is None and isinstance(start, (int, float))
-        poster_job = poster_later(str(path), float(start)) if early else None
-        facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
+        poster_job = None
+        if not self._from_header:
+            # A still frame for renderers that cannot reach the file (needs PyAV), made while
+            # the file is probed when where it starts is known already.
+            early = poster and start_frame is None and isinstance(start, (int, float))
+            poster_job = poster_later(str(path), float(start)) if early else None
+            facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
+        assert facts is not None
         chosen = _delivery.check(delivery, facts)
+        self._asked, self._poster_wanted = (delivery, proxy), poster
         self._log = _sync.CommandLog()
         self._quiet = True  # options are the starting state, not commands
         # A clip in frames: it starts when start_frame is presented and ends on end_frame.
@@ -163,33 +170,24 @@ class Player(SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
                     raise ValueError(f"{key}_frame={frame} is not a frame of {path.name}")
                 options[key] = facts.clock.time_of(frame)
         super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
-        self.probe: Probe = facts
-        self.frame = self._frame_at(self.current_time)
+        self._probe = facts
+        self.frame = self._frame_at(self.current_time) if not self._from_header else 0
         self._quiet = False
-        self.set_trait("duration", facts.duration)
         self.set_trait("delivery", chosen)
-        self.proxy = (
-            _proxy.wanted(facts, chosen) if proxy is None else bool(proxy) and facts.video is not None
-        )
-        self._facts = facts.facts()
-        if facts.video is not None:
-            self.set_trait("fps", facts.video.fps or None)
-            self.set_trait("frame_count", facts.video.frame_count)
-            self.set_trait("video_width", facts.video.width)
-            self.set_trait("video_height", facts.video.height)
+        # From the header: chosen once the probe has read the keyframes (settling.py).
+        wanted = proxy is None and not self._from_header and _proxy.wanted(facts, chosen)
+        self.proxy = wanted or bool(proxy) and facts.video is not None
+        self._set_file_traits(facts)
         self._source = Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
-        if poster and facts.video and poster_job is None:
+        if poster and facts.video and poster_job is None and not self._from_header:
             poster_job = poster_later(str(path), self.start)
         self._poster_job = poster_job if facts.video else None
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
         self._page_requests = PageRequests(self)
         self.on_msg(self._page_requests)
-
-    @functools.cached_property
-    def _poster(self) -> str | None:
-        """The still frame's data URL, or None; waits for it the first time it is asked for."""
-        return self._poster_job.result() if self._poster_job is not None else None
+        if not _later:
+            self._probe_in_background()
 
     @t.validate("volume")
     def _valid_volume(self, proposal: dict[str, Any]) -> float:
@@ -363,7 +361,7 @@ class Player(SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
             "player_id": self.player_id,
             "options": {
                 **{name: getattr(self, name) for name in _SAVED_OPTIONS},
-                "audio_only": self.probe.video is None,
+                "audio_only": self._probe.video is None,
             },
             **self._saved_visuals(),
         }
@@ -386,7 +384,10 @@ class Player(SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
         beside the notebook) and the HTML shown where scripts do not run."""
         name = html.escape(self.name)
         note = f"<b>Video:</b> {name} <i>(plays in Jupyter with jupyter-rangevideo)</i>"
-        poster = html.escape(self._poster, quote=True) if self._poster else ""
+        # A player shown from its header is displayed at once: its poster, if not made yet,
+        # joins the saved output when the probe has settled.
+        still = self._poster_if_ready() if self._quick_display else self._poster
+        poster = html.escape(still, quote=True) if still else ""
         relative = self._relative_source()
         if relative is None:
             still = (
@@ -445,6 +446,11 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
     renderers without access to the file show.
     """
-    player = Player(source, **options)
-    player._show()
+    player = Player(source, _later=True, **options)
+    player._quick_display = not player.settled
+    try:
+        player._show()
+    finally:
+        player._quick_display = False
+    player._probe_in_background()  # after the first message: PyAV is off the way to it
     return player

@@ -18,10 +18,11 @@ from jupyter_rangevideo import delivery, rotation
 from jupyter_rangevideo.clip import plan_clip, write_clip
 from jupyter_rangevideo.frames import decode_frame
 from jupyter_rangevideo.poster import poster_data_url
-from jupyter_rangevideo.probe import probe
+from jupyter_rangevideo.probe import header_probe, probe
 from jupyter_rangevideo.sample import draw_frame, read_frame_index, write_sample
 from jupyter_rangevideo.segment_jobs import Job, make_segment
 from jupyter_rangevideo.segment_plan import EncodeSettings, plan_segments
+from jupyter_rangevideo.widget import Player
 
 LANDSCAPE = (320, 180)
 PORTRAIT = (180, 320)
@@ -210,3 +211,16 @@ def test_transcoded_sound_starts_with_the_picture(clips, tmp_path):
             index,
             firsts,
         )
+
+
+@pytest.mark.parametrize("turn", rotation.ROTATIONS)
+def test_show_gives_the_size_as_shown_before_any_background_probe(clips, turn):
+    # The header reader sends direct MP4s before PyAV probes them; a turned clip is left to
+    # PyAV's probe, so the player's first size is already the one shown.
+    facts = header_probe(str(clips["h264", turn]))
+    assert (facts is None) == (turn != 0)
+    p = Player(clips["h264", turn])
+    try:
+        assert (p.video_width, p.video_height) == shown(turn)
+    finally:
+        p.close()

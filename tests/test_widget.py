@@ -17,11 +17,16 @@ pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 @pytest.fixture
 def shell(monkeypatch):
-    """An IPython shell whose displays are recorded."""
+    """An IPython shell whose displays are recorded (updates of a display apart: a player shown
+    from its file's header rewrites its saved output once its probe has run)."""
     shell = InteractiveShell.instance()
-    published = []
-    monkeypatch.setattr(shell.display_pub, "publish", lambda data, *a, **k: published.append(data))
-    shell.published = published
+    published, updated = [], []
+    monkeypatch.setattr(
+        shell.display_pub,
+        "publish",
+        lambda data, *a, update=False, **k: (updated if update else published).append(data),
+    )
+    shell.published, shell.updated = published, updated
     yield shell
     InteractiveShell.clear_instance()
 
@@ -165,8 +170,11 @@ def test_the_files_facts_are_known_at_show_before_any_browser(tmp_path):
 
     clip = write_sample(tmp_path / "sample.mp4", duration=60, fps=25, size=(320, 240))
     p = Player(clip, poster=False)
+    # From the MP4's header at once; the frame clock once PyAV's probe has run (p.probe waits).
     assert (p.duration, p.fps, p.frame_count, p.video_width, p.video_height) == (60.0, 25.0, 1500, 320, 240)
-    assert p.delivery == "direct" and p._facts["clock"]["runs"] == [[0, 0.0, 0.04]]
+    assert p.delivery == "direct" and p.probe.clock is not None and p.settled
+    assert p._facts["clock"]["runs"] == [[0, 0.0, 0.04]]
+    assert (p.duration, p.fps, p.frame_count, p.video_width, p.video_height) == (60.0, 25.0, 1500, 320, 240)
 
 
 def test_delivery_is_chosen_and_can_be_forced(tmp_path):
@@ -252,3 +260,14 @@ def test_a_kernel_imports_what_show_needs_in_the_background(in_kernel):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == [str(in_kernel)] * 2
+
+
+def test_a_player_shown_from_its_header_saves_its_clock_and_still_once_probed(shell, video):
+    p = rangevideo.show(video)
+    first = shell.published[0]
+    assert "clock" not in first[MIMETYPE] and "<img" not in first["text/html"]  # sent at once
+    p.probe  # noqa: B018 - waits for the background probe, which rewrites the saved output
+    assert p.settled and len(shell.updated) == 1
+    assert (
+        shell.updated[0][MIMETYPE]["clock"]["frame_count"] == 25 and "<img" in shell.updated[0]["text/html"]
+    )

@@ -3,7 +3,19 @@
 
 import { cssSize } from "./dom.js";
 
-const OPTION_TRAITS = ["muted", "volume", "controls", "loop", "width", "height", "start", "end", "show_frame_number"];
+// `_facts`: the frame clock, which a player shown from the file's header receives later.
+const OPTION_TRAITS = [
+  "muted",
+  "volume",
+  "controls",
+  "loop",
+  "width",
+  "height",
+  "start",
+  "end",
+  "show_frame_number",
+  "_facts",
+];
 
 /** Apply the options now and on every change; returns the unsubscribe. */
 export function applyOptions({ video, state, playback, frameLabel }) {

@@ -17,8 +17,12 @@ import { applyCommands, createReports, reportMediaEvents } from "./sync.js";
 import { mountPlayerTimelines } from "./timeline.js";
 import { mountVisuals } from "./visuals.js";
 
-/** The <video> (or <audio>, for audio-only files) of a player, not loading until in view. */
-function createMediaElement(spec, audioOnly) {
+/**
+ * The <video> (or <audio>, for audio-only files) of a player, not loading until in view; or
+ * `adopted`, the element of an earlier mount of the same player, as it is (loaded or loading).
+ */
+function createMediaElement(spec, audioOnly, adopted) {
+  if (adopted?.tagName === (audioOnly ? "AUDIO" : "VIDEO")) return adopted;
   const video = createElement(
     audioOnly ? "audio" : "video",
     audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video",
@@ -33,17 +37,38 @@ function createMediaElement(spec, audioOnly) {
 
 /**
  * Draw a player into `el`. `spec` is the saved output ({src, name, player_id, options});
- * `model`, when given, is the live widget model: state then syncs both ways.
- * Returns a cleanup function.
+ * `model`, when given, is the live widget model: state then syncs both ways. `adopted`: the
+ * media element of an earlier mount of this player (its cleanup's `release()`), kept with
+ * what it has loaded.
+ * Returns a cleanup function, whose `release()` cleans up but keeps and returns the element.
  */
-export function mountPlayer(el, spec, model = null) {
+export function mountPlayer(el, spec, model = null, adopted = null) {
   injectStyle("jp-RangeVideo-style", PLAYER_STYLE);
   if (spec.grid) return mountGrid(el, spec, model, mountPlayer); // several players in step
+  let cleanup = mountOnce(el, spec, model, adopted);
+  // The kernel's probe, finished after the player was shown, may deliver the file otherwise
+  // than its header promised: draw it again from the new source.
+  const stopWatching = playerState(spec, model).onChange(["delivery"], () => {
+    cleanup();
+    cleanup = mountOnce(el, spec, model, null);
+  });
+  const outer = () => {
+    stopWatching();
+    cleanup();
+  };
+  outer.release = () => {
+    stopWatching();
+    return cleanup.release();
+  };
+  return outer;
+}
+
+function mountOnce(el, spec, model, adopted) {
   const state = playerState(spec, model);
   const delivery = state.value("delivery") || "direct";
   const root = createElement("div", "jp-RangeVideo");
   root.dataset.playerId = spec.player_id;
-  const video = createMediaElement(spec, state.audioOnly());
+  const video = createMediaElement(spec, state.audioOnly(), adopted);
   const parts = new Disposables(); // disposed in the order they were made
   const reports = createReports({ video, state });
   const report = (throttle) => reports.report(throttle);
@@ -63,10 +88,10 @@ export function mountPlayer(el, spec, model = null) {
   parts.add(status);
   parts.add(frameLabel);
   if (!source.playable) {
-    return () => {
+    return releasable(video, () => {
       parts.dispose();
       root.remove();
-    };
+    });
   }
   parts.add(mountVisuals({ root, video, state }));
   status.explainErrors(source);
@@ -85,12 +110,33 @@ export function mountPlayer(el, spec, model = null) {
   // A view drawn after Python said play (also out of view: play() loads the video).
   if (playback.wantPlay && video.src) playback.play();
   parts.add(preloadWhenVisible(root, video));
+  // An adopted element told the parts before these what it had loaded: tell these.
+  if (video === adopted && video.readyState >= 1) video.dispatchEvent(new Event("loadedmetadata"));
+  if (video === adopted && video.readyState >= 2) video.dispatchEvent(new Event("loadeddata"));
 
-  return () => {
+  return releasable(video, () => {
     parts.dispose();
+    root.remove();
+  });
+}
+
+/** `dispose` (which keeps the element playing) as a cleanup that also stops the element, with a
+ * `release()` that hands the element over instead. */
+function releasable(video, dispose) {
+  let done = false;
+  const cleanup = () => {
+    if (done) return;
+    done = true;
+    dispose();
     video.pause();
     video.removeAttribute("src");
     video.load(); // let the browser drop the connection
-    root.remove();
   };
+  cleanup.release = () => {
+    if (done) return null;
+    done = true;
+    dispose();
+    return video;
+  };
+  return cleanup;
 }

@@ -111,7 +111,9 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     hls = null;
     proxyLayer?.attach(base);
     if (delivery === "direct") {
-      video.src = base + spec.src;
+      const url = base + spec.src;
+      // An adopted element loading this file already keeps what it has.
+      if (video.src !== new URL(url, location.href).href) video.src = url;
       return;
     }
     hlsUrl = `${base}${spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`)}/index.m3u8`;

@@ -46,6 +46,14 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
     });
   }
 
+  // What the kernel found wrong with the file after the player was shown (its background probe).
+  disposables.add(
+    state.onChange(["error"], () => {
+      const text = state.value("error");
+      if (text && message.hidden) setMessage(text);
+    }),
+  );
+
   function fail(text) {
     setBusy(false);
     setMessage(text);

@@ -23,8 +23,11 @@ from typing import BinaryIO
 
 from .avi import Chunk, avi_layout, iter_chunks
 from .base import Layout, read_at
+from .header import Header, StreamHeader
 from .matroska import CLUSTER, EBML_MAGIC, Element, iter_elements, matroska_layout, read_element
+from .matroska_header import matroska_header
 from .mp4 import FIRST_BOXES, Box, iter_boxes, mp4_layout
+from .mp4_header import mp4_header
 
 
 def read_layout(file: BinaryIO, size: int) -> Layout | None:
@@ -69,6 +72,26 @@ def cut_off(path: str, size: int) -> str | None:
     )
 
 
+def read_header(file: BinaryIO, size: int) -> Header | None:
+    """The facts in ``file``'s header (a file of ``size`` bytes), or None when unsure."""
+    file.seek(0)
+    head = file.read(12)
+    try:
+        if len(head) >= 8 and head[4:8] in FIRST_BOXES:
+            return mp4_header(file, size)
+        if head[:4] == EBML_MAGIC:
+            return matroska_header(file, size)
+    except (struct.error, ValueError, IndexError, UnicodeDecodeError):
+        return None  # a header misread here is PyAV's to judge
+    return None
+
+
+def header_of(path: str, size: int) -> Header | None:
+    """:func:`read_header` of the file at ``path``."""
+    with open(path, "rb", buffering=0) as file:  # unbuffered: each read is one small pread
+        return read_header(file, size)
+
+
 def human_size(count: int) -> str:
     """Bytes in decimal units, three significant digits: '604 MB', '1.21 GB'."""
     if count < 1000:
@@ -86,12 +109,16 @@ __all__ = [
     "Box",
     "Chunk",
     "Element",
+    "Header",
     "Layout",
+    "StreamHeader",
     "cut_off",
+    "header_of",
     "human_size",
     "iter_boxes",
     "iter_chunks",
     "iter_elements",
     "read_element",
+    "read_header",
     "read_layout",
 ]

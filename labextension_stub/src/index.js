@@ -31,8 +31,11 @@ class RangeVideoRenderer extends Widget {
     const generation = (this._generation = (this._generation ?? 0) + 1);
     const current = () => generation === this._generation && !this.isDisposed;
     const mount = (live) => {
-      this._cleanup?.();
-      this._cleanup = mountPlayer(this.node, spec, live);
+      // The player drawn from the output while the live model was on its way keeps its
+      // <video> and what it has loaded: the first frame is not loaded twice.
+      const same = this._playerId === spec.player_id && !this._live;
+      const adopted = same ? this._cleanup?.release?.() : (this._cleanup?.(), null);
+      this._cleanup = mountPlayer(this.node, spec, live, adopted);
       this._live = live;
       this._playerId = spec.player_id;
     };
