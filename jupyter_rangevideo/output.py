@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 from .embed import MIMETYPE
 
 if TYPE_CHECKING:
-    # Only ever mixed into an anywidget: type it as one.
+    # The Player's mixins are only ever mixed into an anywidget: typed as one.
     import anywidget
 
-    _WidgetBase = anywidget.AnyWidget
+    WidgetBase = anywidget.AnyWidget
 else:
-    _WidgetBase = object
+    WidgetBase = object
 
 
-class SavedOutput(_WidgetBase):
+class SavedOutput(WidgetBase):
     """Mixed in before ``anywidget.AnyWidget``; the class supplies the three parts of its output."""
 
     player_id: str

@@ -16,19 +16,13 @@ import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import delivery as _delivery
 from . import proxy as _proxy
+from .output import WidgetBase
 from .poster import poster_later
 from .probe import MediaError, Probe, header_probe, probe_later
-
-if TYPE_CHECKING:
-    import anywidget
-
-    _WidgetBase = anywidget.AnyWidget
-else:
-    _WidgetBase = object
 
 
 def on_kernel_thread(callback: Callable[[], None]) -> None:
@@ -58,7 +52,7 @@ def first_facts(path: str, delivery: str | None, frames_asked: bool) -> tuple[Pr
     return facts, True
 
 
-class Settling(_WidgetBase):
+class Settling(WidgetBase):
     """Mixed into Player: ``probe`` and the file's traits, settled by a background probe."""
 
     _probe: Probe
