@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
+from . import remote
 from .fdcache import DescriptorCache
 from .handlers import FileStreamHandler, SegmentHandler, StaticHandler
 from .hls import HLS_ROUTE
@@ -100,11 +101,41 @@ class RangeVideoApp(ExtensionApp):
         with cores to spare and a slow link.""",
     ).tag(config=True)
 
+    remote_cache_dir = Unicode(
+        "",
+        help="""Directory of the on-disk cache of remote objects' blocks (s3://, gs://, az://,
+        https:// videos). Empty means jupyter-rangevideo/blocks in the user's cache directory.
+        Servers of one team may share it on a shared volume: blocks are keyed by the object's
+        URL and version, and written to a temporary file renamed into place.""",
+    ).tag(config=True)
+
+    remote_cache_size = Int(
+        4 * 1024**3,
+        help="""Most bytes the remote block cache holds; the least recently used blocks are
+        removed past it.""",
+    ).tag(config=True)
+
+    remote_block_size = Int(
+        2 * 1024 * 1024,
+        help="""Bytes fetched from the store at a time (one ranged read). A seek costs about one
+        block; larger blocks mean fewer requests for long reads and more bytes per seek.""",
+    ).tag(config=True)
+
+    remote_threads = Int(
+        8,
+        help="""Threads that read remote objects, shared by all connections (apart from the
+        local reads' threads, so a slow store never holds up local files).""",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         from pathlib import Path
 
         secret = load_secret(Path(self.secret_file) if self.secret_file else None)
         self.read_pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="rangevideo-read")
+        self.remote_pool = ThreadPoolExecutor(
+            max(1, self.remote_threads), thread_name_prefix="rangevideo-remote"
+        )
+        remote.configure(self.remote_cache_dir, self.remote_cache_size, max(4096, self.remote_block_size))
         self.fd_cache = DescriptorCache(open_regular_file)
         self.segments = segment_service(
             cache_dir=self.cache_dir,
@@ -124,6 +155,7 @@ class RangeVideoApp(ExtensionApp):
             rangevideo_chunk_size=max(self.chunk_size, 4096),
             rangevideo_read_pool=self.read_pool,
             rangevideo_fd_cache=self.fd_cache,
+            rangevideo_remote_pool=self.remote_pool,
         )
         # The server's own HTML export (JupyterLab's "Save and Export Notebook As > HTML") makes
         # its exporters from the server's config, which has not read nbconvert's config file:
@@ -142,5 +174,6 @@ class RangeVideoApp(ExtensionApp):
     async def stop_extension(self) -> None:
         # Reads already queued finish (each is one chunk); responses then end at once.
         self.read_pool.shutdown(wait=False)
+        self.remote_pool.shutdown(wait=False, cancel_futures=True)
         self.fd_cache.close()
         self.segments.shutdown()

@@ -149,7 +149,9 @@ def write_clip(
     import av
 
     progress = progress or (lambda done: None)
-    with av.open(source, metadata_errors="ignore") as container:
+    from .remote_registry import readable
+
+    with av.open(readable(source), "r", metadata_errors="ignore", buffer_size=1024 * 1024) as container:
         video, _ = _streams(container)
         # With B-frames, frames shown before the cut may be decoded from ones after it: a copy
         # ends only before a keyframe; re-encode rather than show a broken last frame.

@@ -35,7 +35,9 @@ def decode_frame(path: str | os.PathLike[str], clock: FrameClock, n: int) -> np.
     target = clock.time_of(n)
     # Half the gap to the neighbours: a frame whose time is within it is frame n.
     tolerance = _half_gap(clock, n)
-    with av.open(os.fspath(path)) as container:
+    from .remote_registry import readable
+
+    with av.open(readable(os.fspath(path)), "r", buffer_size=1024 * 1024) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rotation = stream_rotation(os.fspath(path), container, stream)

@@ -16,6 +16,7 @@ from tornado import web
 from .delivery import check
 from .probe import MediaError
 from .proxy import warmer
+from .remote import RemoteError
 from .segment_jobs import Cancelled, SegmentError
 from .segment_plan import SEGMENT_NAME, segment_index
 from .segments import SegmentService, Source
@@ -29,6 +30,7 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # What each failure tells the client, the first match of the error's type winning (subclasses
 # before their bases): status and message, with the file's {path} and the {error} itself.
 ERROR_STATUS: tuple[tuple[type[Exception], int, str], ...] = (
+    (RemoteError, 502, "{error}"),  # a store that failed, or a server without ranges
     (FileNotFoundError, 404, "no such file {path!r}"),
     (PermissionError, 403, "permission denied for {path!r}"),
     (IsADirectoryError, 404, "{path!r} is a directory"),

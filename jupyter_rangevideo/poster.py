@@ -35,7 +35,9 @@ def poster_data_url(path: str, at: float = 0.0, width: int = 160) -> str | None:
     except ImportError:
         return None
     try:
-        with av.open(path) as container:
+        from .remote_registry import readable
+
+        with av.open(readable(path), "r", buffer_size=1024 * 1024) as container:
             stream = container.streams.video[0]
             rotation = stream_rotation(path, container, stream)
             if at > 0 and stream.time_base:

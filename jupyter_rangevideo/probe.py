@@ -31,6 +31,9 @@ from .rotation import displayed_size, is_turned_mp4, stream_rotation
 # (no index, or B-frames with a variable frame rate). Past it, frames are mapped at the
 # average rate and FrameClock.exact is False.
 PACKET_SCAN_SECONDS = 1.5
+# Bytes PyAV asks of a file object (a remote object's reader) at a time: large pieces cut the
+# calls (PyAV #512). Paths are read by FFmpeg itself.
+_BUFFER = 1024 * 1024
 # A FrameClock with more runs than this is merged into coarser ones: the page receives it.
 MAX_RUNS = 20_000
 
@@ -152,11 +155,13 @@ class Probe:
     size: int = field(repr=False, default=0)
     mtime_ns: int = field(repr=False, default=0)
     inode: int = field(repr=False, default=0)
+    version: str = field(repr=False, default="")  # a remote object's ETag, version or generation
+    read_bytes: int = field(repr=False, default=0)  # bytes a remote probe read (header and index)
 
     @property
-    def validator(self) -> tuple[int, int, int]:
-        """(size, mtime_ns, inode): a different file, or a changed one, has another."""
-        return (self.size, self.mtime_ns, self.inode)
+    def validator(self) -> tuple[int, int, int, str]:
+        """(size, mtime_ns, inode, version): a different file, or a changed one, has another."""
+        return (self.size, self.mtime_ns, self.inode, self.version)
 
     @property
     def fps(self) -> float | None:
@@ -177,30 +182,38 @@ class Probe:
         }
 
 
-def probe(path: str | os.PathLike[str]) -> Probe:
+def probe(path: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> Probe:
     """Read a media file's streams, duration, frame rate and keyframes without decoding it.
+
+    ``path`` may be a URL (``s3://``, ``gs://``, ``az://``, ``http(s)://``: anything fsspec
+    reads, with ``storage_options``): then only the header and index are fetched, in ranges,
+    and ``Probe.read_bytes`` says how many bytes that took.
 
     Raises FileNotFoundError, IsADirectoryError, PermissionError, or :class:`MediaError`
     (a ValueError) for a file FFmpeg cannot read, that holds neither video nor audio, or
-    that is cut off (its header or index declares more data than the file holds).
+    that is cut off (its header or index declares more data than the file holds); for a
+    remote object, remote.RemoteError for a store that fails or a server without ranges.
     """
     import av
 
-    path = os.fspath(path)
-    info = check_file(path)
+    from .remote_registry import resolve_source
+
+    path = resolve_source(path, storage_options)
+    where = _locate(path)
+    source, label = where.source, where.label
     try:
-        container = av.open(path, metadata_errors="ignore")
+        container = av.open(source, "r", metadata_errors="ignore", buffer_size=_BUFFER)
     except av.FFmpegError as e:
         raise MediaError(
-            f"{path!r} is not a video or audio file that FFmpeg can read ({_reason(e)})"
+            f"{label} is not a video or audio file that FFmpeg can read ({_reason(e)})"
         ) from None
     with container:
         video_stream = next((s for s in container.streams.video if not _is_cover_art(s)), None)
         audio_stream = container.streams.audio[0] if container.streams.audio else None
         if video_stream is None and audio_stream is None:
-            raise MediaError(f"{path!r} holds neither a video nor an audio stream")
+            raise MediaError(f"{label} holds neither a video nor an audio stream")
         if video_stream is not None and not video_stream.codec_context.width:
-            raise MediaError(f"{path!r}: FFmpeg cannot read the video stream's size (truncated or corrupt?)")
+            raise MediaError(f"{label}: FFmpeg cannot read the video stream's size (truncated or corrupt?)")
         duration = _duration(container, video_stream or audio_stream)
         video: VideoInfo | None = None
         keyframes: tuple[float, ...] = ()
@@ -239,9 +252,11 @@ def probe(path: str | os.PathLike[str]) -> Probe:
             audio=audio,
             keyframes=keyframes,
             clock=clock,
-            size=info.st_size,
-            mtime_ns=info.st_mtime_ns,
-            inode=info.st_ino,
+            size=where.size,
+            mtime_ns=where.mtime_ns,
+            inode=where.inode,
+            version=where.version,
+            read_bytes=getattr(source, "bytes_read", 0),
         )
 
 
@@ -303,6 +318,33 @@ def probe_later(path: str) -> Future[Probe]:
         if _background is None:
             _background = ThreadPoolExecutor(2, thread_name_prefix="rangevideo-probe")
     return _background.submit(probe, path)
+
+
+@dataclass(frozen=True)
+class _Located:
+    source: Any  # what PyAV opens: the path, or a remote object's reader
+    label: str  # how messages name it
+    size: int
+    mtime_ns: int = 0
+    inode: int = 0
+    version: str = ""
+
+
+def _locate(path: str) -> _Located:
+    """Stat a local file or a remote object, and refuse what cannot be media (empty, cut off)."""
+    from .remote_registry import resolve
+
+    remote = resolve(path)
+    if remote is None:
+        info = check_file(path)
+        return _Located(path, repr(path), info.st_size, info.st_mtime_ns, info.st_ino)
+    facts = remote.stat()
+    where = _Located(remote.open(), remote.url, facts.size, version=facts.validator)
+    if where.size == 0:
+        raise MediaError(f"{where.label} is empty (0 bytes): not a video or audio file")
+    if cut := cut_off(path, where.size, where.source):
+        raise MediaError(cut)  # its index is whole, its media data stops part-way (containers/)
+    return where
 
 
 def _reason(error: Exception) -> str:

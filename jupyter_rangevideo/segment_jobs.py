@@ -53,8 +53,10 @@ def make_segment(job: Job, out_path: str, cancel: threading.Event) -> None:
     """Write segment ``job`` as MPEG-TS to ``out_path``; raises Cancelled, SegmentError."""
     import av
 
+    from .remote_registry import readable
+
     try:
-        with av.open(job.path, metadata_errors="ignore") as source:
+        with av.open(readable(job.path), "r", metadata_errors="ignore", buffer_size=_BUFFER) as source:
             video = next((s for s in source.streams.video if not _cover_art(s)), None)
             audio = source.streams.audio[0] if source.streams.audio else None
             if job.delivery == "proxy":
@@ -71,6 +73,9 @@ def make_segment(job: Job, out_path: str, cancel: threading.Event) -> None:
     except (av.FFmpegError, ValueError, OSError) as e:
         raise SegmentError(f"segment {job.index} of {job.path!r} failed: {e}") from None
 
+
+# Bytes PyAV asks of a file object at a time (a remote object's reader; PyAV #512).
+_BUFFER = 1024 * 1024
 
 # Keep the given timestamps (the muxer otherwise adds 1.4 s), negative ones included.
 _TS_OPTIONS = {"mpegts_copyts": "1", "avoid_negative_ts": "disabled"}

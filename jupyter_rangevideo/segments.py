@@ -104,7 +104,9 @@ class SegmentService:
         # Background work leaves a worker free for playback (when there are two or more).
         self.background_slots = max(1, self.workers - 1)
         self._order = 0
-        self._probes: OrderedDict[tuple[str, tuple[int, int, int]], asyncio.Future[Source]] = OrderedDict()
+        self._probes: OrderedDict[tuple[str, tuple[int, int, int, str]], asyncio.Future[Source]] = (
+            OrderedDict()
+        )
         self._probe_cache_size = probe_cache_size
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
@@ -121,8 +123,7 @@ class SegmentService:
 
     async def source(self, path: str) -> Source:
         loop = asyncio.get_running_loop()
-        info = await loop.run_in_executor(self.io_pool, _shareable_stat, path)
-        key = (path, (info.st_size, info.st_mtime_ns, info.st_ino))
+        key = (path, await loop.run_in_executor(self.io_pool, _validator, path))
         pending = self._probes.get(key)
         if pending is None:
             from .probe import probe
@@ -372,6 +373,19 @@ class SegmentService:
             if not self._tasks and not self._background and self._running == 0:
                 return
             await asyncio.sleep(0.01)
+
+
+def _validator(path: str) -> tuple[int, int, int, str]:
+    """What Probe.validator will be for ``path`` now: a local file's stat, a remote object's
+    size and version (asked of the store at most once a second)."""
+    from .remote_registry import resolve
+
+    remote = resolve(path)
+    if remote is not None:
+        found = remote.stat()
+        return (found.size, 0, 0, found.validator)
+    info = _shareable_stat(path)
+    return (info.st_size, info.st_mtime_ns, info.st_ino, "")
 
 
 def _shareable_stat(path: str) -> os.stat_result:

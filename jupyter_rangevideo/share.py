@@ -25,14 +25,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote, unquote_to_bytes
 
 from . import embed, saved
 from .clip import ClipPlan, plan_clip, span_of, write_clip
 from .embed import MIMETYPE
 from .probe import MediaError, probe
 from .progress import ProgressBar
-from .signing import ROUTE, load_secret, verify
+from .remote_registry import is_remote_name
+from .signing import REMOTE_DOMAIN, ROUTE, load_secret, verify
 
 SINGLE_FILE_LIMIT = 50 * 2**20
 CLIPS_DIR = "clips"
@@ -79,6 +80,9 @@ def source_of(spec: dict[str, Any], secret: bytes) -> str:
     if not isinstance(src, str) or not src.startswith(prefix):
         raise ExportError(f"player {name!r} has no source file (src {src!r})")
     signature, _, quoted = src[len(prefix) :].partition("/")
+    name = unquote(quoted)
+    if is_remote_name(name) and verify(name, signature, secret, REMOTE_DOMAIN):
+        return name  # a remote object: its clip is read through the block cache
     path = (
         "/" + os.fsdecode(unquote_to_bytes(quoted))
         if os.sep == "/"

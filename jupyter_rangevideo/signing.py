@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import stat
 from pathlib import Path
 from urllib.parse import quote
@@ -68,29 +69,35 @@ def _read_secret(path: Path) -> bytes:
     return secret
 
 
-def sign(path: str, secret: bytes) -> str:
-    message = b"jupyter_rangevideo/v1\0" + os.fsencode(path)
+# What a signature grants: a local file's path, or a remote object's registered name
+# (remote_registry.py). The domains differ, so one never passes for the other.
+FILE_DOMAIN = b"jupyter_rangevideo/v1\0"
+REMOTE_DOMAIN = b"jupyter_rangevideo/remote/v1\0"
+
+
+def sign(path: str, secret: bytes, domain: bytes = FILE_DOMAIN) -> str:
+    message = domain + os.fsencode(path)
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:_SIGNATURE_HEX]
 
 
-def verify(path: str, signature: str, secret: bytes) -> bool:
-    if (path, signature, secret) in _verified:
+def verify(path: str, signature: str, secret: bytes, domain: bytes = FILE_DOMAIN) -> bool:
+    if (path, signature, secret, domain) in _verified:
         return True
-    if not hmac.compare_digest(sign(path, secret), signature):
+    if not hmac.compare_digest(sign(path, secret, domain), signature):
         return False  # a wrong signature is computed and compared every time
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()
-    _verified.add((path, signature, secret))
+    _verified.add((path, signature, secret, domain))
     return True
 
 
 # A player asks for the same few URLs many times (a seek is many small range requests): a
 # signature that verified is remembered with its path and secret, so a later request for the
-# same URL costs a set look-up instead of an HMAC. The look-up hashes the whole triple before
+# same URL costs a set look-up instead of an HMAC. The look-up hashes the whole tuple before
 # comparing any of it, so its timing tells nothing of how close a forged signature came; only
-# triples that verified are kept, and at most _VERIFIED_MAX of them.
+# tuples that verified are kept, and at most _VERIFIED_MAX of them.
 _VERIFIED_MAX = 1024
-_verified: set[tuple[str, str, bytes]] = set()
+_verified: set[tuple[str, str, bytes, bytes]] = set()
 
 
 def resolve_shareable(path: str | os.PathLike[str]) -> str:
@@ -117,9 +124,31 @@ def url_path(resolved: str, secret: bytes) -> str:
     return f"{ROUTE}/{sign(resolved, secret)}/{quoted}"
 
 
+# A remote object's shared name (remote_registry.py): ~remote/{id}/{file name}. Never the
+# resolved path of a local file, which is absolute.
+REMOTE_PREFIX = "~remote/"
+_REMOTE_NAME = re.compile(r"^~remote/([0-9a-f]{32})/([^/\0]+)$")
+
+
+def remote_name_parts(name: object) -> tuple[str, str] | None:
+    """(id, file name) of a remote object's shared name; None for anything else."""
+    match = _REMOTE_NAME.match(name) if isinstance(name, str) else None
+    return None if match is None else (match.group(1), match.group(2))
+
+
+def is_remote_name(name: object) -> bool:
+    return remote_name_parts(name) is not None
+
+
+def remote_url_path(name: str, secret: bytes) -> str:
+    """The URL, relative to the server's base_url, that serves a registered remote object."""
+    return f"{ROUTE}/{sign(name, secret, REMOTE_DOMAIN)}/{quote(name, safe='/~')}"
+
+
 def url_for(path: str | os.PathLike[str]) -> str:
     """The URL, relative to the Jupyter server's base_url and without a leading slash,
-    at which the server extension streams the local file ``path``.
+    at which the server extension streams the local file ``path`` (or the remote object that
+    a name from remote_registry.register stands for).
 
     Relative paths resolve against the current working directory. Raises
     FileNotFoundError, IsADirectoryError, PermissionError, or ValueError for a file
@@ -127,4 +156,6 @@ def url_for(path: str | os.PathLike[str]) -> str:
     """
     if isinstance(path, str) and "\0" in path:
         raise ValueError("a path cannot contain a NUL character")
+    if is_remote_name(path):
+        return remote_url_path(str(path), load_secret())
     return url_path(resolve_shareable(path), load_secret())

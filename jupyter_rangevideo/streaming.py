@@ -29,7 +29,10 @@ from tornado.iostream import IOStream, StreamClosedError
 
 from . import pagecache, ranges
 from .fdcache import DescriptorCache, OpenFile
-from .signing import verify
+from .remote import RemoteObject
+from .remote_registry import is_remote_name, resolve
+from .remote_streaming import serve_remote
+from .signing import REMOTE_DOMAIN, verify
 
 # Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
 # from the page cache to the socket) and the socket's buffer ends a call sooner anyway;
@@ -194,6 +197,10 @@ class RangeFileMixin(_HandlerBase):
 
     async def serve_file(self, path: str, include_body: bool) -> None:
         """Answer a GET (``include_body``) or HEAD of ``path``: open, headers, body."""
+        remote = resolve_remote(self, path)
+        if remote is not None:
+            await serve_remote(self, path, remote, include_body)
+            return
         cache = descriptor_cache(self.settings)
         headers = range_headers(self.request.headers)
         entry, peek = await self._open(cache, path, include_body, headers.get("Range"))
@@ -463,8 +470,18 @@ def range_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in headers if name in ranges.REQUEST_HEADERS}
 
 
+def resolve_remote(handler: web.RequestHandler, name: str) -> RemoteObject | None:
+    """The remote object a signed name stands for; None for a local path; 404 if unknown."""
+    try:
+        return resolve(name)
+    except (FileNotFoundError, PermissionError, ValueError, KeyError) as e:
+        raise web.HTTPError(404, log_message=f"rangevideo: {e}") from None
+
+
 def check_signature(signature: str, url_path: str, secret: bytes) -> str:
-    """The file path a signed URL names, or a 404."""
+    """The file path (or registered remote name) a signed URL names, or a 404."""
+    if is_remote_name(url_path) and verify(url_path, signature, secret, REMOTE_DOMAIN):
+        return url_path
     path = "/" + url_path if os.sep == "/" else url_path
     if "\0" in path or not verify(path, signature, secret):
         raise web.HTTPError(404, log_message=f"rangevideo: bad signature for {path!r}")

@@ -25,6 +25,7 @@ from .layers import Layers
 from .output import SavedOutput
 from .poster import poster_later
 from .probe import probe
+from .remote_registry import resolve, resolve_source
 from .settling import Settling, first_facts
 from .signing import url_for
 from .strips import Strips
@@ -138,6 +139,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         self,
         source: str | os.PathLike[str],
         *,
+        storage_options: dict[str, Any] | None = None,
         poster: bool = True,
         delivery: str | None = None,
         proxy: bool | None = None,
@@ -146,17 +148,26 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         _later: bool = False,
         **options: Any,
     ) -> None:
-        src = url_for(source)  # raises for a missing, unreadable or non-regular file
-        path = Path(os.path.realpath(os.fspath(source)))
+        # A URL becomes a registered name; its object is asked for its size and version now, so
+        # a missing object or refused credentials fail here, before anything is displayed.
+        shared = resolve_source(source, storage_options)
+        remote = resolve(shared)
+        if remote is None:
+            src = url_for(shared)  # raises for a missing, unreadable or non-regular file
+            path, name = os.path.realpath(shared), Path(shared).name
+        else:
+            remote.stat()
+            src, path, name = url_for(shared), shared, remote.name
         frames_asked = start_frame is not None or end_frame is not None or bool(options.get("current_time"))
-        facts, self._from_header = first_facts(str(path), delivery, frames_asked)
+        # A remote object is probed with PyAV now: its header comes through the block cache anyway.
+        facts, self._from_header = (None, False) if remote else first_facts(path, delivery, frames_asked)
         start = options.get("start", 0.0)
         poster_job = None
         if not self._from_header:
             # A still frame for renderers that cannot reach the file (needs PyAV), made while
             # the file is probed when where it starts is known already.
             early = poster and start_frame is None and isinstance(start, (int, float))
-            poster_job = poster_later(str(path), float(start)) if early else None
+            poster_job = poster_later(path, float(start)) if early else None
             facts = probe(path)  # raises MediaError for a file that is not media FFmpeg reads
         assert facts is not None
         chosen = _delivery.check(delivery, facts)
@@ -167,9 +178,9 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         for key, frame in (("start", start_frame), ("end", end_frame)):
             if frame is not None:
                 if facts.clock is None or not 0 <= frame < facts.clock.frame_count:
-                    raise ValueError(f"{key}_frame={frame} is not a frame of {path.name}")
+                    raise ValueError(f"{key}_frame={frame} is not a frame of {name}")
                 options[key] = facts.clock.time_of(frame)
-        super().__init__(src=src, name=path.name, player_id=uuid.uuid4().hex, **options)
+        super().__init__(src=src, name=name, player_id=uuid.uuid4().hex, **options)
         self._probe = facts
         self.frame = self._frame_at(self.current_time) if not self._from_header else 0
         self._quiet = False
@@ -178,10 +189,10 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         wanted = proxy is None and not self._from_header and _proxy.wanted(facts, chosen)
         self.proxy = wanted or bool(proxy) and facts.video is not None
         self._set_file_traits(facts)
-        self._source = Path(os.path.abspath(os.fspath(source)))
+        self._source = Path(os.path.abspath(os.fspath(source))) if remote is None else None
         self._local_src = self._relative_source() or ""
         if poster and facts.video and poster_job is None and not self._from_header:
-            poster_job = poster_later(str(path), self.start)
+            poster_job = poster_later(path, self.start)
         self._poster_job = poster_job if facts.video else None
         self._grids: weakref.WeakSet[Any] = weakref.WeakSet()
         self._page_requests = PageRequests(self)
@@ -416,7 +427,9 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
 
     def _relative_source(self) -> str | None:
         """The file's URL path relative to the kernel's working directory (the notebook's
-        folder), or None when it lies elsewhere."""
+        folder), or None when it lies elsewhere (or is remote)."""
+        if self._source is None:
+            return None
         try:
             relative = self._source.relative_to(Path.cwd())
         except ValueError:
@@ -433,11 +446,14 @@ def _carries_module(player_id: str) -> bool:
 
 
 def show(source: str | os.PathLike[str], **options: Any) -> Player:
-    """Display a player for the local video file ``source`` and return it.
+    """Display a player for the video ``source`` and return it: a local file, or a URL that
+    fsspec reads (``s3://``, ``gs://``, ``az://``, ``https://``) with ``storage_options=``
+    (credentials stay in the kernel and the server; the page gets a signed URL).
 
     Raises FileNotFoundError, IsADirectoryError, PermissionError, or ValueError (not a
     regular file; :class:`~jupyter_rangevideo.probe.MediaError` for a file that is not
-    media FFmpeg can read) before anything is displayed. Reads the file's header and
+    media FFmpeg can read; remote.RemoteError for a store that fails or an HTTP server that
+    ignores ranges) before anything is displayed. Reads the file's header and
     index (never decodes it), in bounded time whatever its size. Options set the Player's
     traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
     height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where no

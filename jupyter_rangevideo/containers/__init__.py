@@ -18,8 +18,9 @@ there is nothing to compare, so no verdict (never a false alarm).
 
 from __future__ import annotations
 
+import contextlib
 import struct
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .avi import Chunk, avi_layout, iter_chunks
 from .base import Layout, read_at
@@ -43,12 +44,13 @@ def read_layout(file: BinaryIO, size: int) -> Layout | None:
     return None  # MPEG-TS/PS, raw streams, ...: no declared size or index
 
 
-def cut_off(path: str, size: int) -> str | None:
-    """A plain-words explanation if the file at ``path`` (a regular file of ``size`` bytes)
-    is cut off, else None."""
-    with open(path, "rb", buffering=0) as file:  # unbuffered: each read is one small pread
+def cut_off(path: str, size: int, source: object = None) -> str | None:
+    """A plain-words explanation if the file at ``path`` (a regular file of ``size`` bytes,
+    or ``source``: a seekable binary file, a remote object's reader) is cut off, else None."""
+    # Unbuffered: each read of a local file is one small pread.
+    with contextlib.nullcontext(source) if source else open(path, "rb", buffering=0) as file:
         try:
-            layout = read_layout(file, size)
+            layout = read_layout(cast(BinaryIO, file), size)
         except (struct.error, ValueError, IndexError):
             return None  # a header this module misreads is FFmpeg's to judge, never a false alarm
     if layout is None or not layout.missing:

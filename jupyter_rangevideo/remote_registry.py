@@ -1,0 +1,132 @@
+"""Which remote object a shared name stands for, and with which storage options.
+
+``show("s3://bucket/run42.mp4", storage_options={...})`` registers the URL and its options in
+a file of the user's Jupyter runtime directory (mode 0600, in a folder of mode 0700), as the
+signing secret is kept, and names it ``~remote/{id}/run42.mp4``. The page and the notebook
+see only that name, in a signed URL; the server (and the kernel's fallback server) read the
+file to learn the URL and the options. So keys and tokens given in the kernel reach the
+server without passing through the page, and never appear in a URL or an output.
+
+The id is an HMAC of the URL and options under the user's secret: showing the same object
+again gives the same name (saved outputs keep working), and it tells nothing of the options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+from .remote import RemoteObject, RemoteReader, is_url
+from .signing import REMOTE_PREFIX, is_remote_name, load_secret, remote_name_parts
+
+__all__ = ["is_remote_name", "readable", "register", "resolve", "resolve_source"]
+
+REGISTRY_DIR = "jupyter_rangevideo_remote"
+_MAX_OBJECTS = 256
+
+_objects: OrderedDict[str, RemoteObject] = OrderedDict()
+_lock = threading.Lock()
+
+
+def registry_dir() -> Path:
+    return Path(jupyter_runtime_dir()) / REGISTRY_DIR
+
+
+def register(url: str, storage_options: dict[str, Any] | None, secret: bytes) -> str:
+    """The shareable name of ``url`` read with ``storage_options``, recorded for the server."""
+    options = dict(storage_options or {})
+    try:
+        text = json.dumps({"url": url, "storage_options": options}, sort_keys=True)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "storage_options must hold only JSON values (strings, numbers, lists, dicts) to reach "
+            "the server; for sessions or credential objects, use the environment, a profile or "
+            "an instance role, which the server reads as the kernel does"
+        ) from None
+    identity = hmac.new(secret, b"jupyter_rangevideo/remote-id/v1\0" + text.encode(), hashlib.sha256)
+    key = identity.hexdigest()[:32]
+    folder = registry_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(folder / f"{key}.json", text)
+    remote = RemoteObject(url, options)
+    with _lock:
+        _objects[key] = _objects.get(key) or remote
+        _objects.move_to_end(key)
+        while len(_objects) > _MAX_OBJECTS:
+            _objects.popitem(last=False)
+    name = re.sub(r"[/\0]", "_", remote.name) or "object"
+    return f"{REMOTE_PREFIX}{key}/{name}"
+
+
+def resolve(name: str) -> RemoteObject | None:
+    """The remote object a name stands for; None for a name that is not remote (a local path).
+    Raises FileNotFoundError when this machine has no record of it (never shown here)."""
+    parts = remote_name_parts(name)
+    if parts is None:
+        return None
+    key = parts[0]
+    with _lock:
+        found = _objects.get(key)
+        if found is not None:
+            _objects.move_to_end(key)
+            return found
+    try:
+        record = json.loads(_read_private(registry_dir() / f"{key}.json"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"the remote video {parts[1]!r} is not registered on this machine: show() it again"
+        ) from None
+    remote = RemoteObject(record["url"], record.get("storage_options") or {})
+    with _lock:
+        found = _objects.setdefault(key, remote)
+        while len(_objects) > _MAX_OBJECTS:
+            _objects.popitem(last=False)
+    return found
+
+
+def resolve_source(source: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> str:
+    """What the readers take: a local path as it is, a URL as its registered name."""
+    if is_url(source):
+        return register(str(source), storage_options, load_secret())
+    if storage_options:
+        raise ValueError(f"storage_options apply to URLs (s3://, gs://, https://...), not to {source!r}")
+    return os.fspath(source)
+
+
+def readable(source: str) -> str | RemoteReader:
+    """What PyAV opens for ``source``: the path of a local file, a seekable reader of a remote one."""
+    remote = resolve(source)
+    return source if remote is None else remote.open()
+
+
+def _write_private(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+
+
+def _read_private(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
+            raise PermissionError(f"{path} must belong to you and be readable by you only")
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode()

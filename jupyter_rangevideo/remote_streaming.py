@@ -1,0 +1,167 @@
+"""Range responses for remote objects: each browser range read from the store through the
+block cache, off the event loop, with a bounded read-ahead.
+
+:func:`serve_remote` is what ``RangeFileMixin.serve_file`` (streaming.py) does for a name that
+stands for a remote object (remote_registry.py): the same plan (ranges.py) and headers as for
+a file, the object's validator as its ETag, and a body sent block by block. The next block is
+fetched once half of the current one has left, so a reader that goes on never waits for the
+store, and one that stops (a seek elsewhere) costs at most a block more than it read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from . import ranges
+from .remote import ObjectStat, RangeNotSupported, RemoteError, RemoteObject, block_cache
+
+if TYPE_CHECKING:
+    from .streaming import RangeFileMixin
+
+# Bytes written between two flushes: the socket's drain paces the reads.
+CHUNK = 256 * 1024
+# Blocks fetched ahead of the one being sent.
+READ_AHEAD = 1
+# Threads reading remote objects (their waits are the network's, not the CPU's).
+REMOTE_THREADS = 8
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def remote_pool(settings: dict[str, Any]) -> ThreadPoolExecutor:
+    """The application's pool of remote reads (made on first use): apart from the disk
+    reads' pool, so a slow store never holds up local files."""
+    pool: ThreadPoolExecutor | None = settings.get("rangevideo_remote_pool")
+    if pool is None:
+        pool = ThreadPoolExecutor(REMOTE_THREADS, thread_name_prefix="rangevideo-remote")
+        settings["rangevideo_remote_pool"] = pool
+    return pool
+
+
+def http_error(error: BaseException, remote: RemoteObject) -> web.HTTPError | None:
+    """The HTTP answer to a remote read's failure, or None for an unexpected one."""
+    message = f"rangevideo: {error}"
+    if isinstance(error, FileNotFoundError):
+        return web.HTTPError(404, log_message=message)
+    if isinstance(error, PermissionError):
+        return web.HTTPError(403, log_message=message)
+    if isinstance(error, RangeNotSupported):
+        return web.HTTPError(502, log_message=message)
+    if isinstance(error, RemoteError):
+        return web.HTTPError(504 if "attempts" in str(error) else 502, log_message=message)
+    return None
+
+
+def etag_of(stat: ObjectStat) -> str:
+    return '"r' + hashlib.sha256(stat.validator.encode()).hexdigest()[:24] + '"'
+
+
+async def serve_remote(handler: RangeFileMixin, name: str, remote: RemoteObject, include_body: bool) -> None:
+    """Answer a GET (``include_body``) or HEAD of the remote object ``remote``, shared as ``name``."""
+    loop = asyncio.get_running_loop()
+    pool = remote_pool(handler.settings)
+    try:
+        stat = await loop.run_in_executor(pool, remote.stat)
+    except Exception as e:
+        error = http_error(e, remote)
+        if error is None:
+            raise
+        raise error from None
+    media_element = ranges.is_media_element(handler.request.headers)
+    client = (handler.request.remote_ip or "") if media_element else None
+    streams = handler._media_streams()
+    now = int(time.time())
+    plan = ranges.plan_response(
+        handler.request.method or "GET",
+        handler.request.headers,
+        stat.size,
+        ranges.Validators(etag=etag_of(stat), last_modified=now, now=now),
+        ranges.content_type(name),
+        ranges.media_element_limit(streams[client]) if client is not None else None,
+    )
+    plan.headers.pop("Last-Modified", None)  # the store's clock is not ours: the ETag validates
+    if not (include_body and plan.status in (200, 206) and plan.spans):
+        handler._set_headers(name, plan, media_element)
+        return
+    # The first block before the headers: a failure then is still an HTTP error, not a short body.
+    first = plan.spans[0][0] // block_cache().block_size
+    try:
+        await loop.run_in_executor(pool, remote.block, first, stat)
+    except Exception as e:
+        error = http_error(e, remote)
+        if error is None:
+            raise
+        raise error from None
+    handler._set_headers(name, plan, media_element)
+    if client is not None:
+        streams[client] += 1
+    try:
+        await _send_plan(handler, remote, stat, plan, pool)
+    finally:
+        if client is not None:
+            streams[client] -= 1
+            if not streams[client]:
+                del streams[client]
+
+
+async def _send_plan(
+    handler: RangeFileMixin, remote: RemoteObject, stat: ObjectStat, plan: ranges.ResponsePlan, pool: Any
+) -> None:
+    if plan.boundary is None:
+        pieces = [(b"", start, stop) for start, stop in plan.spans]
+    else:
+        pieces = plan.parts
+    try:
+        for head, start, stop in pieces:
+            if head:
+                handler.write(head)
+            await _send_span(handler, remote, stat, start, stop, pool)
+        if plan.epilogue:
+            handler.write(plan.epilogue)
+            await handler.flush()
+    except StreamClosedError:
+        handler.log.debug("rangevideo: client closed the connection")
+    except (OSError, RuntimeError) as e:
+        # The store failed (or the server is stopping) after the headers left: end the
+        # connection short of Content-Length, so the client knows the body is incomplete.
+        handler.log.error("rangevideo: reading %s failed: %s; closing the connection", remote.url, e)
+        handler._close_connection()
+
+
+async def _send_span(
+    handler: RangeFileMixin, remote: RemoteObject, stat: ObjectStat, start: int, stop: int, pool: Any
+) -> None:
+    """Send bytes [start, stop) of the object, block by block, fetching ahead a bounded amount."""
+    loop = asyncio.get_running_loop()
+    size = block_cache().block_size
+    last = (stop - 1) // size
+    pending: dict[int, asyncio.Future[bytes]] = {}
+
+    def want(index: int) -> None:
+        if index <= last and index not in pending:
+            pending[index] = loop.run_in_executor(pool, remote.block, index, stat)
+
+    try:
+        position = start
+        while position < stop:
+            index = position // size
+            want(index)
+            block = await pending.pop(index)
+            piece = memoryview(block)[position - index * size : min(stop, (index + 1) * size) - index * size]
+            for offset in range(0, len(piece), CHUNK):
+                handler.write(bytes(piece[offset : offset + CHUNK]))
+                await handler.flush()
+                if offset + CHUNK >= len(piece) // 2:
+                    for ahead in range(index + 1, index + 1 + READ_AHEAD):
+                        want(ahead)
+            position += len(piece)
+    finally:
+        for future in pending.values():
+            future.cancel()  # queued reads go; one already running fills the cache
