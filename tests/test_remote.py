@@ -290,3 +290,18 @@ def test_registry_names_are_stable_and_reveal_nothing(jp_environ, s3):
     assert one != resolve_source("s3://videos/a.mp4", s3.options(key="other"))
     assert one.endswith("/a.mp4") and "videos" not in one
     assert os.path.basename(one) == "a.mp4"
+
+
+def test_show_plays_a_remote_video_and_decodes_its_frames(s3, clip, jp_environ):
+    from jupyter_rangevideo.pattern import read_frame_index
+    from jupyter_rangevideo.widget import Player
+
+    s3.client().upload_file(str(clip), "videos", "clips/frames.mp4")
+    player = Player("s3://videos/clips/frames.mp4", storage_options=s3.options(), poster=False)
+    assert player.name == "frames.mp4" and player.delivery == "direct"
+    assert player.frame_count == 100 and player.probe.read_bytes > 0
+    state = json.dumps(player.get_state(), default=str)
+    assert MotoS3.SECRET not in state and MotoS3.KEY not in state and s3.endpoint not in state
+    assert read_frame_index(player.frame_at(37)) == 37
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Player("s3://videos/clips/absent.mp4", storage_options=s3.options(), poster=False)

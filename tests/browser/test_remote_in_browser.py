@@ -1,0 +1,81 @@
+"""Remote videos in a real browser: one object in moto's S3 on 127.0.0.1 (credentials given in
+the kernel as storage_options) and one on an HTTP server with ranges, each streamed through
+the server extension and frame-exact from the pixels."""
+
+import random
+
+import pytest
+from conftest import (
+    FPS,
+    create_notebook,
+    frame_index,
+    kernel_eval,
+    kernel_value,
+    open_notebook,
+    record,
+    run_all_cells,
+    wait_for_frame,
+)
+from remote_stores import MotoS3, RangeServer
+
+from jupyter_rangevideo.sample import write_sample
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    video = write_sample(
+        tmp_path_factory.mktemp("remote-video") / "remote.mp4", duration=12, fps=FPS, size=(640, 360)
+    )
+    s3 = MotoS3().start()
+    http = RangeServer().start()
+    try:
+        client = s3.client()
+        client.create_bucket(Bucket="videos")
+        client.upload_file(str(video), "videos", "runs/remote.mp4")
+        http.add("remote.mp4", data=video.read_bytes())
+        yield s3, http
+    finally:
+        http.stop()
+        s3.stop()
+
+
+def test_s3_and_http_videos_play_frame_exact(page, servers, stores):
+    s3, http = stores
+    server = servers("lab")
+    options = s3.options()
+    create_notebook(
+        server,
+        "remote.ipynb",
+        [
+            (
+                "import jupyter_rangevideo as rangevideo\n"
+                f"p = rangevideo.show('s3://videos/runs/remote.mp4', storage_options={options!r})"
+            ),
+            f"q = rangevideo.show({http.url('remote.mp4')!r})",
+        ],
+    )
+    open_notebook(page, server, "remote.ipynb")
+    run_all_cells(page)
+    page.wait_for_function("() => document.querySelectorAll('video.jp-RangeVideo-video').length === 2")
+    # The cell holds the credentials the user typed; the outputs and the page's requests do not.
+    outputs = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-OutputArea')].map((e) => e.innerHTML).join()"
+        " + [...document.querySelectorAll('video')].map((v) => v.currentSrc).join()"
+    )
+    for secret in (MotoS3.SECRET, MotoS3.KEY, s3.endpoint, "runs/remote.mp4", str(http.port)):
+        assert secret not in outputs, secret
+    for nth, name in enumerate("pq"):
+        wait_for_frame(page, 0, tolerance=0, nth=nth)
+        frames = random.Random(nth).sample(range(12 * FPS), 12)
+        wrong = []
+        for n in frames:
+            kernel_eval(page, f"{name}.frame = {n}")
+            try:
+                wait_for_frame(page, n, tolerance=0, nth=nth, timeout=15)
+            except AssertionError:
+                wrong.append((n, frame_index(page, nth=nth)))
+        record(f"remote {name} ({'s3' if nth == 0 else 'http'}): exact frames of 12 random", 12 - len(wrong))
+        assert not wrong, wrong
+        assert kernel_value(page, f"{name}.error") == ""
+    fetched = sum(http.counts.sent.values())
+    assert fetched < 3 * (12 * FPS * 5000 + 10**6)  # streamed in ranges, not fetched over and over
