@@ -339,7 +339,7 @@ def _locate(path: str) -> _Located:
         info = check_file(path)
         return _Located(path, repr(path), info.st_size, info.st_mtime_ns, info.st_ino)
     facts = remote.stat()
-    where = _Located(remote.open(), remote.url, facts.size, version=facts.validator)
+    where = _Located(remote.open(), remote.label, facts.size, version=facts.validator)
     if where.size == 0:
         raise MediaError(f"{where.label} is empty (0 bytes): not a video or audio file")
     if cut := cut_off(path, where.size, where.source):

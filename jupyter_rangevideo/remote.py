@@ -41,6 +41,8 @@ READ_TIMEOUT = 30
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _T = TypeVar("_T")
+# A URL's query string, or the user and password before its host, inside an error's text.
+_SECRETS_IN_TEXT = re.compile(r"\?[^\s'\")\]]*|//[^/@\s'\"]*@")
 
 
 class RemoteError(OSError):
@@ -99,6 +101,7 @@ class RemoteObject:
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None):
         self.url = url
+        self.label = _redacted(url)  # what messages say: no query string, no user or password
         self.options = dict(storage_options or {})
         self.name = Path(url.split("?", 1)[0].rstrip("/")).name or url
         self.fetched = 0  # bytes this object read from the store (not from the cache)
@@ -110,7 +113,7 @@ class RemoteObject:
         self._path = ""
 
     def __repr__(self) -> str:
-        return f"RemoteObject({self.url!r})"
+        return f"RemoteObject({self.label!r})"
 
     def stat(self, max_age: float | None = None) -> ObjectStat:
         """Size and validator, asked of the store unless known from the last ``max_age``
@@ -119,7 +122,7 @@ class RemoteObject:
         with self._lock:
             if self._stat is not None and time.monotonic() - self._stat_time < max_age:
                 return self._stat
-        file = _retried(self.url, self._open_file)
+        file = _retried(self.label, self._open_file)
         found = ObjectStat(int(file.size), _validator(file.details, int(file.size)))
         with self._lock:
             self._stat, self._file, self._stat_time = found, file, time.monotonic()
@@ -165,7 +168,7 @@ class RemoteObject:
             details = self._fs.info(self._path)
             if details.get("size") is None:
                 raise RangeNotSupported(
-                    f"{self.url} has no known size (the server sends no Content-Length), so it "
+                    f"{self.label} has no known size (the server sends no Content-Length), so it "
                     "cannot be read in ranges"
                 )
             file = self._fs.open(
@@ -182,10 +185,10 @@ class RemoteObject:
         with self._lock:
             file, current = self._file, self._stat
         if file is None or current != stat:
-            file = _retried(self.url, self._open_file)
+            file = _retried(self.label, self._open_file)
             if ObjectStat(int(file.size), _validator(file.details, int(file.size))) != stat:
-                raise ObjectChanged(f"{self.url} changed while it was read")
-        data: bytes = _retried(self.url, lambda: file._fetch_range(start, stop))
+                raise ObjectChanged(f"{self.label} changed while it was read")
+        data: bytes = _retried(self.label, lambda: file._fetch_range(start, stop))
         with self._lock:
             self.fetched += len(data)
         return data
@@ -244,6 +247,14 @@ class RemoteReader(io.RawIOBase):
         self._position += count
         self.bytes_read += count
         return count
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its query (a presigned URL's signature) or its user and password."""
+    scheme, _, rest = url.partition("://")
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
 
 
 def _is_http(url: str) -> bool:
@@ -355,5 +366,7 @@ def _plain_error(url: str, error: BaseException) -> OSError:
 
 
 def _short(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
+    """The error's words, with no URL's query (a signature) or password in them."""
+    text = _SECRETS_IN_TEXT.sub(lambda m: "//" if m.group(0).startswith("//") else "", str(error))
+    text = text or type(error).__name__
     return text if len(text) <= 300 else text[:297] + "..."

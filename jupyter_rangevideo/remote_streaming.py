@@ -45,18 +45,34 @@ def remote_pool(settings: dict[str, Any]) -> ThreadPoolExecutor:
     return pool
 
 
+class RemoteHTTPError(web.HTTPError):
+    """A remote read's failure, answered in plain words (see write_remote_error)."""
+
+
 def http_error(error: BaseException, remote: RemoteObject) -> web.HTTPError | None:
     """The HTTP answer to a remote read's failure, or None for an unexpected one."""
     message = f"rangevideo: {error}"
     if isinstance(error, FileNotFoundError):
-        return web.HTTPError(404, log_message=message)
+        return RemoteHTTPError(404, log_message=message)
     if isinstance(error, PermissionError):
-        return web.HTTPError(403, log_message=message)
+        return RemoteHTTPError(403, log_message=message)
     if isinstance(error, RangeNotSupported):
-        return web.HTTPError(502, log_message=message)
+        return RemoteHTTPError(502, log_message=message)
     if isinstance(error, RemoteError):
-        return web.HTTPError(504 if "attempts" in str(error) else 502, log_message=message)
+        return RemoteHTTPError(504 if "attempts" in str(error) else 502, log_message=message)
     return None
+
+
+def write_remote_error(handler: web.RequestHandler, exc_info: Any) -> bool:
+    """Answer a remote read's failure as plain words (what the store said, never a key);
+    False for any other error, which the handler renders as it always does."""
+    error = exc_info[1] if exc_info else None
+    if not isinstance(error, RemoteHTTPError):
+        return False
+    handler.set_header("Content-Type", "text/plain; charset=utf-8")
+    handler.set_header("Cache-Control", "no-store")
+    handler.finish((error.log_message or "").removeprefix("rangevideo: ") + "\n")
+    return True
 
 
 def etag_of(stat: ObjectStat) -> str:
@@ -131,7 +147,7 @@ async def _send_plan(
     except (OSError, RuntimeError) as e:
         # The store failed (or the server is stopping) after the headers left: end the
         # connection short of Content-Length, so the client knows the body is incomplete.
-        handler.log.error("rangevideo: reading %s failed: %s; closing the connection", remote.url, e)
+        handler.log.error("rangevideo: reading %s failed: %s; closing the connection", remote.label, e)
         handler._close_connection()
 
 

@@ -31,7 +31,7 @@ from . import pagecache, ranges
 from .fdcache import DescriptorCache, OpenFile
 from .remote import RemoteObject
 from .remote_registry import is_remote_name, resolve
-from .remote_streaming import serve_remote
+from .remote_streaming import serve_remote, write_remote_error
 from .signing import REMOTE_DOMAIN, verify
 
 # Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
@@ -190,6 +190,10 @@ class RangeFileMixin(_HandlerBase):
         result = super().prepare(**kwargs)
         if result is not None:
             await result
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if not write_remote_error(self, kwargs.get("exc_info")):
+            super().write_error(status_code, **kwargs)
 
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
         # File names are bytes on POSIX; keep undecodable ones rather than refusing them.

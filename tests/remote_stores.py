@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class StoredObject:
     size: int
     read: Callable[[int, int], bytes]  # (start, stop) -> bytes
     etag: str = '"v1"'
+    fail_with: int = 0  # a status every request gets from now on (0: none)
 
 
 @dataclass
@@ -44,7 +46,9 @@ class Counts:
 class _ObjectHandler(web.RequestHandler):
     """GET and HEAD of /{mode}/{name}: mode "range" answers ranges; "norange" sends whole
     bodies; "status-NNN" always answers NNN; "flaky-N" answers 503 to the first N requests;
-    "reset" ends every body half way; "stall" sends headers and then nothing for a while."""
+    "reset" ends every body half way; "stall" sends headers and then nothing for a while.
+    /control/{status}/{name} makes every later request for the object answer that status (0:
+    serve it again), for a kernel to break an object it has shown."""
 
     def initialize(self, server: RangeServer) -> None:
         self.server = server
@@ -55,9 +59,15 @@ class _ObjectHandler(web.RequestHandler):
     async def get(self, mode: str, name: str, body: bool = True) -> None:
         counts = self.server.counts
         counts.requests[(mode, name)] += 1
+        if mode == "control":
+            status, _, name = name.partition("/")
+            self.server.objects[name].fail_with = int(status)
+            return
         stored = self.server.objects.get(name)
         if stored is None:
             raise web.HTTPError(404)
+        if stored.fail_with:
+            raise web.HTTPError(stored.fail_with)
         if mode.startswith("status-"):
             raise web.HTTPError(int(mode.removeprefix("status-")))
         if mode.startswith("flaky-") and counts.requests[(mode, name)] <= int(mode.removeprefix("flaky-")):
@@ -120,6 +130,11 @@ class RangeServer:
             self.objects[name] = StoredObject(len(data), lambda a, b: data[a:b], etag)
         else:
             self.objects[name] = StoredObject(size, synthetic, etag)
+
+    def add_file(self, name: str, path: str | os.PathLike[str], etag: str = '"v1"') -> None:
+        """Serve a local file's bytes (read at each request, never held in memory)."""
+        fd = os.open(path, os.O_RDONLY)
+        self.objects[name] = StoredObject(os.fstat(fd).st_size, lambda a, b: os.pread(fd, b - a, a), etag)
 
     def start(self) -> RangeServer:
         started = threading.Event()

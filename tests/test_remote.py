@@ -271,10 +271,22 @@ async def test_failures_after_show_are_plain_statuses(fetch, fresh, http):
     url403 = shared_url(http.url("expires.mp4", mode="status-403"))
     http.add("expires.mp4", data=b"x" * 10)
     assert (await fetch(url403, headers={"Range": "bytes=0-9"})).code == 403
+    refused = await fetch(url403, headers={"Range": "bytes=0-9"})
+    assert refused.headers["Content-Type"].startswith("text/plain")
+    assert b"was refused" in refused.body
     url503 = shared_url(http.url("expires.mp4", mode="status-503"))
     started = time.monotonic()
     assert (await fetch(url503, headers={"Range": "bytes=0-9"})).code in (502, 504)
     assert time.monotonic() - started < 60  # bounded retries, never a hung request
+
+
+def test_messages_never_show_a_signature_or_password(http, jp_environ):
+    http.add("signed.mp4", data=b"x" * 1000)
+    url = http.url("signed.mp4", mode="status-403").replace("//", "//user:pw@") + "?X-Amz-Signature=abc"
+    with pytest.raises(PermissionError) as refused:
+        probe(url)
+    assert "abc" not in str(refused.value) and "pw" not in str(refused.value)
+    assert "/status-403/signed.mp4" in str(refused.value)
 
 
 def test_storage_options_must_reach_the_server_as_json(jp_environ):

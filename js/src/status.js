@@ -108,9 +108,23 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
             `H.264 MP4 or VP9 WebM play everywhere.`,
         );
       } else {
-        fail(loadFailure(status));
+        fail((hlsUrl ? null : await serverReason(video.currentSrc || video.src, status)) ?? loadFailure(status));
       }
     });
+  }
+
+  /** The server's own words for a file it could not serve (a remote store's failure, which it
+   * answers as plain text), or null. */
+  async function serverReason(url, status) {
+    if (typeof status !== "number" || status < 400 || status === 404) return null;
+    try {
+      const response = await fetch(url, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
+      if (!(response.headers.get("Content-Type") || "").startsWith("text/plain")) return null;
+      const text = (await response.text()).trim().slice(0, 500);
+      return text ? `The video could not be loaded: ${text}` : null;
+    } catch {
+      return null;
+    }
   }
 
   return {

@@ -33,6 +33,7 @@ def stores(tmp_path_factory):
         client.create_bucket(Bucket="videos")
         client.upload_file(str(video), "videos", "runs/remote.mp4")
         http.add("remote.mp4", data=video.read_bytes())
+        http.add("breaks.mp4", data=video.read_bytes())
         yield s3, http
     finally:
         http.stop()
@@ -79,3 +80,26 @@ def test_s3_and_http_videos_play_frame_exact(page, servers, stores):
         assert kernel_value(page, f"{name}.error") == ""
     fetched = sum(http.counts.sent.values())
     assert fetched < 3 * (12 * FPS * 5000 + 10**6)  # streamed in ranges, not fetched over and over
+
+
+def test_a_store_that_fails_after_show_is_explained_in_the_player(page, servers, stores):
+    _, http = stores
+    server = servers("lab")
+    create_notebook(
+        server,
+        "remote-fails.ipynb",
+        [
+            (
+                "import urllib.request, jupyter_rangevideo as rangevideo\n"
+                f"r = rangevideo.Player({http.url('breaks.mp4')!r}, poster=False)"
+            ),
+            f"urllib.request.urlopen({http.url('503/breaks.mp4', mode='control')!r}).status",
+            "r",
+        ],
+    )
+    open_notebook(page, server, "remote-fails.ipynb")
+    run_all_cells(page)
+    page.wait_for_selector(".jp-RangeVideo-message:not([hidden])", timeout=60_000)
+    message = page.locator(".jp-RangeVideo-message").inner_text()
+    assert "could not be read after 3 attempts" in message and "HTTP 503" in message, message
+    assert kernel_value(page, "r.error") == message
