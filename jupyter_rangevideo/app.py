@@ -135,7 +135,9 @@ class RangeVideoApp(ExtensionApp):
         self.remote_pool = ThreadPoolExecutor(
             max(1, self.remote_threads), thread_name_prefix="rangevideo-remote"
         )
-        remote.configure(self.remote_cache_dir, self.remote_cache_size, max(4096, self.remote_block_size))
+        remote.configure(
+            self.remote_cache_dir, self.remote_cache_size, max(4096, self.remote_block_size), publish=True
+        )
         self.fd_cache = DescriptorCache(open_regular_file)
         self.segments = segment_service(
             cache_dir=self.cache_dir,

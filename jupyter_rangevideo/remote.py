@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from .blockcache import BlockCache, object_key
 from .cache import default_directory
+from .runtime_files import publish_cache_config, published_cache_config
 
 # Block size: a seek costs one block (two at a block's edge); 2 MiB keeps eight random seeks in
 # a 1 GB object under 5 % of it, and is one round trip of a few ms to S3 in the same region.
@@ -73,25 +74,36 @@ _cache_lock = threading.Lock()
 _cache_config: dict[str, Any] = {}
 
 
-def configure(directory: str = "", max_bytes: int = CACHE_BYTES, block_size: int = BLOCK_SIZE) -> None:
+def configure(
+    directory: str = "", max_bytes: int = CACHE_BYTES, block_size: int = BLOCK_SIZE, publish: bool = False
+) -> None:
     """Where and how large this process's block cache is (the server extension's settings).
-    Empty ``directory``: ``blocks`` in the user's cache directory, where kernels find it too."""
+    Empty ``directory``: ``blocks`` in the user's cache directory. ``publish``: write them to the
+    Jupyter runtime directory too, so that kernels of this server read through the same blocks
+    (what a kernel's probe fetched, the server then serves without asking the store)."""
     global _cache
+    config = {"directory": directory, "max_bytes": max_bytes, "block_size": block_size}
     with _cache_lock:
-        _cache_config.update(directory=directory, max_bytes=max_bytes, block_size=block_size)
+        _cache_config.clear()
+        _cache_config.update(config)
         _cache = None
+    if publish:
+        publish_cache_config(config)
 
 
 def block_cache() -> BlockCache:
-    """This process's block cache, made on first use."""
+    """This process's block cache, made on first use: as configured, else as the server of this
+    runtime directory published it, else the defaults."""
     global _cache
     with _cache_lock:
         if _cache is None:
+            if not _cache_config:
+                _cache_config.update(published_cache_config())
             directory = _cache_config.get("directory") or str(default_directory() / "blocks")
             _cache = BlockCache(
                 directory,
-                _cache_config.get("max_bytes", CACHE_BYTES),
-                _cache_config.get("block_size", BLOCK_SIZE),
+                int(_cache_config.get("max_bytes", CACHE_BYTES)),
+                int(_cache_config.get("block_size", BLOCK_SIZE)),
             )
         return _cache
 

@@ -20,25 +20,18 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
-from jupyter_core.paths import jupyter_runtime_dir
-
 from .remote import RemoteObject, RemoteReader, is_url
+from .runtime_files import read_private, registry_dir, write_private
 from .signing import REMOTE_PREFIX, is_remote_name, load_secret, remote_name_parts
 
-__all__ = ["is_remote_name", "readable", "register", "resolve", "resolve_source"]
+__all__ = ["is_remote_name", "readable", "register", "registry_dir", "resolve", "resolve_source"]
 
-REGISTRY_DIR = "jupyter_rangevideo_remote"
 _MAX_OBJECTS = 256
 
 _objects: OrderedDict[str, RemoteObject] = OrderedDict()
 _lock = threading.Lock()
-
-
-def registry_dir() -> Path:
-    return Path(jupyter_runtime_dir()) / REGISTRY_DIR
 
 
 def register(url: str, storage_options: dict[str, Any] | None, secret: bytes) -> str:
@@ -56,7 +49,7 @@ def register(url: str, storage_options: dict[str, Any] | None, secret: bytes) ->
     key = identity.hexdigest()[:32]
     folder = registry_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_private(folder / f"{key}.json", text)
+    write_private(folder / f"{key}.json", text)
     remote = RemoteObject(url, options)
     with _lock:
         _objects[key] = _objects.get(key) or remote
@@ -80,7 +73,7 @@ def resolve(name: str) -> RemoteObject | None:
             _objects.move_to_end(key)
             return found
     try:
-        record = json.loads(_read_private(registry_dir() / f"{key}.json"))
+        record = json.loads(read_private(registry_dir() / f"{key}.json"))
     except FileNotFoundError:
         raise FileNotFoundError(
             f"the remote video {parts[1]!r} is not registered on this machine: show() it again"
@@ -106,27 +99,3 @@ def readable(source: str) -> str | RemoteReader:
     """What PyAV opens for ``source``: the path of a local file, a seekable reader of a remote one."""
     remote = resolve(source)
     return source if remote is None else remote.open()
-
-
-def _write_private(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
-
-
-def _read_private(path: Path) -> str:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        info = os.fstat(fd)
-        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
-            raise PermissionError(f"{path} must belong to you and be readable by you only")
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks).decode()

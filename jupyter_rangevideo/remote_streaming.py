@@ -32,8 +32,6 @@ READ_AHEAD = 1
 # Threads reading remote objects (their waits are the network's, not the CPU's).
 REMOTE_THREADS = 8
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-
 
 def remote_pool(settings: dict[str, Any]) -> ThreadPoolExecutor:
     """The application's pool of remote reads (made on first use): apart from the disk

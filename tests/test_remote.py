@@ -317,3 +317,11 @@ def test_show_plays_a_remote_video_and_decodes_its_frames(s3, clip, jp_environ):
     assert read_frame_index(player.frame_at(37)) == 37
     with pytest.raises(FileNotFoundError, match="does not exist"):
         Player("s3://videos/clips/absent.mp4", storage_options=s3.options(), poster=False)
+
+
+def test_kernels_read_through_the_servers_block_cache(jp_serverapp, tmp_path, monkeypatch):
+    """The server publishes its cache's place in the runtime dir; a kernel's probe then fetches
+    blocks the server serves without asking the store again."""
+    monkeypatch.setattr(remote, "_cache_config", {})
+    monkeypatch.setattr(remote, "_cache", None)
+    assert remote.block_cache().directory == tmp_path / "blocks"
