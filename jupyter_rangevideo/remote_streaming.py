@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 
 # Bytes written between two flushes: the socket's drain paces the reads.
 CHUNK = 256 * 1024
-# Blocks fetched ahead of the one being sent.
-READ_AHEAD = 1
+# Blocks fetched ahead of the one being sent: one at first (a reader that stops after a seek
+# costs at most a block more than it read), one more for every two blocks a response has sent,
+# up to this many (a reader that goes on, playing, gets the store's throughput, not one block's
+# round trip at a time).
+MAX_READ_AHEAD = 4
 # Threads reading remote objects (their waits are the network's, not the CPU's).
 REMOTE_THREADS = 8
 
@@ -164,18 +167,21 @@ async def _send_span(
 
     try:
         position = start
+        sent = 0  # blocks this span has sent
         while position < stop:
             index = position // size
             want(index)
             block = await pending.pop(index)
+            ahead = min(MAX_READ_AHEAD, 1 + sent // 2)
             piece = memoryview(block)[position - index * size : min(stop, (index + 1) * size) - index * size]
             for offset in range(0, len(piece), CHUNK):
                 handler.write(bytes(piece[offset : offset + CHUNK]))
                 await handler.flush()
                 if offset + CHUNK >= len(piece) // 2:
-                    for ahead in range(index + 1, index + 1 + READ_AHEAD):
-                        want(ahead)
+                    for following in range(index + 1, index + 1 + ahead):
+                        want(following)
             position += len(piece)
+            sent += 1
     finally:
         for future in pending.values():
             future.cancel()  # queued reads go; one already running fills the cache
