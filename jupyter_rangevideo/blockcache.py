@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from .cache import make_key
+from .cache import evict_lru, lru_entries, make_key, unlink
 
 SUFFIX = ".blk"
-# Temporary files older than this belong to a process that died mid-write.
-STALE_TEMP_SECONDS = 3600
 # Stores between two scans of the directory (other processes write there too).
 RESCAN_EVERY = 64
 
@@ -114,7 +111,7 @@ class BlockCache:
             os.replace(temp, final)
         except OSError:
             # A full or read-only disk costs the cache, not the read.
-            _unlink(temp)
+            unlink(temp)
             return
         with self._lock:
             self._approximate += len(data)
@@ -125,19 +122,7 @@ class BlockCache:
 
     def entries(self) -> list[tuple[float, int, Path]]:
         """(mtime, size, path) of every block; removes temporary files abandoned by dead writers."""
-        found = []
-        now = time.time()
-        with os.scandir(self.directory) as listing:
-            for entry in listing:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
-                    found.append((info.st_mtime, info.st_size, Path(entry.path)))
-                elif entry.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_SECONDS:
-                    _unlink(Path(entry.path))
-        return found
+        return lru_entries(self.directory, SUFFIX)
 
     def size(self) -> int:
         return sum(size for _, size, _ in self.entries())
@@ -148,25 +133,6 @@ class BlockCache:
     def evict(self, keep: Path | None = None) -> int:
         """Remove least recently used blocks until the total fits; returns how many went."""
         with self._lock:
-            entries = sorted(self.entries())
-            total = sum(size for _, size, _ in entries)
-            removed = 0
-            for _, size, path in entries:
-                if total <= self.max_bytes:
-                    break
-                if path == keep:
-                    continue
-                if _unlink(path):
-                    removed += 1
-                total -= size
-            self._approximate = total
+            removed, self._approximate = evict_lru(self.entries(), self.max_bytes, keep)
             self.stats["evicted"] += removed
             return removed
-
-
-def _unlink(path: Path) -> bool:
-    try:
-        path.unlink()
-        return True
-    except FileNotFoundError:  # another process got there first
-        return False

@@ -74,19 +74,7 @@ class SegmentCache:
 
     def entries(self) -> list[tuple[float, int, Path]]:
         """(mtime, size, path) of every finished entry; cleans up abandoned temporary files."""
-        found = []
-        now = time.time()
-        with os.scandir(self.directory) as listing:
-            for entry in listing:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
-                    found.append((info.st_mtime, info.st_size, Path(entry.path)))
-                elif entry.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_SECONDS:
-                    _unlink(Path(entry.path))
-        return found
+        return lru_entries(self.directory, SUFFIX)
 
     def size(self) -> int:
         return sum(size for _, size, _ in self.entries())
@@ -94,21 +82,44 @@ class SegmentCache:
     def evict(self, keep: Path | None = None) -> int:
         """Remove least recently used entries until the total fits; returns how many went."""
         with self._lock:
-            entries = sorted(self.entries())
-            total = sum(size for _, size, _ in entries)
-            removed = 0
-            for _, size, path in entries:
-                if total <= self.max_bytes:
-                    break
-                if path == keep:
-                    continue  # the entry being served; over the bound only if it alone is
-                if _unlink(path):
-                    removed += 1
-                total -= size
-            return removed
+            return evict_lru(self.entries(), self.max_bytes, keep)[0]
 
 
-def _unlink(path: Path) -> bool:
+def lru_entries(directory: Path, suffix: str) -> list[tuple[float, int, Path]]:
+    """(mtime, size, path) of the files named ``*suffix`` in ``directory`` (mtime is the LRU
+    clock, shared by processes); removes temporary files that dead writers left."""
+    found = []
+    now = time.time()
+    with os.scandir(directory) as listing:
+        for entry in listing:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if entry.name.endswith(suffix) and not entry.name.startswith("."):
+                found.append((info.st_mtime, info.st_size, Path(entry.path)))
+            elif entry.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_SECONDS:
+                unlink(Path(entry.path))
+    return found
+
+
+def evict_lru(entries: list[tuple[float, int, Path]], max_bytes: int, keep: Path | None) -> tuple[int, int]:
+    """Remove the least recently used of ``entries`` until they fit in ``max_bytes``, never
+    ``keep`` (the entry being served: over the bound only if it alone is); (removed, bytes left)."""
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        if path == keep:
+            continue
+        if unlink(path):
+            removed += 1
+        total -= size
+    return removed, total
+
+
+def unlink(path: Path) -> bool:
     try:
         path.unlink()
         return True

@@ -47,15 +47,18 @@ def write_private(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
-def read_private(path: Path) -> str:
+def read_private(path: Path, limit: int = 1 << 20) -> bytes:
+    """At most ``limit`` bytes of ``path``, which must be a file of yours that only you can
+    read (never through a symlink); PermissionError otherwise."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
         info = os.fstat(fd)
         if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
-            raise PermissionError(f"{path} must belong to you and be readable by you only")
+            raise PermissionError(f"{path} must belong to you and be readable by you only (chmod 600 {path})")
         chunks = []
-        while chunk := os.read(fd, 65536):
+        while (chunk := os.read(fd, min(65536, limit))) and limit > 0:
             chunks.append(chunk)
+            limit -= len(chunk)
     finally:
         os.close(fd)
-    return b"".join(chunks).decode()
+    return b"".join(chunks)

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from jupyter_core.paths import jupyter_runtime_dir
 
+from .runtime_files import read_private
+
 ROUTE = "rangevideo/files"
 SECRET_FILE = "jupyter_rangevideo_secret"
 _SIGNATURE_HEX = 32  # 128 bits
@@ -56,14 +58,7 @@ def load_secret(path: Path | None = None) -> bytes:
 
 
 def _read_secret(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        info = os.fstat(fd)
-        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
-            raise PermissionError(f"{path} must belong to you and be readable by you only (chmod 600 {path})")
-        secret = os.read(fd, 256).strip()
-    finally:
-        os.close(fd)
+    secret = read_private(path, 256).strip()
     if len(secret) < 32:
         raise PermissionError(f"{path} holds no usable secret; delete it to make a new one")
     return secret
