@@ -325,3 +325,25 @@ def test_kernels_read_through_the_servers_block_cache(jp_serverapp, tmp_path, mo
     monkeypatch.setattr(remote, "_cache_config", {})
     monkeypatch.setattr(remote, "_cache", None)
     assert remote.block_cache().directory == tmp_path / "blocks"
+
+
+def test_the_kernels_fallback_server_streams_remote_objects(runtime_dir, http, tmp_path, monkeypatch):
+    """Where the page has no extension, the kernel's own server serves the same names."""
+    from helpers import http_get
+
+    from jupyter_rangevideo.kernel_server import KernelServer
+
+    monkeypatch.setattr(remote, "_cache_config", {"directory": str(tmp_path / "kernel-blocks")})
+    monkeypatch.setattr(remote, "_cache", None)
+    http.add("fallback.mp4", data=synthetic(0, 5 * 2**20))
+    server = KernelServer().start()
+    try:
+        url = server.base_url + shared_url(http.url("fallback.mp4"))
+        status, _, body = http_get(url, {"Range": f"bytes={2**21 - 3}-{2**22 + 2}"})
+        assert (status, body) == (206, synthetic(2**21 - 3, 2**22 + 3))
+        http.objects["fallback.mp4"].fail_with = 403  # the credentials expire
+        monkeypatch.setattr(remote, "STAT_SECONDS", 0.0)
+        status, _, body = http_get(url, {"Range": "bytes=0-9"})
+        assert status == 403 and b"was refused" in body
+    finally:
+        server.stop()
