@@ -20,13 +20,14 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from .remote import RemoteObject, RemoteReader, is_url
 from .runtime_files import read_private, registry_dir, write_private
-from .signing import REMOTE_PREFIX, is_remote_name, load_secret, remote_name_parts
+from .signing import REMOTE_PREFIX, is_remote_name, load_secret, remote_name_parts, url_for
 
-__all__ = ["is_remote_name", "readable", "register", "registry_dir", "resolve", "resolve_source"]
+__all__ = ["is_remote_name", "readable", "register", "registry_dir", "resolve", "resolve_source", "share"]
 
 _MAX_OBJECTS = 256
 
@@ -93,6 +94,20 @@ def resolve_source(source: str | os.PathLike[str], storage_options: dict[str, An
     if storage_options:
         raise ValueError(f"storage_options apply to URLs (s3://, gs://, https://...), not to {source!r}")
     return os.fspath(source)
+
+
+def share(
+    source: str | os.PathLike[str], storage_options: dict[str, Any] | None = None
+) -> tuple[str, str, str]:
+    """(signed URL, what readers open, the name to show) of a local file or a URL. A URL's
+    object is asked for its size and version now: a missing object or refused credentials
+    fail here, before a player is displayed."""
+    shared = resolve_source(source, storage_options)
+    remote = resolve(shared)
+    if remote is None:
+        return url_for(shared), os.path.realpath(shared), Path(shared).name
+    remote.stat()
+    return url_for(shared), shared, remote.name
 
 
 def readable(source: str) -> str | RemoteReader:

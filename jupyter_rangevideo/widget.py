@@ -25,9 +25,8 @@ from .layers import Layers
 from .output import SavedOutput
 from .poster import poster_later
 from .probe import probe
-from .remote_registry import resolve, resolve_source
+from .remote_registry import is_remote_name, share
 from .settling import Settling, first_facts
-from .signing import url_for
 from .strips import Strips
 
 if TYPE_CHECKING:
@@ -148,16 +147,9 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         _later: bool = False,
         **options: Any,
     ) -> None:
-        # A URL becomes a registered name; its object is asked for its size and version now, so
-        # a missing object or refused credentials fail here, before anything is displayed.
-        shared = resolve_source(source, storage_options)
-        remote = resolve(shared)
-        if remote is None:
-            src = url_for(shared)  # raises for a missing, unreadable or non-regular file
-            path, name = os.path.realpath(shared), Path(shared).name
-        else:
-            remote.stat()
-            src, path, name = url_for(shared), shared, remote.name
+        # Raises for a missing, unreadable or non-regular file, a missing object, refused credentials.
+        src, path, name = share(source, storage_options)
+        remote = is_remote_name(path)
         frames_asked = start_frame is not None or end_frame is not None or bool(options.get("current_time"))
         # A remote object is probed with PyAV now: its header comes through the block cache anyway.
         facts, self._from_header = (None, False) if remote else first_facts(path, delivery, frames_asked)
@@ -189,7 +181,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         wanted = proxy is None and not self._from_header and _proxy.wanted(facts, chosen)
         self.proxy = wanted or bool(proxy) and facts.video is not None
         self._set_file_traits(facts)
-        self._source = Path(os.path.abspath(os.fspath(source))) if remote is None else None
+        self._source = None if remote else Path(os.path.abspath(os.fspath(source)))
         self._local_src = self._relative_source() or ""
         if poster and facts.video and poster_job is None and not self._from_header:
             poster_job = poster_later(path, self.start)
@@ -446,17 +438,12 @@ def _carries_module(player_id: str) -> bool:
 
 
 def show(source: str | os.PathLike[str], **options: Any) -> Player:
-    """Display a player for the video ``source`` and return it: a local file, or a URL that
-    fsspec reads (``s3://``, ``gs://``, ``az://``, ``https://``) with ``storage_options=``
-    (credentials stay in the kernel and the server; the page gets a signed URL).
-
-    Raises FileNotFoundError, IsADirectoryError, PermissionError, or ValueError (not a
-    regular file; :class:`~jupyter_rangevideo.probe.MediaError` for a file that is not
-    media FFmpeg can read; remote.RemoteError for a store that fails or an HTTP server that
-    ignores ranges) before anything is displayed. Reads the file's header and
-    index (never decodes it), in bounded time whatever its size. Options set the Player's
-    traits: start, end, loop, autoplay, muted, volume, playback_rate, controls, width,
-    height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where no
+    """Display a player for ``source`` (a file, or a URL fsspec reads with ``storage_options=``:
+    s3://, gs://, az://, https://) and return it. Raises FileNotFoundError, IsADirectoryError,
+    PermissionError, ValueError (not a regular file; probe.MediaError: not media FFmpeg reads),
+    remote.RemoteError before anything is displayed. Reads the header and index only, in
+    bounded time whatever the size. Options set the Player's traits: start, end, loop, autoplay,
+    muted, volume, playback_rate, controls, width, height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where no
     server reaches the page); ``proxy=False`` never shows frames from the seek proxy (on by default for files
     whose keyframes are more than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
     that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that

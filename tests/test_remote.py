@@ -123,7 +123,9 @@ async def test_credentials_never_reach_the_page(fetch, fresh, s3, s3_data):
     records = list(registry_dir().iterdir())
     assert records and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in records)
     assert stat.S_IMODE(registry_dir().stat().st_mode) == 0o700
-    assert any(json.loads(p.read_text())["storage_options"].get("secret") == MotoS3.SECRET for p in records)
+    assert any(
+        json.loads(p.read_text()).get("storage_options", {}).get("secret") == MotoS3.SECRET for p in records
+    )
     # A URL naming the object with another signature reaches nothing.
     forged = url.replace(url.split("/")[2], "0" * 32)
     assert (await fetch(forged)).code == 404
