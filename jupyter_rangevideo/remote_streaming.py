@@ -21,6 +21,7 @@ from tornado.iostream import StreamClosedError
 
 from . import ranges
 from .remote import ObjectStat, RangeNotSupported, RemoteError, RemoteObject, block_cache
+from .remote_registry import resolve
 
 if TYPE_CHECKING:
     from .streaming import RangeFileMixin
@@ -74,6 +75,14 @@ def write_remote_error(handler: web.RequestHandler, exc_info: Any) -> bool:
     handler.set_header("Cache-Control", "no-store")
     handler.finish((error.log_message or "").removeprefix("rangevideo: ") + "\n")
     return True
+
+
+def resolve_remote(handler: web.RequestHandler, name: str) -> RemoteObject | None:
+    """The remote object a signed name stands for; None for a local path; 404 if unknown."""
+    try:
+        return resolve(name)
+    except (FileNotFoundError, PermissionError, ValueError, KeyError) as e:
+        raise web.HTTPError(404, log_message=f"rangevideo: {e}") from None
 
 
 def etag_of(stat: ObjectStat) -> str:

@@ -29,9 +29,8 @@ from tornado.iostream import IOStream, StreamClosedError
 
 from . import pagecache, ranges
 from .fdcache import DescriptorCache, OpenFile
-from .remote import RemoteObject
-from .remote_registry import is_remote_name, resolve
-from .remote_streaming import serve_remote, write_remote_error
+from .remote_registry import is_remote_name
+from .remote_streaming import resolve_remote, serve_remote, write_remote_error
 from .signing import REMOTE_DOMAIN, verify
 
 # Most bytes one os.sendfile call may move. It holds no memory of ours (the kernel copies
@@ -472,14 +471,6 @@ def range_headers(headers: Mapping[str, str]) -> dict[str, str]:
     request lacks, tornado's HTTPHeaders raises and catches a KeyError (about 1.5 µs), and a
     range request lacks most of the seven; a tornado header name is already in their form."""
     return {name: headers[name] for name in headers if name in ranges.REQUEST_HEADERS}
-
-
-def resolve_remote(handler: web.RequestHandler, name: str) -> RemoteObject | None:
-    """The remote object a signed name stands for; None for a local path; 404 if unknown."""
-    try:
-        return resolve(name)
-    except (FileNotFoundError, PermissionError, ValueError, KeyError) as e:
-        raise web.HTTPError(404, log_message=f"rangevideo: {e}") from None
 
 
 def check_signature(signature: str, url_path: str, secret: bytes) -> str:
