@@ -40,6 +40,24 @@ def on_kernel_thread(callback: Callable[[], None]) -> None:
         loop.add_callback(callback)
 
 
+def when_cell_ends(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once, as the running cell ends (IPython's ``post_run_cell``, before the
+    kernel answers that the cell is done); never where there is no IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def once(*_: Any) -> None:
+        shell.events.unregister("post_run_cell", once)
+        callback()
+
+    shell.events.register("post_run_cell", once)
+
+
 def first_facts(path: str, delivery: str | None, frames_asked: bool) -> tuple[Probe | None, bool]:
     """(the header's facts, True) where a player can be sent from them: the browser plays the
     file as it is and nothing frame-exact is asked for yet; else (None, False), for PyAV's probe.
@@ -94,6 +112,16 @@ class Settling(WidgetBase):
         self._probe_job = job
         self._settle_lock = threading.RLock()
         job.add_done_callback(lambda _: on_kernel_thread(self._settle))
+        # A notebook run by nbconvert or nbclient is saved as soon as its cells end, and its
+        # kernel stopped: the saved output must have the clock and the still by then.
+        when_cell_ends(self._settle_now)
+
+    def _settle_now(self) -> None:
+        """Wait for the background probe and the poster, then apply them."""
+        for job in (self._poster_job, self._probe_job):
+            if job is not None:
+                job.exception()  # waits; a failure is settled (or shown) where it is read
+        self._settle()
 
     def _settle(self) -> None:
         """Apply the background probe's facts, once."""
