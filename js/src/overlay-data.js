@@ -2,6 +2,8 @@
 // parts of drawing them: which rows a frame has, which are scored high enough, their colour,
 // and the skeleton's segments between keypoints of one track.
 
+import { lowerBound } from "./search.js";
+
 const TYPES = { u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, i4: Int32Array, f4: Float32Array };
 // Format 1 (one deflated block of every column, byte-shuffled): the columns in order.
 const FORMAT_1_COLUMNS = [
@@ -128,18 +130,6 @@ export async function unpackOverlay(layer) {
 
 /** Row i of a column (a typed array, or the one value of every row). */
 export const at = (column, i) => (typeof column === "number" ? column : column[i]);
-
-/** The first index i with values[i] >= target (values sorted). */
-export function lowerBound(values, target) {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (values[mid] < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** [start, end): the rows of `frame`, found by binary search (rows sorted by frame). */
 export function frameRows(layer, frame) {

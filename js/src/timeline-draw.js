@@ -2,17 +2,7 @@
 // view), x <-> time, zoom with its clamping, and the min/max decimation of a signal to one
 // pair per pixel column. No DOM here: tests run it with Node.
 
-/** The first index i with values[i] >= target (values sorted ascending). */
-export function lowerBound(values, target) {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (values[mid] < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+import { lowerBound } from "./search.js";
 
 /** The whole of a file of `duration` seconds: time 0 at the left edge, the duration at the right. */
 export function fullView(duration) {
