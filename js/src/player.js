@@ -22,7 +22,8 @@ import { mountVisuals } from "./visuals.js";
  * `adopted`, the element of an earlier mount of the same player, as it is (loaded or loading).
  */
 function createMediaElement(spec, audioOnly, adopted) {
-  if (adopted?.tagName === (audioOnly ? "AUDIO" : "VIDEO")) return adopted;
+  // Not one that failed (the extension absent, say): a new element tries the sources again.
+  if (adopted?.tagName === (audioOnly ? "AUDIO" : "VIDEO") && !adopted.error) return adopted;
   const video = createElement(
     audioOnly ? "audio" : "video",
     audioOnly ? "jp-RangeVideo-audio" : "jp-RangeVideo-video",
