@@ -39,7 +39,7 @@ def make_clip(path: Path, seconds: float, rotation: int = 90, size: tuple[int, i
     import av
 
     from jupyter_rangevideo.pattern import YuvPainter
-    from jupyter_rangevideo.rotation import displayed_size, upright_yuv420p
+    from jupyter_rangevideo.rotation import Upright, displayed_size
     from jupyter_rangevideo.sample import _Tone
 
     stored = displayed_size(*size, rotation)
@@ -59,10 +59,11 @@ def make_clip(path: Path, seconds: float, rotation: int = 90, size: tuple[int, i
         tone = _Tone(container, audio, 48000)
         painter = YuvPainter(av, size)
         back = (360 - rotation) % 360
+        turn = Upright(av, size, back)
         now, index = 0, 0
         while now * TICKS < seconds:
             frame = av.VideoFrame.from_ndarray(painter.frame(index, FPS), format="yuv420p")
-            frame = upright_yuv420p(av, frame, back)
+            frame = turn(frame)
             frame.pts, frame.time_base = now, TICKS
             times.append(float(now * TICKS))
             container.mux(stream.encode(frame))

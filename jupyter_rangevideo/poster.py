@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 
-from .rotation import displayed_size, stream_rotation, upright_yuv420p
+from .rotation import Upright, displayed_size, stream_rotation
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -50,8 +50,7 @@ def poster_data_url(path: str, at: float = 0.0, width: int = 160) -> str | None:
         encoder.time_base = Fraction(1, 25)
         encoder.options = {"qmin": "6", "qmax": "16"}  # about 2-4 KB as base64
         stored = displayed_size(width, height, rotation)  # scaled as stored, then turned upright
-        small = frame.reformat(width=stored[0], height=stored[1], format="yuv420p")
-        small = upright_yuv420p(av, small, rotation).reformat(format="yuvj420p")
+        small = Upright(av, stored, rotation)(frame).reformat(format="yuvj420p")
         jpeg = b"".join(bytes(packet) for packet in [*encoder.encode(small), *encoder.encode(None)])
     except Exception:  # noqa: BLE001 - any file PyAV cannot read or decode: a poster is a nicety, never an error
         return None

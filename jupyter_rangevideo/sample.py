@@ -25,7 +25,7 @@ import numpy as np
 # frame indices back, in tests and notebooks): pattern.py is where they live.
 from .pattern import FRAME_CODE, YuvPainter, draw_frame, read_frame_index
 from .progress import ProgressBar
-from .rotation import displayed_size, upright, upright_yuv420p
+from .rotation import Upright, displayed_size, upright
 
 
 def _require_av() -> Any:  # PyAV's module, imported only when a sample is made
@@ -185,15 +185,16 @@ def _write(
         ):
             painter = YuvPainter(av, shown)
         back = (360 - rotation) % 360  # the upright pattern, turned as the camera stored it
+        turn = Upright(av, shown, back)
         for index in range(frames):
             if stream is not None:
                 if painter is not None:
                     frame = av.VideoFrame.from_ndarray(painter.frame(index, fps), format="yuv420p")
-                    frame = upright_yuv420p(av, frame, back)
+                    frame = turn(frame)
                 else:
                     picture = upright(draw_frame(index, fps, shown, rng), back)
                     frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-                frame.pts = index
+                frame.pts, frame.time_base = index, Fraction(1, fps)
                 container.mux(stream.encode(frame))
             if tone is not None:
                 tone.write_until((index + 1) / fps)

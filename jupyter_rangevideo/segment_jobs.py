@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from .delivery import REMUX_AUDIO
-from .rotation import displayed_size, stream_rotation, upright_yuv420p
+from .rotation import Upright, displayed_size, stream_rotation
 from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
@@ -281,8 +281,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
     anchor = video if video is not None else audio
     origin = float(_origin(anchor) * anchor.time_base)
     encoder = None
-    rotation = 0
-    stored = (0, 0)  # the picture scaled as stored; turned upright after (rotation.py)
+    turn: Any = None
     if video is not None:
         video.thread_type = "AUTO"
         context = video.codec_context
@@ -291,7 +290,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
         # max_height bounds the picture as shown: a portrait phone clip is at most that tall.
         rotation = stream_rotation(job.path, source, video)
         width, height = output_size(*displayed_size(context.width, context.height, rotation), max_height)
-        stored = displayed_size(width, height, rotation)
+        turn = Upright(av, displayed_size(width, height, rotation), rotation)  # scaled as stored, then turned
         encoder = out.add_stream("libx264", rate=_rate(video))
         encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
         encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
@@ -322,7 +321,7 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
         if finish is not None and t >= finish - EPSILON:
             return True
         assert encoder is not None
-        picture = upright_yuv420p(av, frame.reformat(stored[0], stored[1], "yuv420p"), rotation)
+        picture = turn(frame)
         picture.pts = round(t * MPEG_TS_CLOCK)
         picture.time_base = encoder.time_base
         out.mux(encoder.encode(picture))
