@@ -12,15 +12,18 @@ import threading
 
 __version__ = "0.1.0"
 
-# The function shadows its module's name on the package: rangevideo.probe(path) works.
+# The function shadows its module's name on the package: rangevideo.probe(path) works. (Both
+# are what show()'s first output needs: the header reader and the signed URL.)
 from .probe import MediaError, Probe, probe
 from .signing import url_for
 
 
 def _preload() -> None:
-    """In a kernel, import what show() needs in the background: PyAV (for the probe) and the
-    widget's ipywidgets and anywidget cost about 0.2 s together in a fresh kernel, paid then
-    between the cell that imports this package and the one that shows a video."""
+    """In a kernel, import what show() needs in the background once the cell that imported the
+    package has run: PyAV (for the probe) and the widget's ipywidgets and anywidget cost about
+    0.2 s together in a fresh kernel, paid then between that cell and the one that shows a
+    video. Not during the cell: `import ...; rangevideo.show(...)` in one cell would wait on
+    that import (an extension module's import holds the interpreter) for its first output."""
 
     def load() -> None:
         try:
@@ -30,7 +33,15 @@ def _preload() -> None:
         except Exception:  # noqa: BLE001 - show() imports them again and reports what failed
             return
 
-    threading.Thread(target=load, name="rangevideo-preload", daemon=True).start()
+    def after_cell(*_: object) -> None:
+        shell.events.unregister("post_run_cell", after_cell)
+        threading.Thread(target=load, name="rangevideo-preload", daemon=True).start()
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("post_run_cell", after_cell)
 
 
 if "ipykernel" in sys.modules:
@@ -48,11 +59,15 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def __getattr__(name: str) -> object:
-    # The widget pulls in ipywidgets and anywidget: import it only when asked for.
-    if name in ("show", "Player"):
-        from . import widget
+    if name == "show":
+        # Not the widget's module: show() displays its first output before that loads (early.py).
+        from .early import show
 
-        return getattr(widget, name)
+        return show
+    if name == "Player":
+        from .widget import Player
+
+        return Player
     if name in ("export", "ExportError"):
         # nbconvert loads only when exporting. (The module is .share: a submodule named
         # "export" would shadow this function once imported.)

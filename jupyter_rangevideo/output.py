@@ -66,10 +66,14 @@ class SavedOutput(WidgetBase):
         display(self._repr_mimebundle_(), raw=True, display_id=self.player_id)
 
     def _show(self) -> None:
-        """Display now, for show() and grid(), and not again as the cell's value."""
+        """Display now, for show() and grid(), and not again as the cell's value. An output that
+        show() displayed already under player_id (early.py) is replaced."""
         from IPython.display import display
 
-        display(self)
+        if self._displayed:
+            self._update_saved_output()
+        else:
+            display(self)
         self._skip_next_displayhook = True
 
     def _update_saved_output(self) -> None:

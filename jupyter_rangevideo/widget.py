@@ -23,8 +23,9 @@ from .embed import spec_html
 from .labelling import Labelling
 from .layers import Layers
 from .output import SavedOutput
+from .player_defaults import DEFAULTS, SAVED_OPTIONS
 from .poster import poster_later
-from .probe import probe
+from .probe import Probe, probe
 from .remote_registry import is_remote_name, share
 from .settling import Settling, first_facts
 from .strips import Strips
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     # numpy (which the overlays need) costs more to import than the rest of show() in a
     # fresh kernel: only a player that draws overlays or decodes frames loads it.
     import numpy as np
+
+    from .early import EarlyOutput
 
 
 # A frame clock this small is always saved (a constant-rate file's is one run).
@@ -45,25 +48,6 @@ _module_carrier: str | None = None
 _OVERLAYS_IN_HTML_MAX = 64 * 1024
 
 # State that draws the player from a saved output alone, when no kernel holds the model.
-_SAVED_OPTIONS = (
-    "start",
-    "end",
-    "loop",
-    "autoplay",
-    "controls",
-    "muted",
-    "volume",
-    "playback_rate",
-    "width",
-    "height",
-    "show_frame_number",
-    # How the page gets the file (a remuxed or transcoded one plays from segments) and the
-    # probe's facts it trusts over the stream's.
-    "delivery",
-    "duration",
-    "video_width",
-    "video_height",
-)
 
 
 class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidget):
@@ -77,20 +61,24 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
 
     current_time = t.Float(0.0, help="seconds; follows the browser, and setting it seeks").tag(sync=True)
     paused = t.Bool(True, help="setting it plays or pauses").tag(sync=True)
-    playback_rate = t.Float(1.0).tag(sync=True)
-    muted = t.Bool(False).tag(sync=True)
-    volume = t.Float(1.0, help="0 to 1").tag(sync=True)
-    loop = t.Bool(False, help="loop the whole video, or the clip when start/end are set").tag(sync=True)
-    autoplay = t.Bool(False).tag(sync=True)
-    controls = t.Bool(True).tag(sync=True)
-    width = t.Union([t.Int(), t.Unicode()], default_value="100%", help="CSS size; an int is pixels").tag(
+    playback_rate = t.Float(DEFAULTS["playback_rate"]).tag(sync=True)
+    muted = t.Bool(DEFAULTS["muted"]).tag(sync=True)
+    volume = t.Float(DEFAULTS["volume"], help="0 to 1").tag(sync=True)
+    loop = t.Bool(DEFAULTS["loop"], help="loop the whole video, or the clip when start/end are set").tag(
         sync=True
     )
-    height = t.Union([t.Int(), t.Unicode()], default_value="auto", help="CSS size; an int is pixels").tag(
+    autoplay = t.Bool(DEFAULTS["autoplay"]).tag(sync=True)
+    controls = t.Bool(DEFAULTS["controls"]).tag(sync=True)
+    width = t.Union(
+        [t.Int(), t.Unicode()], default_value=DEFAULTS["width"], help="CSS size; an int is pixels"
+    ).tag(sync=True)
+    height = t.Union(
+        [t.Int(), t.Unicode()], default_value=DEFAULTS["height"], help="CSS size; an int is pixels"
+    ).tag(sync=True)
+    start = t.Float(DEFAULTS["start"], help="clip start, seconds").tag(sync=True)
+    end = t.Float(DEFAULTS["end"], allow_none=True, help="clip end, seconds; None plays to the end").tag(
         sync=True
     )
-    start = t.Float(0.0, help="clip start, seconds").tag(sync=True)
-    end = t.Float(None, allow_none=True, help="clip end, seconds; None plays to the end").tag(sync=True)
 
     # The file's facts, from the probe at show(): known before any browser has seen the video.
     duration = t.Float(None, allow_none=True, read_only=True, help="seconds").tag(sync=True)
@@ -116,7 +104,9 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
     frame = t.Int(0, help="the frame presented now (0-based); setting it shows exactly that frame").tag(
         sync=True
     )
-    show_frame_number = t.Bool(True, help="draw the current frame number on the player").tag(sync=True)
+    show_frame_number = t.Bool(
+        DEFAULTS["show_frame_number"], help="draw the current frame number on the player"
+    ).tag(sync=True)
     # Python's numbered commands, newest last; the page applies those it has not applied.
     _commands: t.List[dict[str, Any]] = t.List([]).tag(sync=True)
     # The page's playback state with the last command it had applied (sync.py); whole each
@@ -145,14 +135,24 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         start_frame: int | None = None,
         end_frame: int | None = None,
         _later: bool = False,
+        _early: EarlyOutput | None = None,
         **options: Any,
     ) -> None:
-        # Raises for a missing, unreadable or non-regular file, a missing object, refused credentials.
-        src, path, name = share(source, storage_options)
+        facts: Probe | None
+        if _early is not None:  # show() displayed its output from these already (early.py)
+            src, path, name = _early.src, _early.path, _early.name
+            facts, self._from_header, self._displayed = _early.facts, True, True
+        else:
+            # Raises for a missing, unreadable or non-regular file, a missing object, refused credentials.
+            src, path, name = share(source, storage_options)
+            frames_asked = (
+                start_frame is not None or end_frame is not None or bool(options.get("current_time"))
+            )
+            # A remote object is probed with PyAV now: its header comes through the block cache anyway.
+            facts, self._from_header = (
+                (None, False) if is_remote_name(path) else first_facts(path, delivery, frames_asked)
+            )
         remote = is_remote_name(path)
-        frames_asked = start_frame is not None or end_frame is not None or bool(options.get("current_time"))
-        # A remote object is probed with PyAV now: its header comes through the block cache anyway.
-        facts, self._from_header = (None, False) if remote else first_facts(path, delivery, frames_asked)
         start = options.get("start", 0.0)
         poster_job = None
         if not self._from_header:
@@ -172,7 +172,8 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
                 if facts.clock is None or not 0 <= frame < facts.clock.frame_count:
                     raise ValueError(f"{key}_frame={frame} is not a frame of {name}")
                 options[key] = facts.clock.time_of(frame)
-        super().__init__(src=src, name=name, player_id=uuid.uuid4().hex, **options)
+        player_id = _early.player_id if _early is not None else uuid.uuid4().hex
+        super().__init__(src=src, name=name, player_id=player_id, **options)
         self._probe = facts
         self.frame = self._frame_at(self.current_time) if not self._from_header else 0
         self._quiet = False
@@ -363,7 +364,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
             "name": self.name,
             "player_id": self.player_id,
             "options": {
-                **{name: getattr(self, name) for name in _SAVED_OPTIONS},
+                **{name: getattr(self, name) for name in SAVED_OPTIONS},
                 "audio_only": self._probe.video is None,
             },
             **self._saved_visuals(),
@@ -435,25 +436,3 @@ def _carries_module(player_id: str) -> bool:
     global _module_carrier
     _module_carrier = _module_carrier or player_id
     return _module_carrier == player_id
-
-
-def show(source: str | os.PathLike[str], **options: Any) -> Player:
-    """Display a player for ``source`` (a file, or a URL fsspec reads with ``storage_options=``:
-    s3://, gs://, az://, https://) and return it. Raises FileNotFoundError, IsADirectoryError,
-    PermissionError, ValueError (not a regular file; probe.MediaError: not media FFmpeg reads),
-    remote.RemoteError before anything is displayed. Reads the header and index only, in
-    bounded time whatever the size. Options set the Player's traits: start, end, loop, autoplay,
-    muted, volume, playback_rate, controls, width, height; ``transport="comm"`` sends the bytes over the widget's comm (by default only where no
-    server reaches the page); ``proxy=False`` never shows frames from the seek proxy (on by default for files
-    whose keyframes are more than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode' (default: the cheapest
-    that the browser plays); ``poster=False`` leaves out the still frame (a few KB) that
-    renderers without access to the file show.
-    """
-    player = Player(source, _later=True, **options)
-    player._quick_display = not player.settled
-    try:
-        player._show()
-    finally:
-        player._quick_display = False
-    player._probe_in_background()  # after the first message: PyAV is off the way to it
-    return player

@@ -45,7 +45,9 @@ export function shiftTimeline(video, offset) {
 
 /** Players out of view do not preload: metadata once `root` scrolls into view. Returns the dispose. */
 export function preloadWhenVisible(root, video) {
-  if (typeof IntersectionObserver !== "function") {
+  // Already in view (a cell's new output, as a rule): load now rather than after the observer's
+  // first report, which comes a frame or more later.
+  if (typeof IntersectionObserver !== "function" || inView(root)) {
     video.preload = "metadata";
     return () => {};
   }
@@ -57,4 +59,12 @@ export function preloadWhenVisible(root, video) {
   });
   observer.observe(root);
   return () => observer.disconnect();
+}
+
+function inView(element) {
+  if (!element.isConnected) return false;
+  const box = element.getBoundingClientRect();
+  const height = window.innerHeight || document.documentElement.clientHeight;
+  const width = window.innerWidth || document.documentElement.clientWidth;
+  return box.width > 0 && box.bottom > 0 && box.right > 0 && box.top < height && box.left < width;
 }
