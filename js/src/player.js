@@ -77,6 +77,8 @@ function mountOnce(el, spec, model, adopted) {
   const frameLabel = createFrameLabel(video);
   root.append(video, frameLabel.element, status.badge, status.message);
   el.replaceChildren(root);
+  // Before the rest of the mount, so that the browser fetches while the page's script runs.
+  parts.add(preloadWhenVisible(root, video));
   const proxyLayer = createProxyLayer({ root, video, spec, state });
   parts.add(proxyLayer);
   parts.add(reports);
@@ -110,7 +112,6 @@ function mountOnce(el, spec, model, adopted) {
   parts.add(mountPlayerTimelines({ root, video, state, playback }));
   // A view drawn after Python said play (also out of view: play() loads the video).
   if (playback.wantPlay && video.src) playback.play();
-  parts.add(preloadWhenVisible(root, video));
   // An adopted element told the parts before these what it had loaded: tell these.
   if (video === adopted && video.readyState >= 1) video.dispatchEvent(new Event("loadedmetadata"));
   if (video === adopted && video.readyState >= 2) video.dispatchEvent(new Event("loadeddata"));
