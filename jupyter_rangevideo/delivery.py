@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from .probe import Probe
+from .probe import Probe, header_probe
 
 DELIVERIES = ("direct", "remux", "transcode")
 
@@ -74,3 +74,15 @@ def check(delivery: str | None, facts: Probe) -> str:
             f"{facts.video.rotation}° (a display rotation the segments cannot carry); use 'transcode'"
         )
     return delivery
+
+
+def first_facts(path: str, delivery: str | None, frames_asked: bool) -> tuple[Probe | None, bool]:
+    """(the header's facts, True) where a player can be sent from them: the browser plays the
+    file as it is and nothing frame-exact is asked for yet; else (None, False), for PyAV's probe.
+    Raises for a file that is empty or cut off (probe.check_file)."""
+    if delivery not in (None, "direct") or frames_asked:
+        return None, False
+    facts = header_probe(path)
+    if facts is None or choose(facts) != "direct":
+        return None, False
+    return facts, True

@@ -81,13 +81,12 @@ def display_early(source: str | os.PathLike[str], options: dict[str, Any]) -> Ea
     unreadable, empty or cut-off file, as show() does."""
     if not _in_kernel() or not _taken_as_given(options):
         return None
-    from .remote import is_url
-    from .remote_registry import share
-    from .settling import first_facts
+    from .delivery import first_facts
+    from .signing import is_url, share_local
 
     if is_url(os.fspath(source)):
         return None
-    src, path, name = share(source)
+    src, path, name = share_local(source)
     facts, from_header = first_facts(path, None, False)
     if facts is None or not from_header or facts.clock is not None:
         return None

@@ -40,7 +40,6 @@ BACKOFF_SECONDS = 0.25
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _T = TypeVar("_T")
 # A URL's query string, or the user and password before its host, inside an error's text.
 _SECRETS_IN_TEXT = re.compile(r"\?[^\s'\")\]]*|//[^/@\s'\"]*@")
@@ -56,11 +55,6 @@ class RangeNotSupported(RemoteError):
 
 class ObjectChanged(RemoteError):
     """The object changed while it was read: read again from its new version."""
-
-
-def is_url(source: object) -> bool:
-    """Whether ``source`` names a remote object (a URL other than ``file://``)."""
-    return isinstance(source, str) and bool(_URL.match(source)) and not source.startswith("file://")
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,19 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
-from .remote import RemoteObject, RemoteReader, is_url
+from .remote import RemoteObject, RemoteReader
 from .runtime_files import read_private, registry_dir, write_private
-from .signing import REMOTE_PREFIX, is_remote_name, load_secret, remote_name_parts, url_for
+from .signing import (
+    REMOTE_PREFIX,
+    is_remote_name,
+    is_url,
+    load_secret,
+    remote_name_parts,
+    share_local,
+    url_for,
+)
 
 __all__ = ["is_remote_name", "readable", "register", "registry_dir", "resolve", "resolve_source", "share"]
 
@@ -105,7 +112,7 @@ def share(
     shared = resolve_source(source, storage_options)
     remote = resolve(shared)
     if remote is None:
-        return url_for(shared), os.path.realpath(shared), Path(shared).name
+        return share_local(shared)
     remote.stat()
     return url_for(shared), shared, remote.name
 

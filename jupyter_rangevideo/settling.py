@@ -22,7 +22,7 @@ from . import delivery as _delivery
 from . import proxy as _proxy
 from .output import WidgetBase
 from .poster import poster_later
-from .probe import MediaError, Probe, header_probe, probe_later
+from .probe import MediaError, Probe, probe_later
 
 
 def on_kernel_thread(callback: Callable[[], None]) -> None:
@@ -56,18 +56,6 @@ def when_cell_ends(callback: Callable[[], None]) -> None:
         callback()
 
     shell.events.register("post_run_cell", once)
-
-
-def first_facts(path: str, delivery: str | None, frames_asked: bool) -> tuple[Probe | None, bool]:
-    """(the header's facts, True) where a player can be sent from them: the browser plays the
-    file as it is and nothing frame-exact is asked for yet; else (None, False), for PyAV's probe.
-    Raises for a file that is empty or cut off (probe.check_file)."""
-    if delivery not in (None, "direct") or frames_asked:
-        return None, False
-    facts = header_probe(path)
-    if facts is None or _delivery.choose(facts) != "direct":
-        return None, False
-    return facts, True
 
 
 class Settling(WidgetBase):

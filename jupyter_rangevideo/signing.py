@@ -140,6 +140,20 @@ def remote_url_path(name: str, secret: bytes) -> str:
     return f"{ROUTE}/{sign(name, secret, REMOTE_DOMAIN)}/{quote(name, safe='/~')}"
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(source: object) -> bool:
+    """Whether ``source`` names a remote object (a URL other than ``file://``)."""
+    return isinstance(source, str) and bool(_URL.match(source)) and not source.startswith("file://")
+
+
+def share_local(path: str | os.PathLike[str]) -> tuple[str, str, str]:
+    """(signed URL, the real path readers open, the name to show) of a local file; raises as
+    :func:`url_for` does."""
+    return url_for(path), os.path.realpath(path), Path(path).name
+
+
 def url_for(path: str | os.PathLike[str]) -> str:
     """The URL, relative to the Jupyter server's base_url and without a leading slash,
     at which the server extension streams the local file ``path`` (or the remote object that

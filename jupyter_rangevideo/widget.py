@@ -27,7 +27,7 @@ from .player_defaults import DEFAULTS, SAVED_OPTIONS
 from .poster import poster_later
 from .probe import Probe, probe
 from .remote_registry import is_remote_name, share
-from .settling import Settling, first_facts
+from .settling import Settling
 from .strips import Strips
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
             )
             # A remote object is probed with PyAV now: its header comes through the block cache anyway.
             facts, self._from_header = (
-                (None, False) if is_remote_name(path) else first_facts(path, delivery, frames_asked)
+                (None, False) if is_remote_name(path) else _delivery.first_facts(path, delivery, frames_asked)
             )
         remote = is_remote_name(path)
         start = options.get("start", 0.0)

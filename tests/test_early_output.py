@@ -5,11 +5,11 @@ waits for the widget as before; bad input still raises with nothing displayed.""
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from jupyter_rangevideo.delivery import first_facts
 from jupyter_rangevideo.early import EarlyOutput, early_spec
 from jupyter_rangevideo.embed import MIMETYPE
 from jupyter_rangevideo.remote_registry import share
 from jupyter_rangevideo.sample import write_sample
-from jupyter_rangevideo.settling import first_facts
 from jupyter_rangevideo.widget import Player
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
