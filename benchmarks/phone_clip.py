@@ -8,7 +8,10 @@ AAC), then measures, in JupyterLab with the extension, from ``rangevideo.show(..
 
 - the first frame: until the page shows frame 0, upright (read from the picture);
 - seeks: ``p.frame = n`` to frames far apart, until the picture shows frame n;
-- the segment service's figures for the same file: the first segment's time, segment lengths.
+- playback from the start for a few seconds: how far it got, ``waiting`` events, frames
+  presented and dropped;
+- the segment jobs for the same file, before/after paired (``segment_pairs``): wall and CPU
+  seconds of the first segment, of the segment a seek needs, and of two seconds of playback.
 
 Each figure comes with the machine's load (``os.getloadavg``).
 """
@@ -75,18 +78,22 @@ def make_clip(path: Path, seconds: float, rotation: int = 90, size: tuple[int, i
     return times
 
 
-def segment_pairs(path: Path, rounds: int, seek_to: float) -> list[dict]:
-    """The first segment and the segment a seek to ``seek_to`` s needs, made by the segment
-    job as before (1 s segments for every source) and after (heavy sources: 0.25 s first,
-    then 0.5 s), paired in each round, their order alternating: wall and CPU seconds."""
-    import threading
-
+def segment_pairs(
+    path: Path, rounds: int, seek_to: float, play: tuple[float, float] = (2.0, 4.0)
+) -> list[dict]:
+    """The segment jobs as before (heavy sources: 0.25 s first, then 0.5 s, each job decoding
+    from its keyframe) and after (0.25 s segments, each job of playback continuing the decoder
+    the one before it left), paired in each round, their order alternating, wall and CPU
+    seconds of: the first segment, the segment a seek to ``seek_to`` s needs, and the
+    segments of ``play`` (seconds) made one after another as playback asks for them."""
     from jupyter_rangevideo.probe import probe
-    from jupyter_rangevideo.segment_jobs import Job, make_segment
     from jupyter_rangevideo.segment_plan import EncodeSettings, plan_segments
 
     facts = probe(path)
-    variants = {"before": EncodeSettings(heavy_pixels_per_second=float("inf")), "after": EncodeSettings()}
+    variants = {
+        "before": EncodeSettings(heavy_seconds=0.5, heavy_first_seconds=0.25),
+        "after": EncodeSettings(),
+    }
     runs = []
     for number in range(rounds):
         order = list(variants) if number % 2 == 0 else list(reversed(variants))
@@ -94,27 +101,78 @@ def segment_pairs(path: Path, rounds: int, seek_to: float) -> list[dict]:
             settings = variants[name]
             plan = plan_segments(facts, "transcode", settings)
             row: dict = {"variant": name, "round": number, "segments": plan.count}
-            for label, index in (("first", 0), ("seek", plan.index_at(seek_to))):
-                start, end = plan.span(index)
-                job = Job(
-                    str(path), "transcode", index, start, end, index == plan.count - 1, plan.exact, settings
-                )
-                cpu, wall = time.process_time(), time.monotonic()
-                make_segment(job, str(path.with_suffix(f".{name}.ts")), threading.Event())
-                row[label] = {
-                    "span": [start, end],
-                    "wall_s": round(time.monotonic() - wall, 3),
-                    "cpu_s": round(time.process_time() - cpu, 3),
-                    "load": round(os.getloadavg()[0], 1),
-                }
+            timed = TimedJobs(path, facts, plan, settings, continuing=name == "after")
+            row["first"] = timed([0])
+            row["seek"] = timed([plan.index_at(seek_to)])
+            row["playback"] = timed(list(range(plan.index_at(play[0]), plan.index_at(play[1] - 0.01) + 1)))
             runs.append(row)
             print(row, flush=True)
     return runs
 
 
-def browser_runs(path: Path, rounds: int, frames: list[int]) -> list[dict]:
+class TimedJobs:
+    """Segment jobs of one plan made in a row, timed (wall and this process's CPU)."""
+
+    def __init__(self, path: Path, facts, plan, settings, continuing: bool):
+        self.path, self.facts, self.plan, self.settings = path, facts, plan, settings
+        self.continuing = continuing
+
+    def __call__(self, indices: list[int]) -> dict:
+        import threading
+
+        from jupyter_rangevideo.continuing import CursorPark
+        from jupyter_rangevideo.segment_jobs import Job, make_segment
+
+        park = CursorPark() if self.continuing else None
+        plan = self.plan
+        cpu, wall = time.process_time(), time.monotonic()
+        for index in indices:
+            start, end = plan.span(index)
+            job = Job(
+                str(self.path), "transcode", index, start, end, index == plan.count - 1, plan.exact,
+                self.settings, self.facts.validator,
+            )  # fmt: skip
+            make_segment(job, str(self.path.with_suffix(".bench.ts")), threading.Event(), park)
+        if park is not None:
+            park.close_all()
+        return {
+            "span": [plan.span(indices[0])[0], plan.span(indices[-1])[1]],
+            "jobs": len(indices),
+            "wall_s": round(time.monotonic() - wall, 3),
+            "cpu_s": round(time.process_time() - cpu, 3),
+            "load": round(os.getloadavg()[0], 1),
+        }
+
+
+# Counted on the page while the player plays: stalls, and what Chromium presented or dropped.
+WATCH_PLAYBACK = """() => {
+    const video = document.querySelector('video.jp-RangeVideo-video');
+    window.__phone = { waiting: 0, start: video.currentTime };
+    video.addEventListener('waiting', () => { window.__phone.waiting += 1; });
+}"""
+PLAYED = """() => {
+    const video = document.querySelector('video.jp-RangeVideo-video');
+    const quality = video.getVideoPlaybackQuality();
+    return { played_s: video.currentTime - window.__phone.start, waiting: window.__phone.waiting,
+             frames: quality.totalVideoFrames, dropped: quality.droppedVideoFrames };
+}"""
+
+
+def playback(page, kernel_eval, seconds: float) -> dict:
+    """Play from where the player is for ``seconds`` of wall time: how far it got, how often
+    it waited for data, frames presented and dropped."""
+    page.evaluate(WATCH_PLAYBACK)
+    kernel_eval(page, "p.play()")
+    time.sleep(seconds)
+    played = page.evaluate(PLAYED)
+    kernel_eval(page, "p.pause()")
+    return {key: round(value, 2) if isinstance(value, float) else value for key, value in played.items()}
+
+
+def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float = 5.0) -> list[dict]:
     """In JupyterLab: cell run to frame 0 on screen, and ``p.frame = n`` to frame n on screen
-    (read from the picture, exactly n), with a cold segment cache each round."""
+    (read from the picture, exactly n), with a cold segment cache each round; then, in a page
+    of its own with a cold cache again, playback from the start for ``play_seconds``."""
     import shutil
     import tempfile
 
@@ -161,12 +219,20 @@ def browser_runs(path: Path, rounds: int, frames: list[int]) -> list[dict]:
                                 wait_for_frame(page, frame, tolerance=0, timeout=120, interval=0.02) - asked
                             )
                         )
+                os.utime(path, (now, now + number + 0.5))
+                create_notebook(server, f"play-{number}.ipynb", [cell])
+                with new_page(browser, timeout=120) as page:
+                    open_notebook(page, server, f"play-{number}.ipynb")
+                    run_all_cells(page)
+                    wait_for_frame(page, 0, tolerance=0, timeout=120, interval=0.02)
+                    played = playback(page, kernel_eval, play_seconds)
                 run = {
                     "round": number,
                     "delivery": facts[0],
                     "video_size": [int(facts[1]), int(facts[2])],
                     "first_frame_ms": round(first),
                     "seek_ms": seeks,
+                    "playback": played,
                     "load": round(os.getloadavg()[0], 1),
                 }
                 runs.append(run)
@@ -185,6 +251,7 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=Path("/tmp/rangevideo-phone-4k60-hevc.mov"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--segment-rounds", type=int, default=3, help="paired rounds of the segment jobs")
+    parser.add_argument("--play-seconds", type=float, default=5.0, help="wall seconds of playback measured")
     parser.add_argument("--no-browser", action="store_true", help="only the segment jobs, paired")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "phone_clip.json")
     args = parser.parse_args()
@@ -200,7 +267,9 @@ def main() -> None:
         "segments": segment_pairs(args.clip, args.segment_rounds, seek_to=5.7),
     }
     if not args.no_browser:
-        result["browser"] = browser_runs(args.clip, args.rounds, frames=[341, 100, 553, 37])
+        result["browser"] = browser_runs(
+            args.clip, args.rounds, frames=[341, 100, 553, 37], play_seconds=args.play_seconds
+        )
     result["load_at_end"] = os.getloadavg()
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))

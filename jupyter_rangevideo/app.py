@@ -6,13 +6,13 @@ import importlib
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, Unicode
+from traitlets import Float, Int, Unicode
 
 from . import remote
 from .fdcache import DescriptorCache
 from .handlers import FileStreamHandler, SegmentHandler, StaticHandler
 from .hls import HLS_ROUTE
-from .segment_plan import EncodeSettings
+from .segment_plan import HEAVY_PIXELS_PER_SECOND, EncodeSettings
 from .segments import segment_service
 from .signing import ROUTE, load_secret
 from .static_files import STATIC_DIR, STATIC_ROUTE
@@ -101,6 +101,14 @@ class RangeVideoApp(ExtensionApp):
         with cores to spare and a slow link.""",
     ).tag(config=True)
 
+    heavy_pixels_per_second = Float(
+        HEAVY_PIXELS_PER_SECOND,
+        help="""Sources of at least this many pixels a second (width x height x frame rate;
+        the default is 4K at 60 fps) are transcoded in quarter-second segments instead of
+        one or two seconds, so that the first frame and a seek wait for fewer decoded
+        frames. Lower it on a slow machine, raise it (or set inf) on a fast one.""",
+    ).tag(config=True)
+
     remote_cache_dir = Unicode(
         "",
         help="""Directory of the on-disk cache of remote objects' blocks (s3://, gs://, az://,
@@ -145,7 +153,12 @@ class RangeVideoApp(ExtensionApp):
             io_pool=self.read_pool,
             workers=self.transcode_workers,
             prefetch=self.prefetch_segments,
-            settings=EncodeSettings(max_height=self.max_height, crf=self.crf, preset=self.preset),
+            settings=EncodeSettings(
+                max_height=self.max_height,
+                crf=self.crf,
+                preset=self.preset,
+                heavy_pixels_per_second=self.heavy_pixels_per_second,
+            ),
             nice=self.worker_nice,
         )
         # PyAV (FFmpeg's libraries) takes a while to import: do it now, off the event loop,

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from .continuing import MAX_CARRIED, Cursor, CursorPark
 from .delivery import REMUX_AUDIO
 from .rotation import Upright, displayed_size, stream_rotation
 from .segment_plan import EPSILON, EncodeSettings
@@ -47,31 +49,78 @@ class Job:
     last: bool
     exact: bool
     settings: EncodeSettings
+    version: Hashable = None  # the file's validator: a decoder left for a changed file is not continued
 
 
-def make_segment(job: Job, out_path: str, cancel: threading.Event) -> None:
-    """Write segment ``job`` as MPEG-TS to ``out_path``; raises Cancelled, SegmentError."""
+def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: CursorPark | None = None) -> None:
+    """Write segment ``job`` as MPEG-TS to ``out_path``; raises Cancelled, SegmentError.
+
+    With ``cursors``, a transcode continues the decoder a job for the segment before it left
+    there, and leaves its own for the segment after it (continuing.py).
+    """
     import av
 
-    from .remote_registry import readable
-
+    key = cursor_key(job)
+    continuing = cursors is not None and job.delivery != "remux"
+    cursor = cursors.take(key, job.start) if cursors is not None and continuing else None
+    parked = False
     try:
-        with av.open(readable(job.path), "r", metadata_errors="ignore", buffer_size=_BUFFER) as source:
-            video = next((s for s in source.streams.video if not _cover_art(s)), None)
-            audio = source.streams.audio[0] if source.streams.audio else None
-            if job.delivery == "proxy":
-                if video is None:
-                    raise SegmentError(f"{job.path!r} has no video, so it has no proxy")
-                audio = None  # shown only while paused: no sound to carry
-            with av.open(out_path, "w", format="mpegts", options=_TS_OPTIONS) as out:
-                if video is not None and job.delivery == "remux":
-                    _remux(job, source, video, audio, out, cancel)
-                else:
-                    _transcode(job, source, video, audio, out, cancel)
+        if cursor is None:
+            cursor = _open(job)
+        with av.open(out_path, "w", format="mpegts", options=_TS_OPTIONS) as out:
+            if cursor.video is not None and job.delivery == "remux":
+                _remux(job, cursor.container, cursor.video, cursor.audio, out, cancel)
+            else:
+                _transcode(job, cursor, out, cancel)
+        if cursors is not None and continuing and _continues(job, cursor):
+            cursors.park(key, cursor)
+            parked = True
     except (Cancelled, SegmentError):
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
         raise SegmentError(f"segment {job.index} of {job.path!r} failed: {e}") from None
+    finally:
+        if cursor is not None and not parked:
+            cursor.close()
+
+
+def cursor_key(job: Job) -> tuple[Any, ...]:
+    """Which parked decoder a job may continue: the same file (and version), delivery, settings."""
+    return (job.path, job.version, job.delivery, job.settings)
+
+
+def _continues(job: Job, cursor: Cursor) -> bool:
+    """Whether the next segment's job can take ``cursor`` up where ``job`` left it."""
+    return (
+        not job.last
+        and cursor.video is not None
+        and cursor.position is not None
+        and len(cursor.carried) <= MAX_CARRIED
+    )
+
+
+def _open(job: Job) -> Cursor:
+    """The job's source opened, its streams chosen, not yet positioned."""
+    import av
+
+    from .remote_registry import readable
+
+    source = av.open(readable(job.path), "r", metadata_errors="ignore", buffer_size=_BUFFER)
+    try:
+        video = next((s for s in source.streams.video if not _cover_art(s)), None)
+        audio = source.streams.audio[0] if source.streams.audio else None
+        if job.delivery == "proxy":
+            if video is None:
+                raise SegmentError(f"{job.path!r} has no video, so it has no proxy")
+            audio = None  # shown only while paused: no sound to carry
+        rotation = 0
+        if video is not None and job.delivery != "remux":
+            video.thread_type = "AUTO"
+            rotation = stream_rotation(job.path, source, video)
+    except BaseException:
+        source.close()
+        raise
+    return Cursor(source, video, audio, rotation)
 
 
 # Bytes PyAV asks of a file object at a time (a remote object's reader; PyAV #512).
@@ -275,40 +324,52 @@ def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     return max(2, out_width - out_width % 2), max(2, out_height - out_height % 2)
 
 
-def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: threading.Event) -> None:
+def _encoder(job: Job, cursor: Cursor, out: Any) -> tuple[Any, Upright]:
+    """The segment's H.264 stream in ``out`` and the filter that scales and turns its pictures."""
     import av
 
+    video = cursor.video
+    context = video.codec_context
+    proxy = job.delivery == "proxy"
+    max_height = job.settings.proxy_height if proxy else job.settings.max_height
+    # max_height bounds the picture as shown: a portrait phone clip is at most that tall.
+    rotation = cursor.rotation
+    width, height = output_size(*displayed_size(context.width, context.height, rotation), max_height)
+    turn = Upright(av, displayed_size(width, height, rotation), rotation)  # scaled as stored, then turned
+    encoder = out.add_stream("libx264", rate=_rate(video))
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
+    encoder.options = {
+        "preset": job.settings.preset,
+        "crf": str(job.settings.proxy_crf if proxy else job.settings.crf),
+        "bf": "0",  # no B-frames: decode order is presentation order, no negative dts
+        # One IDR at the segment's first frame; the proxy has one every few frames, so
+        # a browser seeking in it decodes a handful of small frames, never a long run.
+        "g": str(job.settings.proxy_gop) if proxy else "100000",
+    }
+    if proxy:
+        encoder.options = {**encoder.options, "keyint_min": "1", "sc_threshold": "0"}
+    return encoder, turn
+
+
+def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> None:
+    """Decode the segment's span (from where ``cursor`` stands, else from the keyframe before
+    it), encode its pictures; leave ``cursor`` at the segment's end with what was read past it."""
+    import av
+
+    video, audio = cursor.video, cursor.audio
     anchor = video if video is not None else audio
     origin = float(_origin(anchor) * anchor.time_base)
-    encoder = None
-    turn: Any = None
-    if video is not None:
-        video.thread_type = "AUTO"
-        context = video.codec_context
-        proxy = job.delivery == "proxy"
-        max_height = job.settings.proxy_height if proxy else job.settings.max_height
-        # max_height bounds the picture as shown: a portrait phone clip is at most that tall.
-        rotation = stream_rotation(job.path, source, video)
-        width, height = output_size(*displayed_size(context.width, context.height, rotation), max_height)
-        turn = Upright(av, displayed_size(width, height, rotation), rotation)  # scaled as stored, then turned
-        encoder = out.add_stream("libx264", rate=_rate(video))
-        encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
-        encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
-        encoder.options = {
-            "preset": job.settings.preset,
-            "crf": str(job.settings.proxy_crf if proxy else job.settings.crf),
-            "bf": "0",  # no B-frames: decode order is presentation order, no negative dts
-            # One IDR at the segment's first frame; the proxy has one every few frames, so
-            # a browser seeking in it decodes a handful of small frames, never a long run.
-            "g": str(job.settings.proxy_gop) if proxy else "100000",
-        }
-        if proxy:
-            encoder.options = {**encoder.options, "keyint_min": "1", "sc_threshold": "0"}
+    encoder, turn = _encoder(job, cursor, out) if video is not None else (None, None)
     sound = _AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
     finish = None if job.last else job.end
-    streams = [s for s in (video, audio) if s is not None]
+    if cursor.packets is None:
+        streams = [s for s in (video, audio) if s is not None]
+        cursor.packets = _packets_from(job, cursor.container, streams, anchor, job.start)
+    cursor.position = None  # until this segment is whole
     video_done = video is None
     audio_done = sound is None
+    past: deque[Any] = deque()  # read past the segment's end: the next segment's
 
     def take(frame: Any) -> bool:
         """Encode one decoded frame; True once past the segment's end."""
@@ -320,41 +381,51 @@ def _transcode(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: 
             return False
         if finish is not None and t >= finish - EPSILON:
             return True
-        assert encoder is not None
+        assert encoder is not None and turn is not None
         picture = turn(frame)
         picture.pts = round(t * MPEG_TS_CLOCK)
         picture.time_base = encoder.time_base
         out.mux(encoder.encode(picture))
         return False
 
-    for packet in _packets_from(job, source, streams, anchor, job.start):
+    while not (video_done and audio_done):
         if cancel.is_set():
             raise Cancelled()
-        if packet.stream is video:
+        item = cursor.next()
+        if item is None:
+            break  # the file's end (demux() ended with empty packets that flushed the decoders)
+        if isinstance(item, av.VideoFrame) or item.stream is video:
             if video_done:
+                past.append(item)
                 continue
-            _skip_unshown(video, packet, origin, job.start)
-            for frame in packet.decode():
+            if isinstance(item, av.VideoFrame):
+                frames = [item]
+            else:
+                _skip_unshown(video, item, origin, job.start)
+                frames = item.decode()
+            for n, frame in enumerate(frames):
                 if cancel.is_set():
                     raise Cancelled()
                 if take(frame):
                     video_done = True
+                    past.extend(frames[n:])
                     break
-        elif sound is not None and not audio_done:
-            t = None if packet.pts is None else float(packet.pts * audio.time_base) - origin
-            if t is not None and finish is not None and t >= finish - EPSILON:
+        elif sound is not None and item.stream is audio:
+            t = None if item.pts is None else float(item.pts * audio.time_base) - origin
+            if audio_done or (t is not None and finish is not None and t >= finish - EPSILON):
                 audio_done = True
+                past.append(item)
             elif t is None or sound.copy is False or t >= job.start - EPSILON:
-                sound.add(packet, job.start, math.inf if finish is None else finish)
-        if video_done and audio_done:
-            break
+                sound.add(item, job.start, math.inf if finish is None else finish)
     if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
         raise Cancelled()
     if encoder is not None:
-        # (At the end of the file demux() ends with an empty packet that flushed the decoder.)
         out.mux(encoder.encode(None))
     if sound is not None:
         sound.close()
+    if video_done and audio_done and finish is not None:
+        cursor.carried = past + cursor.carried
+        cursor.position = finish
 
 
 def _skip_unshown(video: Any, packet: Any, origin: float, start: float) -> None:

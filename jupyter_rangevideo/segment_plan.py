@@ -29,12 +29,14 @@ REMUX_SECONDS = 4.0
 TRANSCODE_SECONDS = 2.0
 TRANSCODE_SHORT_SECONDS = 1.0
 AUDIO_SECONDS = 4.0
-# A phone's 4K at 60 fps (HEVC) costs ~27 ms of CPU a frame to decode: a 1 s segment is 1.6
+# A phone's 4K at 60 fps (HEVC) costs ~20-27 ms of CPU a frame to decode: a 1 s segment is 1.6
 # CPU-seconds before its first frame. Sources of at least this many pixels a second get
-# half-second segments, the first one a quarter second, so that the first frame and a seek
-# wait for fewer decoded frames. (1920x1080 at 60 fps and 3840x2160 at 30 are below it.)
+# quarter-second segments, so that the first frame and a seek wait for fewer decoded and
+# encoded frames; playback does not decode again from the keyframe for each of them, because
+# a segment's job continues the decoder the one before it left (continuing.py). (1920x1080 at
+# 60 fps and 3840x2160 at 30 are below it.)
 HEAVY_PIXELS_PER_SECOND = 300e6
-HEAVY_SECONDS = 0.5
+HEAVY_SECONDS = 0.25
 HEAVY_FIRST_SECONDS = 0.25
 # The proxy (proxy.py): a small, short-GOP, silent rendition to show frames at once while the
 # source's own seek decodes from a far keyframe. Two seconds per segment: a seek that finds

@@ -24,10 +24,13 @@ from typing import Any
 
 from . import segment_jobs
 from .cache import SegmentCache, make_key
+from .continuing import CursorPark
 from .probe import Probe
 from .segment_jobs import FORMAT_VERSION, Cancelled, Job, SegmentError
 from .segment_plan import EncodeSettings, SegmentPlan, plan_segments, playlist
 
+# A decoder left for the next segment's job is closed after this long unused.
+CURSOR_IDLE_SECONDS = 20.0
 # The server extension's settings unless configured (frozen: one instance serves every service).
 DEFAULT_SETTINGS = EncodeSettings()
 
@@ -110,6 +113,9 @@ class SegmentService:
         self._probe_cache_size = probe_cache_size
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
+        # Decoders left by one job for the next segment's (continuing.py): about one a player.
+        self.cursors = CursorPark(capacity=max(2, 2 * self.workers), idle=CURSOR_IDLE_SECONDS)
+        self._sweep: asyncio.TimerHandle | None = None
 
     def shutdown(self) -> None:
         warmer = getattr(self, "proxy_warmer", None)  # proxy.py's, when a proxy was asked for
@@ -118,6 +124,9 @@ class SegmentService:
         for task in self._tasks.values():
             task.cancel.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._sweep is not None:
+            self._sweep.cancel()
+        self.cursors.close_all()
 
     # -- probe facts, once per (path, validator)
 
@@ -270,6 +279,7 @@ class SegmentService:
             index == segments.count - 1,
             segments.exact,
             self.settings,
+            source.facts.validator,
         )
         self._order += 1
         task = _Task(
@@ -298,10 +308,16 @@ class SegmentService:
         loop = asyncio.get_running_loop()
         while self._running < self.workers:
             background_free = self._running_background < self.background_slots
+            # One job of a timeline at a time unless a player waits for it: the next segment's
+            # prefetch then continues the decoder that job leaves (continuing.py).
+            busy = {t.stream for t in self._tasks.values() if t.started}
             waiting = [
                 t
                 for t in self._tasks.values()
-                if not t.started and not t.cancel.is_set() and (background_free or not t.background)
+                if not t.started
+                and not t.cancel.is_set()
+                and (background_free or not t.background)
+                and (t.waiters or t.stream not in busy)
             ]
             if not waiting:
                 return
@@ -328,7 +344,7 @@ class SegmentService:
         made = self.cache.lookup(key)  # another process may have made it meanwhile
         if made is not None:
             return made
-        return self.cache.store(key, lambda temp: segment_jobs.make_segment(job, temp, cancel))
+        return self.cache.store(key, lambda temp: segment_jobs.make_segment(job, temp, cancel, self.cursors))
 
     def _finished(self, task: _Task, done: asyncio.Future[str]) -> None:
         self._running -= 1
@@ -355,8 +371,19 @@ class SegmentService:
                 task.future.set_exception(error)
         try:
             self._dispatch()
+            if self._sweep is None:  # close the decoders left unused (continuing.py)
+                self._sweep = asyncio.get_running_loop().call_later(CURSOR_IDLE_SECONDS + 1, self._swept)
         except RuntimeError:  # the loop or the pool is closing
             pass
+
+    def _swept(self) -> None:
+        self._sweep = None
+        try:
+            self.io_pool.submit(self.cursors.sweep)
+        except RuntimeError:  # the pool is closing
+            return
+        if len(self.cursors):
+            self._sweep = asyncio.get_running_loop().call_later(CURSOR_IDLE_SECONDS + 1, self._swept)
 
     def _note(self, event: str, task: _Task) -> None:
         self.stats[event] += 1

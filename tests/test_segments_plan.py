@@ -153,7 +153,8 @@ def test_cache_location_and_keys(tmp_path, monkeypatch):
 
 
 def test_heavy_sources_get_short_transcode_segments_and_a_shorter_first():
-    # A phone's 4K at 60 fps, shown portrait: a quarter second first, then half seconds.
+    # A phone's 4K at 60 fps, shown portrait: quarter-second segments (a first one of its own
+    # length where the settings ask for one).
     phone = Probe(
         path="/phone.mov",
         container="mov,mp4,m4a,3gp,3g2,mj2",
@@ -163,7 +164,9 @@ def test_heavy_sources_get_short_transcode_segments_and_a_shorter_first():
         keyframes=(0.0, 1.0, 2.0),
         clock=FrameClock.constant(60, 180),
     )
-    assert plan(phone, "transcode").starts == (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
+    assert plan(phone, "transcode").starts == tuple(n / 4 for n in range(12))
+    halves = EncodeSettings(heavy_seconds=0.5, heavy_first_seconds=0.25)
+    assert plan(phone, "transcode", halves).starts == (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
     assert plan(phone, "proxy").starts == (0.0, 2.0)  # the proxy keeps its length
     # 1080p at 60 fps is not heavy.
     assert plan(facts(3.0, fps=60.0), "transcode").starts == (0.0, 2.0)
