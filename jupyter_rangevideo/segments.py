@@ -113,8 +113,9 @@ class SegmentService:
         self._probe_cache_size = probe_cache_size
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
-        # Decoders left by one job for the next segment's (continuing.py): about one a player.
-        self.cursors = CursorPark(capacity=max(2, 2 * self.workers), idle=CURSOR_IDLE_SECONDS)
+        # Decoders left by one job for the next segment's (continuing.py), one per worker: a
+        # parked 4K HEVC decoder holds about 170 MiB (its frame pool and threads).
+        self.cursors = CursorPark(capacity=max(2, self.workers), idle=CURSOR_IDLE_SECONDS)
         self._sweep: asyncio.TimerHandle | None = None
 
     def shutdown(self) -> None:
