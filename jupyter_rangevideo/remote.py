@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from .blockcache import BlockCache, object_key
 from .cache import default_directory
 from .runtime_files import publish_cache_config, published_cache_config
+from .store_reads import attempts, bounded_options, pinned_read, status_of, tune_filesystem
 
 # Block size: a seek costs one block (two at a block's edge); 2 MiB keeps eight random seeks in
 # a 1 GB object under 5 % of it, and is one round trip of a few ms to S3 in the same region.
@@ -129,7 +130,7 @@ class RemoteObject:
             if self._stat is not None and time.monotonic() - self._stat_time < max_age:
                 return self._stat
         file = _retried(self.label, self._open_file)
-        found = ObjectStat(int(file.size), _validator(file.details, int(file.size)))
+        found = _stat_of(file)
         with self._lock:
             self._stat, self._file, self._stat_time = found, file, time.monotonic()
         return found
@@ -166,7 +167,9 @@ class RemoteObject:
         import fsspec
 
         if self._fs is None:
-            fs, path = fsspec.core.url_to_fs(self.url, **_with_timeouts(self.url, self.options))
+            options = bounded_options(self.url, self.options, CONNECT_TIMEOUT, READ_TIMEOUT)
+            fs, path = fsspec.core.url_to_fs(self.url, **options)
+            tune_filesystem(fs)
             self._fs, self._path = fs, path
         self._fs.invalidate_cache(self._path)  # a fresh HEAD: never a listing's old answer
         if _is_http(self.url):
@@ -192,9 +195,15 @@ class RemoteObject:
             file, current = self._file, self._stat
         if file is None or current != stat:
             file = _retried(self.label, self._open_file)
-            if ObjectStat(int(file.size), _validator(file.details, int(file.size))) != stat:
+            if _stat_of(file) != stat:
                 raise ObjectChanged(f"{self.label} changed while it was read")
-        data: bytes = _retried(self.label, lambda: file._fetch_range(start, stop))
+        try:
+            data = _retried(self.label, lambda: pinned_read(file, start, stop, CONNECT_TIMEOUT, READ_TIMEOUT))
+        except FileNotFoundError:
+            # A read pinned to a version that is gone (a GCS generation): changed, or gone.
+            if _stat_of(_retried(self.label, self._open_file)) != stat:
+                raise ObjectChanged(f"{self.label} changed while it was read") from None
+            raise
         with self._lock:
             self.fetched += len(data)
         return data
@@ -267,24 +276,9 @@ def _is_http(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 
 
-def _with_timeouts(url: str, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with bounded connect and read times where the user set none."""
-    options = dict(options)
-    if _is_http(url):
-        import aiohttp
-
-        client = dict(options.get("client_kwargs") or {})
-        client.setdefault(
-            "timeout", aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
-        )
-        options["client_kwargs"] = client
-    elif url.startswith(("s3://", "s3a://")):
-        config = dict(options.get("config_kwargs") or {})
-        config.setdefault("connect_timeout", CONNECT_TIMEOUT)
-        config.setdefault("read_timeout", READ_TIMEOUT)
-        config.setdefault("retries", {"max_attempts": 2, "mode": "standard"})
-        options["config_kwargs"] = config
-    return options
+def _stat_of(file: Any) -> ObjectStat:
+    """Size and validator of the version an fsspec file was opened on."""
+    return ObjectStat(int(file.size), _validator(file.details, int(file.size)))
 
 
 def _validator(details: dict[str, Any], size: int) -> str:
@@ -305,54 +299,50 @@ def _retried(url: str, attempt: Callable[[], _T]) -> _T:
     """``attempt()``, again after a pause when it failed in a way that may pass; its failure
     as FileNotFoundError, PermissionError or RemoteError otherwise."""
     pause = BACKOFF_SECONDS
-    for number in range(ATTEMPTS):
+    ours = attempts(url, ATTEMPTS)[0]
+    for number in range(ours):
         try:
             return attempt()
         except Exception as e:  # each backend raises its own: sorted below
             error = _plain_error(url, e)
-            if not _transient(e) or number == ATTEMPTS - 1:
+            if not _transient(e) or number == ours - 1:
                 raise error from e
         time.sleep(pause)
         pause *= 2
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _status(error: BaseException) -> int | None:
-    cause = error.__cause__
-    if isinstance(error, FileNotFoundError) and cause is not None and _status(cause) is not None:
-        return _status(cause)  # fsspec's HTTP info turns every failure into FileNotFoundError
-    for name in ("status", "code", "status_code"):
-        value = getattr(error, name, None)
-        if isinstance(value, int) and 100 <= value < 600:
-            return value
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):  # botocore
-        value = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if isinstance(value, int):
-            return value
-    return None
-
-
 def _transient(error: BaseException) -> bool:
-    status = _status(error)
+    status = status_of(error)
     if status is not None:
         return status >= 500 or status in (408, 429)
     if isinstance(error, (FileNotFoundError, PermissionError, RangeNotSupported, ObjectChanged)):
         return False
     name = type(error).__name__
     return isinstance(error, (TimeoutError, ConnectionError)) or any(
-        word in name for word in ("Timeout", "Connection", "Disconnect", "Payload", "Incomplete")
+        word in name
+        for word in (
+            "Timeout",
+            "Connection",
+            "Disconnect",
+            "Payload",
+            "Incomplete",
+            "ServiceRequest",
+            "ServiceResponse",
+        )
     )
 
 
 def _plain_error(url: str, error: BaseException) -> OSError:
     """The failure as the exception a local file would raise, in plain words."""
-    status = _status(error)
+    status = status_of(error)
     if status is None and isinstance(error, RemoteError):
         return error
+    if status == 412:  # a read pinned to a version (If-Match) that is no longer the object's
+        return ObjectChanged(f"{url} changed while it was read")
     missing = status == 404 or (status is None and isinstance(error, FileNotFoundError))
     if missing:
-        return FileNotFoundError(f"{url} does not exist (no such object or bucket)")
+        return FileNotFoundError(f"{url} does not exist (no such object, bucket or container)")
     if status in (401, 403) or (status is None and isinstance(error, PermissionError)):
         return PermissionError(
             f"access to {url} was refused ({_short(error)}): check the credentials (expired?) "
@@ -367,12 +357,15 @@ def _plain_error(url: str, error: BaseException) -> OSError:
     if status is not None:
         text = f"HTTP {status}: {text}"
     if _transient(error):
-        return RemoteError(f"{url} could not be read after {ATTEMPTS} attempts: {text}")
+        return RemoteError(f"{url} could not be read after {attempts(url, ATTEMPTS)[1]} attempts: {text}")
     return RemoteError(f"{url} could not be read: {text}")
 
 
 def _short(error: BaseException) -> str:
-    """The error's words, with no URL's query (a signature) or password in them."""
+    """The error's words on one line, with no URL's query (a signature) or password in them,
+    nor the Azure SDK's request id and time."""
     text = _SECRETS_IN_TEXT.sub(lambda m: "//" if m.group(0).startswith("//") else "", str(error))
+    lines = [line.strip() for line in text.splitlines()]
+    text = "; ".join(line for line in lines if line and not line.startswith(("RequestId:", "Time:")))
     text = text or type(error).__name__
     return text if len(text) <= 300 else text[:297] + "..."

@@ -1,5 +1,12 @@
-"""Stores for the remote-source tests, all on 127.0.0.1: moto's S3 server and a small HTTP
-server of our own that answers ranges (or not, or fails on purpose) and counts what it sends.
+"""Stores for the remote-source tests, all on 127.0.0.1: moto's S3 server, Azurite (Azure Blob
+Storage, the npm package pinned in tests/tools), gcp-storage-emulator (Google Cloud Storage's
+JSON API, from PyPI) and a small HTTP server of our own that answers ranges (or not, or fails on
+purpose) and counts what it sends.
+
+The three object stores share one face for the tests that run over all of them: ``name``,
+``url(key)``, ``options()`` (the storage_options a user passes), ``put(key, data)``,
+``secrets`` (what must never reach a page) and ``refused_options()`` (wrong credentials, for a
+store that checks them).
 
 Objects of the HTTP server are real bytes made from their offsets, so a 1 GiB object costs
 no memory or disk: byte i of a synthetic object is ``synthetic(i, i + 1)``.
@@ -8,18 +15,37 @@ no memory or disk: byte i of a synthetic object is ``synthetic(i, i + 1)``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import json
 import os
+import re
+import shutil
+import subprocess
+import tempfile
 import threading
+import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
 
+# gcsfs (2026.x) asks GCS's Storage Control API, over gRPC, for each bucket's layout before it
+# reads; no emulator answers it, and it gives up after 60 s. Set before any gcsfs import, and
+# inherited by the servers and kernels the browser tests start.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
 CHUNK = 256 * 1024
+BUCKET = "videos"
+TOOLS = Path(__file__).parent / "tools"
+# Seconds a store may take to start on a loaded machine before its fixture fails.
+START_SECONDS = 90
 
 
 def synthetic(start: int, stop: int) -> bytes:
@@ -45,13 +71,21 @@ class Counts:
 
 class _ObjectHandler(web.RequestHandler):
     """GET and HEAD of /{mode}/{name}: mode "range" answers ranges; "norange" sends whole
-    bodies; "status-NNN" always answers NNN; "flaky-N" answers 503 to the first N requests;
+    bodies; "status-NNN" always answers NNN, for any name
+    (with a JSON error body, so it stands for a cloud API that refuses too); "flaky-N" answers 503 to the first N requests;
     "reset" ends every body half way; "stall" sends headers and then nothing for a while.
     /control/{status}/{name} makes every later request for the object answer that status (0:
     serve it again), for a kernel to break an object it has shown."""
 
     def initialize(self, server: RangeServer) -> None:
         self.server = server
+
+    def write_error(self, status_code: int, **kwargs: object) -> None:
+        # As Google's JSON API words a refusal (gcsfs reads "error.message").
+        self.set_header("Content-Type", "application/json")
+        self.finish(
+            json.dumps({"error": {"code": status_code, "message": f"the test server answers {status_code}"}})
+        )
 
     async def head(self, mode: str, name: str) -> None:
         await self.get(mode, name, body=False)
@@ -63,13 +97,13 @@ class _ObjectHandler(web.RequestHandler):
             status, _, name = name.partition("/")
             self.server.objects[name].fail_with = int(status)
             return
+        if mode.startswith("status-"):
+            raise web.HTTPError(int(mode.removeprefix("status-")))
         stored = self.server.objects.get(name)
         if stored is None:
             raise web.HTTPError(404)
         if stored.fail_with:
             raise web.HTTPError(stored.fail_with)
-        if mode.startswith("status-"):
-            raise web.HTTPError(int(mode.removeprefix("status-")))
         if mode.startswith("flaky-") and counts.requests[(mode, name)] <= int(mode.removeprefix("flaky-")):
             raise web.HTTPError(503)
         start, stop = 0, stored.size
@@ -173,8 +207,10 @@ class RangeServer:
 
 
 class MotoS3:
-    """moto's S3 API on 127.0.0.1 (in-process, threaded), with its endpoint and test keys."""
+    """moto's S3 API on 127.0.0.1 (in-process, threaded), with its endpoint and test keys.
+    moto checks no signature: a wrong key is not refused."""
 
+    name = "s3"
     KEY, SECRET = "testing-key", "testing-secret"
 
     def __init__(self) -> None:
@@ -187,14 +223,31 @@ class MotoS3:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        self.client().create_bucket(Bucket=BUCKET)
         return self
 
     def stop(self) -> None:
         self._server.stop()
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.KEY, self.SECRET, self.endpoint)
+
+    def url(self, key: str, bucket: str = BUCKET) -> str:
+        return f"s3://{bucket}/{key}"
+
     def options(self, **extra: object) -> dict[str, object]:
         """storage_options that reach this server with the test keys."""
         return {"endpoint_url": self.endpoint, "key": self.KEY, "secret": self.SECRET, **extra}
+
+    def refused_options(self) -> dict[str, object] | None:
+        return None
+
+    def put(self, key: str, data: bytes) -> None:
+        self.client().put_object(Bucket=BUCKET, Key=key, Body=data)
+
+    def delete(self, key: str) -> None:
+        self.client().delete_object(Bucket=BUCKET, Key=key)
 
     def client(self):
         import boto3
@@ -206,3 +259,150 @@ class MotoS3:
             aws_secret_access_key=self.SECRET,
             region_name="us-east-1",
         )
+
+
+class Azurite:
+    """Azure Blob Storage's emulator, Azurite (npm, pinned in tests/tools/package-lock.json;
+    ``npm ci`` there, as scripts/test.sh does), in a process of its own on 127.0.0.1, in
+    memory, with its well-known development account. It checks the account key's signature on
+    every request, so a wrong key is refused as Azure refuses it."""
+
+    name = "az"
+    ACCOUNT = "devstoreaccount1"
+    KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    WRONG_KEY = base64.b64encode(b"not the account key of devstoreaccount1, 64 bytes long........").decode()
+
+    def __init__(self) -> None:
+        self.endpoint = ""
+        self._folder = ""
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> Azurite:
+        program = TOOLS / "node_modules" / ".bin" / "azurite-blob"
+        if not program.exists():
+            raise RuntimeError(f"Azurite is not installed: run `npm ci` in {TOOLS} (scripts/test.sh does)")
+        self._folder = tempfile.mkdtemp(prefix="azurite-")
+        log = Path(self._folder) / "azurite.log"
+        with open(log, "wb") as out:
+            self._process = subprocess.Popen(
+                [str(program), "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
+                 "--silent", "--skipApiVersionCheck", "--disableTelemetry"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self._folder,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and self._process.poll() is None:
+            found = re.search(r"listens on (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
+            if found:
+                self.endpoint = f"{found.group(1)}/{self.ACCOUNT}"
+                self.service().create_container(BUCKET)
+                return self
+            time.sleep(0.05)
+        text = log.read_text(errors="replace")
+        exited = self._process.poll()
+        self.stop()
+        how = f"exited ({exited})" if exited is not None else f"did not start in {START_SECONDS} s"
+        raise RuntimeError(f"Azurite {how}: {text[-2000:]}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(10)
+            self._process = None
+        if self._folder:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.KEY, self.ACCOUNT, self.endpoint, "AccountKey")
+
+    def connection_string(self, key: str = KEY) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.ACCOUNT};AccountKey={key};"
+            f"BlobEndpoint={self.endpoint};"
+        )
+
+    def url(self, key: str, bucket: str = BUCKET) -> str:
+        return f"az://{bucket}/{key}"
+
+    def options(self, **extra: object) -> dict[str, object]:
+        """storage_options that reach Azurite: its connection string (an account name and key
+        would name https://ACCOUNT.blob.core.windows.net)."""
+        return {"connection_string": self.connection_string(), **extra}
+
+    def refused_options(self) -> dict[str, object] | None:
+        return {"connection_string": self.connection_string(self.WRONG_KEY)}
+
+    def service(self):
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient.from_connection_string(self.connection_string())
+
+    def put(self, key: str, data: bytes) -> None:
+        self.service().get_blob_client(BUCKET, key).upload_blob(data, overwrite=True)
+
+    def delete(self, key: str) -> None:
+        self.service().get_blob_client(BUCKET, key).delete_blob()
+
+
+class GcsEmulator:
+    """Google Cloud Storage's JSON API as gcp-storage-emulator (PyPI, pinned in the test extra)
+    serves it: in memory, on a thread, on 127.0.0.1; gcsfs reaches it with ``endpoint_url``
+    and ``token="anon"``. It answers ranges and gives each upload a new generation, but checks
+    no credentials and ignores a download's ``generation=`` (it sends the live object)."""
+
+    name = "gs"
+    PROJECT = "test-project"
+
+    def __init__(self) -> None:
+        self.endpoint = ""
+        self._server = None
+
+    def start(self) -> GcsEmulator:
+        from gcp_storage_emulator.server import create_server
+
+        self._server = create_server("127.0.0.1", 0, in_memory=True, default_bucket=BUCKET)
+        api = self._server._api  # its thread: started here to bound the wait (start() waits forever)
+        api.daemon = True
+        api.start()
+        if not api.is_running.wait(START_SECONDS):
+            raise RuntimeError(f"gcp-storage-emulator did not start in {START_SECONDS} s")
+        self.endpoint = f"http://127.0.0.1:{api._httpd.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.endpoint,)
+
+    def url(self, key: str, bucket: str = BUCKET) -> str:
+        return f"gs://{bucket}/{key}"
+
+    def options(self, **extra: object) -> dict[str, object]:
+        return {"endpoint_url": self.endpoint, "token": "anon", "project": self.PROJECT, **extra}
+
+    def refused_options(self) -> dict[str, object] | None:
+        return None
+
+    def _call(self, method: str, path: str, data: bytes | None = None) -> None:
+        request = urllib.request.Request(f"{self.endpoint}{path}", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+
+    def put(self, key: str, data: bytes) -> None:
+        """A media upload of the JSON API: a new generation of the object."""
+        self._call(
+            "POST", f"/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name={quote(key, safe='')}", data
+        )
+
+    def delete(self, key: str) -> None:
+        self._call("DELETE", f"/storage/v1/b/{BUCKET}/o/{quote(key, safe='')}")
+
+
+STORES = {"s3": MotoS3, "az": Azurite, "gs": GcsEmulator}

@@ -1,12 +1,17 @@
-"""Remote sources through a real Jupyter server: moto's S3 API and HTTP servers on 127.0.0.1.
+"""Remote sources through a real Jupyter server: S3 (moto), Azure Blob Storage (Azurite),
+Google Cloud Storage (gcp-storage-emulator) and HTTP servers, all on 127.0.0.1.
 
-Range requests through the extension return the store's exact bytes; a seek fetches a block
-or two, not the object; credentials stay in the kernel and the server; every failure of the
-store becomes a clear exception at show() or a plain HTTP status, after bounded retries.
+The store tests run over every object store (the ``store`` fixture), each store started once
+a session: range requests through the extension return the store's exact bytes; a seek
+fetches a block or two, not the object; a replaced object is never served from its old
+version's blocks; credentials stay in the kernel and the server; every failure of the store
+becomes a clear exception at show() or a plain HTTP status, after bounded retries.
 """
 
 import asyncio
+import functools
 import json
+import logging
 import os
 import random
 import stat
@@ -14,26 +19,44 @@ import time
 
 import pytest
 from helpers import server_config
-from remote_stores import MotoS3, RangeServer, synthetic
+from remote_stores import Azurite, GcsEmulator, MotoS3, RangeServer, synthetic
 
-from jupyter_rangevideo import probe, remote, url_for
-from jupyter_rangevideo.remote import RangeNotSupported, RemoteError
-from jupyter_rangevideo.remote_registry import registry_dir, resolve_source
+from jupyter_rangevideo import probe, remote, store_reads, url_for
+from jupyter_rangevideo.remote import ObjectChanged, RangeNotSupported, RemoteError
+from jupyter_rangevideo.remote_registry import registry_dir, resolve, resolve_source
 from jupyter_rangevideo.sample import write_sample
 
 DATA_SIZE = 5 * 2**20 + 123  # blocks of 2 MiB: two whole, one partial
 GIB = 2**30
 
 
-@pytest.fixture(scope="session")
-def s3():
-    server = MotoS3().start()
+def running(kind):
+    server = kind().start()
     try:
-        client = server.client()
-        client.create_bucket(Bucket="videos")
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3():
+    yield from running(MotoS3)
+
+
+@pytest.fixture(scope="session")
+def azure():
+    yield from running(Azurite)
+
+
+@pytest.fixture(scope="session")
+def gcs():
+    yield from running(GcsEmulator)
+
+
+@pytest.fixture(params=["s3", "az", "gs"])
+def store(request):
+    """Each object store in turn, started once a session."""
+    return request.getfixturevalue({"s3": "s3", "az": "azure", "gs": "gcs"}[request.param])
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +88,21 @@ def fresh(monkeypatch, jp_serverapp):
     monkeypatch.setattr(remote, "BACKOFF_SECONDS", 0.01)
 
 
+@functools.cache
 def data_bytes():
-    return bytes(random.Random(7).getrandbits(8) for _ in range(DATA_SIZE))
+    return random.Random(7).randbytes(DATA_SIZE)
 
 
-@pytest.fixture(scope="session")
-def s3_data(s3):
-    data = data_bytes()
-    s3.client().put_object(Bucket="videos", Key="data/blob.mp4", Body=data)
-    return data
+_stored = set()
+
+
+@pytest.fixture
+def store_data(store):
+    """``data/blob.mp4`` in ``store``: DATA_SIZE random bytes (uploaded once a session)."""
+    if store.name not in _stored:
+        store.put("data/blob.mp4", data_bytes())
+        _stored.add(store.name)
+    return data_bytes()
 
 
 def shared_url(url, options=None):
@@ -92,40 +121,39 @@ SPANS = [
 
 
 @pytest.mark.parametrize("header", SPANS)
-async def test_s3_ranges_through_the_extension_are_byte_exact(fetch, fresh, s3, s3_data, header):
-    url = shared_url("s3://videos/data/blob.mp4", s3.options())
+async def test_ranges_through_the_extension_are_byte_exact(fetch, fresh, store, store_data, header):
+    url = shared_url(store.url("data/blob.mp4"), store.options())
     r = await fetch(url, headers={"Range": header})
     assert r.code == 206
     first, last = r.headers["Content-Range"].removeprefix("bytes ").split("/")[0].split("-")
-    assert r.body == s3_data[int(first) : int(last) + 1]
+    assert r.body == store_data[int(first) : int(last) + 1]
     assert r.headers["Content-Type"] == "video/mp4"
 
 
-async def test_s3_whole_multipart_head_and_if_range(fetch, fresh, s3, s3_data):
-    url = shared_url("s3://videos/data/blob.mp4", s3.options())
+async def test_whole_multipart_head_and_if_range(fetch, fresh, store, store_data):
+    url = shared_url(store.url("data/blob.mp4"), store.options())
     whole = await fetch(url)
-    assert whole.code == 200 and whole.body == s3_data
+    assert whole.code == 200 and whole.body == store_data
     head = await fetch(url, method="HEAD")
     assert head.code == 200 and not head.body
     assert head.headers["Content-Length"] == str(DATA_SIZE) and head.headers["ETag"] == whole.headers["ETag"]
     multi = await fetch(url, headers={"Range": "bytes=0-9,3000000-3000009"})
-    assert multi.code == 206 and s3_data[3000000:3000010] in multi.body
+    assert multi.code == 206 and store_data[3000000:3000010] in multi.body
     same = await fetch(url, headers={"Range": "bytes=5-9", "If-Range": whole.headers["ETag"]})
-    assert same.code == 206 and same.body == s3_data[5:10]
+    assert same.code == 206 and same.body == store_data[5:10]
     other = await fetch(url, headers={"Range": "bytes=5-9", "If-Range": '"another"'})
     assert other.code == 200
 
 
-async def test_credentials_never_reach_the_page(fetch, fresh, s3, s3_data):
-    url = shared_url("s3://videos/data/blob.mp4", s3.options())
-    assert MotoS3.SECRET not in url and MotoS3.KEY not in url and "videos" not in url
+async def test_credentials_never_reach_the_page(fetch, fresh, store, store_data):
+    url = shared_url(store.url("data/blob.mp4"), store.options())
+    for secret in (*store.secrets, "videos"):
+        assert secret not in url, secret
     assert url.startswith("rangevideo/files/") and "/~remote/" in url
     records = list(registry_dir().iterdir())
     assert records and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in records)
     assert stat.S_IMODE(registry_dir().stat().st_mode) == 0o700
-    assert any(
-        json.loads(p.read_text()).get("storage_options", {}).get("secret") == MotoS3.SECRET for p in records
-    )
+    assert any(json.loads(p.read_text()).get("storage_options") == store.options() for p in records)
     # A URL naming the object with another signature reaches nothing.
     forged = url.replace(url.split("/")[2], "0" * 32)
     assert (await fetch(forged)).code == 404
@@ -195,9 +223,55 @@ def test_probe_reads_the_header_and_index_only(http, jp_environ, tmp_path, clip)
     assert fetched < 0.25 * facts.size, fetched
 
 
-async def test_remote_video_remuxes_into_segments(fetch, fresh, s3, clip):
-    s3.client().upload_file(str(clip), "videos", "clips/clip.mp4")
-    url = shared_url("s3://videos/clips/clip.mp4", s3.options())
+async def test_a_replaced_object_is_never_served_stale(fetch, fresh, store):
+    """The block cache is keyed by the store's validator (S3's ETag, Azure's ETag, GCS's
+    generation): the same size with other bytes is another object."""
+    store.put("data/replaced.mp4", b"a" * 3_000_000)
+    url = shared_url(store.url("data/replaced.mp4"), store.options())
+    first = await fetch(url, headers={"Range": "bytes=0-9"})
+    assert first.code == 206 and first.body == b"a" * 10
+    store.put("data/replaced.mp4", b"b" * 3_000_000)
+    second = await fetch(url, headers={"Range": "bytes=0-9"})
+    assert second.code == 206 and second.body == b"b" * 10
+    assert second.headers["ETag"] != first.headers["ETag"]
+    third = await fetch(url, headers={"Range": "bytes=0-9", "If-Range": first.headers["ETag"]})
+    assert third.code == 200 and third.body == b"b" * 3_000_000
+
+
+def test_each_stores_validator_names_its_version(store, jp_environ):
+    store.put("data/validator.mp4", b"v" * 1000)
+    validator = resolve(resolve_source(store.url("data/validator.mp4"), store.options())).stat().validator
+    field = {"s3": "ETag=", "az": "etag=", "gs": "generation="}[store.name]
+    assert field in validator, validator
+
+
+def test_a_read_pinned_to_a_replaced_version_is_refused(store, jp_environ, tmp_path, monkeypatch, caplog):
+    """Between a stat and a block's fetch the object is replaced: the store must refuse the old
+    version's read (If-Match, or GCS's generation), never send the new bytes for the old key."""
+    monkeypatch.setattr(remote, "_cache_config", {"directory": str(tmp_path / "pinned-blocks")})
+    monkeypatch.setattr(remote, "_cache", None)
+    caplog.set_level(logging.INFO, logger="gcp_storage_emulator")
+    store.put("data/pinned.mp4", b"1" * 100_000)
+    obj = resolve(resolve_source(store.url("data/pinned.mp4"), store.options()))
+    old = obj.stat()
+    store.put("data/pinned.mp4", b"2" * 100_000)
+    try:
+        stale = obj.read(0, 10, old)
+    except ObjectChanged as e:
+        assert "changed while it was read" in str(e)
+        stale = None
+    if store.name == "gs" and stale is not None:
+        # The read named the old generation; the emulator (unlike GCS) sent the live object.
+        generation = old.validator.split("generation=")[1].split(";")[0]
+        assert any(f"generation={generation}" in r.getMessage() for r in caplog.records)
+        pytest.xfail("gcp-storage-emulator sends the live object whatever generation a download names")
+    assert stale is None, stale
+    assert obj.read(0, 10, obj.stat(max_age=0)) == b"2" * 10  # the new version, from a new stat
+
+
+async def test_remote_video_remuxes_into_segments(fetch, fresh, store, clip):
+    store.put("clips/clip.mp4", clip.read_bytes())
+    url = shared_url(store.url("clips/clip.mp4"), store.options())
     hls = url.replace("rangevideo/files/", "rangevideo/hls/remux/")
     playlist = await fetch(f"{hls}/index.m3u8")
     assert playlist.code == 200, playlist.body
@@ -209,11 +283,53 @@ async def test_remote_video_remuxes_into_segments(fetch, fresh, s3, clip):
 # --- what goes wrong, and what the user sees ----------------------------------------------
 
 
-def test_missing_object_and_bucket_fail_at_show_time(s3, jp_environ):
+def test_missing_object_and_bucket_fail_at_show_time(store, jp_environ):
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        probe("s3://videos/no-such-key.mp4", storage_options=s3.options())
+        probe(store.url("no-such-key.mp4"), storage_options=store.options())
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        probe("s3://no-such-bucket/run42.mp4", storage_options=s3.options())
+        probe(store.url("run42.mp4", bucket="no-such-bucket"), storage_options=store.options())
+
+
+def test_a_wrong_azure_account_key_is_refused_at_show_time(azure, jp_environ):
+    """Azurite checks each request's signature against the account key, as Azure does."""
+    azure.put("data/keyed.mp4", b"k" * 1000)
+    with pytest.raises(PermissionError, match="was refused") as refused:
+        probe(azure.url("data/keyed.mp4"), storage_options=azure.refused_options())
+    for secret in (Azurite.KEY, Azurite.WRONG_KEY):
+        assert secret not in str(refused.value)
+
+
+def test_a_gcs_refusal_is_a_permission_error(http, jp_environ):
+    """gcsfs raises a bare OSError("Forbidden: ...") for GCS's 403: here a JSON API endpoint
+    that refuses every request (the emulator checks no credentials)."""
+    options = {"endpoint_url": http.url("", mode="status-403"), "token": "anon", "project": "p"}
+    with pytest.raises(PermissionError, match="was refused"):
+        probe("gs://videos/private.mp4", storage_options=options)
+
+
+def test_an_azure_5xx_storm_ends_after_bounded_attempts(http, jp_environ, monkeypatch):
+    """The Azure SDK retries a 5xx by itself (by default for about a minute, three times): held
+    to one retry within each of the 3 attempts. An Azure endpoint that answers 503 to all."""
+    monkeypatch.setattr(remote, "BACKOFF_SECONDS", 0.01)
+    endpoint = http.url("", mode="status-503").rstrip("/")
+    account = f"AccountName={Azurite.ACCOUNT};AccountKey={Azurite.KEY}"
+    options = {"connection_string": f"DefaultEndpointsProtocol=http;{account};BlobEndpoint={endpoint};"}
+    with pytest.raises(RemoteError, match="after 3 attempts") as failed:
+        probe("az://videos/busy.mp4", storage_options=options)
+    assert "HTTP 503" in str(failed.value) and Azurite.KEY not in str(failed.value)
+    tries = 1 + store_reads.AZURE_RETRY["total_retries"]
+    assert 0 < http.counts.requests[("status-503", "videos/busy.mp4")] <= remote.ATTEMPTS * tries
+
+
+async def test_a_store_failing_after_show_is_a_plain_status(fetch, fresh, store):
+    store.put("data/goes.mp4", b"g" * 3_000_000)
+    url = shared_url(store.url("data/goes.mp4"), store.options())
+    assert (await fetch(url, headers={"Range": "bytes=0-9"})).code == 206
+    store.delete("data/goes.mp4")
+    gone = await fetch(url, headers={"Range": "bytes=0-9"})
+    assert gone.code == 404 and b"does not exist" in gone.body
+    for secret in store.secrets:
+        assert secret.encode() not in gone.body
 
 
 def test_refused_access_fails_at_show_time(http, jp_environ):
@@ -306,19 +422,22 @@ def test_registry_names_are_stable_and_reveal_nothing(jp_environ, s3):
     assert os.path.basename(one) == "a.mp4"
 
 
-def test_show_plays_a_remote_video_and_decodes_its_frames(s3, clip, jp_environ):
+def test_show_plays_a_remote_video_and_decodes_its_frames(store, clip, jp_environ):
     from jupyter_rangevideo.pattern import read_frame_index
     from jupyter_rangevideo.widget import Player
 
-    s3.client().upload_file(str(clip), "videos", "clips/frames.mp4")
-    player = Player("s3://videos/clips/frames.mp4", storage_options=s3.options(), poster=False)
+    store.put("clips/frames.mp4", clip.read_bytes())
+    player = Player(store.url("clips/frames.mp4"), storage_options=store.options(), poster=False)
     assert player.name == "frames.mp4" and player.delivery == "direct"
     assert player.frame_count == 100 and player.probe.read_bytes > 0
     state = json.dumps(player.get_state(), default=str)
-    assert MotoS3.SECRET not in state and MotoS3.KEY not in state and s3.endpoint not in state
+    for secret in store.secrets:
+        assert secret not in state, secret
     assert read_frame_index(player.frame_at(37)) == 37
+    player.frame = 61
+    assert read_frame_index(player.snapshot()) == 61
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        Player("s3://videos/clips/absent.mp4", storage_options=s3.options(), poster=False)
+        Player(store.url("clips/absent.mp4"), storage_options=store.options(), poster=False)
 
 
 def test_kernels_read_through_the_servers_block_cache(jp_serverapp, tmp_path, monkeypatch):

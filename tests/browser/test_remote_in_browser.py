@@ -1,6 +1,7 @@
-"""Remote videos in a real browser: one object in moto's S3 on 127.0.0.1 (credentials given in
-the kernel as storage_options) and one on an HTTP server with ranges, each streamed through
-the server extension and frame-exact from the pixels."""
+"""Remote videos in a real browser: objects in moto's S3, Azurite (Azure Blob Storage) and
+gcp-storage-emulator (Google Cloud Storage) on 127.0.0.1, credentials given in the kernel as
+storage_options, and one on an HTTP server with ranges; each streamed through the server
+extension and frame-exact from the pixels. The stores start once for the module."""
 
 import random
 
@@ -16,46 +17,51 @@ from conftest import (
     run_all_cells,
     wait_for_frame,
 )
-from remote_stores import MotoS3, RangeServer
+from remote_stores import Azurite, GcsEmulator, MotoS3, RangeServer
 
 from jupyter_rangevideo.sample import write_sample
 
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
+    """The video in each store: name -> (URL, storage_options, what must never reach the page)."""
     video = write_sample(
         tmp_path_factory.mktemp("remote-video") / "remote.mp4", duration=12, fps=FPS, size=(640, 360)
     )
-    s3 = MotoS3().start()
-    http = RangeServer().start()
+    started = []
     try:
-        client = s3.client()
-        client.create_bucket(Bucket="videos")
-        client.upload_file(str(video), "videos", "runs/remote.mp4")
+        sources = {}
+        for kind in (MotoS3, Azurite, GcsEmulator):
+            store = kind().start()
+            started.append(store)
+            store.put("runs/remote.mp4", video.read_bytes())
+            sources[store.name] = (
+                store.url("runs/remote.mp4"),
+                store.options(),
+                (*store.secrets, "runs/remote"),
+            )
+        http = RangeServer().start()
+        started.append(http)
         http.add("remote.mp4", data=video.read_bytes())
         http.add("breaks.mp4", data=video.read_bytes())
-        yield s3, http
+        sources["http"] = (http.url("remote.mp4"), None, (str(http.port),))
+        yield sources, http
     finally:
-        http.stop()
-        s3.stop()
+        for store in reversed(started):
+            store.stop()
 
 
-def test_s3_and_http_videos_play_frame_exact(page, servers, stores):
-    s3, http = stores
+@pytest.mark.parametrize("pair", [("s3", "http"), ("az", "gs")])
+def test_remote_videos_play_frame_exact(page, servers, stores, pair):
+    sources, http = stores
     server = servers("lab")
-    options = s3.options()
-    create_notebook(
-        server,
-        "remote.ipynb",
-        [
-            (
-                "import jupyter_rangevideo as rangevideo\n"
-                f"p = rangevideo.show('s3://videos/runs/remote.mp4', storage_options={options!r})"
-            ),
-            f"q = rangevideo.show({http.url('remote.mp4')!r})",
-        ],
-    )
-    open_notebook(page, server, "remote.ipynb")
+    cells = ["import jupyter_rangevideo as rangevideo"]
+    for name, store in zip("pq", pair):
+        url, options, _ = sources[store]
+        cells.append(f"{name} = rangevideo.show({url!r}, storage_options={options!r})")
+    notebook = f"remote-{'-'.join(pair)}.ipynb"
+    create_notebook(server, notebook, ["\n".join(cells[:2]), cells[2]])
+    open_notebook(page, server, notebook)
     run_all_cells(page)
     page.wait_for_function("() => document.querySelectorAll('video.jp-RangeVideo-video').length === 2")
     # The cell holds the credentials the user typed; the outputs and the page's requests do not.
@@ -63,9 +69,11 @@ def test_s3_and_http_videos_play_frame_exact(page, servers, stores):
         "() => [...document.querySelectorAll('.jp-OutputArea')].map((e) => e.innerHTML).join()"
         " + [...document.querySelectorAll('video')].map((v) => v.currentSrc).join()"
     )
-    for secret in (MotoS3.SECRET, MotoS3.KEY, s3.endpoint, "runs/remote.mp4", str(http.port)):
-        assert secret not in outputs, secret
-    for nth, name in enumerate("pq"):
+    for store in pair:
+        for secret in sources[store][2]:
+            assert secret not in outputs, (store, secret)
+    sent_before = sum(http.counts.sent.values())
+    for nth, (name, store) in enumerate(zip("pq", pair)):
         wait_for_frame(page, 0, tolerance=0, nth=nth)
         frames = random.Random(nth).sample(range(12 * FPS), 12)
         wrong = []
@@ -75,10 +83,10 @@ def test_s3_and_http_videos_play_frame_exact(page, servers, stores):
                 wait_for_frame(page, n, tolerance=0, nth=nth, timeout=15)
             except AssertionError:
                 wrong.append((n, frame_index(page, nth=nth)))
-        record(f"remote {name} ({'s3' if nth == 0 else 'http'}): exact frames of 12 random", 12 - len(wrong))
-        assert not wrong, wrong
+        record(f"remote {name} ({store}): exact frames of 12 random", 12 - len(wrong))
+        assert not wrong, (store, wrong)
         assert kernel_value(page, f"{name}.error") == ""
-    fetched = sum(http.counts.sent.values())
+    fetched = sum(http.counts.sent.values()) - sent_before
     assert fetched < 3 * (12 * FPS * 5000 + 10**6)  # streamed in ranges, not fetched over and over
 
 
