@@ -2,6 +2,7 @@
 preload, whether it has played, the server's read-ahead, TCP buffers.
 
     python benchmarks/seek_fetch.py [--seeks N] [--size-mib N] [--settle S] [--label NAME]
+                                    [--variants LIST] [--baseline DIR]
 
 One JupyterLab server with its own block cache, one HTTP server with ranges on 127.0.0.1
 holding a video (a 12 s, 25 fps segment repeated to --size-mib, a keyframe every second),
@@ -16,11 +17,12 @@ queue). Variants:
 - metadata: preload="metadata" (the player's), never played;
 - auto: preload="auto", never played;
 - played: preload="metadata", played 2 s and paused before the seeks;
-- played, metadata on pause: preload="auto" while playing, "metadata" once paused (what the
-  player does for a remote source).
+- played, back to metadata: preload="auto" while playing, "metadata" once paused;
+- local file: the same video as a file under the server's root (no store: seek times only).
 
-Writes benchmarks/results/seek_fetch-LABEL.json and prints a table. The server's policy is
-the checkout's: run it on two checkouts (or before and after a change) to compare policies.
+Writes benchmarks/results/seek_fetch-LABEL.json and prints a line per run. With --baseline
+DIR, a second server runs the jupyter_rangevideo package in DIR (another checkout's), and
+each variant runs on both servers in turn, so two policies meet the same load and seeks.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 sys.path.insert(0, str(HERE))
 
-from conftest import FPS, chromium, new_page
+from conftest import FPS, Server, chromium, new_page
 from remote import start_lab
 from remote_stores import RangeServer
 from seek_requests import Recorder, url_path
@@ -85,11 +87,14 @@ window.playFor = async (seconds, toggle) => {
           played: v.currentTime - from};
 };
 """.replace("FPS_VALUE", str(FPS))
+# name: (preload, played before the seeks, preload "auto" while playing and "metadata" once paused,
+# the local file instead of the remote object)
 VARIANTS = {
-    "metadata": ("metadata", False, False),
-    "auto": ("auto", False, False),
-    "played": ("metadata", True, False),
-    "played, metadata on pause": ("metadata", True, True),
+    "metadata": ("metadata", False, False, False),
+    "auto": ("auto", False, False, False),
+    "played": ("metadata", True, False, False),
+    "played, back to metadata": ("metadata", True, True, False),
+    "local file": ("metadata", False, False, True),
 }
 
 
@@ -113,11 +118,17 @@ def tcp_queues(port: int) -> tuple[int, int]:
 
 
 def run_variant(browser, server, http, name: str, variant: str, times: list[float], settle: float) -> dict:
+    """One fresh page of one variant; the object ``name`` (or the file of that name under the
+    server's root) is not in the server's cache yet."""
     from jupyter_rangevideo import url_for
     from jupyter_rangevideo.remote_registry import resolve_source
 
-    preload, play, toggle = VARIANTS[variant]
-    src = url_path(server) + url_for(resolve_source(http.url(name)))
+    preload, play, toggle, local = VARIANTS[variant]
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(
+        server.root.parent / server.root.name.replace("-root", "-runtime")
+    )
+    shared = str(server.root / name) if local else resolve_source(http.url(name))
+    src = url_path(server) + url_for(shared)
     port = int(server.url.split(":")[2].split("/")[0])
     with new_page(browser, timeout=60, viewport={"width": 800, "height": 600}, bypass_csp=True) as page:
         page.goto(f"{server.url}api/status?token={server.token}")  # the login cookie, same origin
@@ -162,36 +173,57 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after each seek's frame")
     parser.add_argument("--label", default="now", help="names the results file")
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS)
+        "--variants", default="/".join(VARIANTS), help="separated by '/', of: " + " / ".join(VARIANTS)
+    )
+    parser.add_argument("--video-size", default="640x360", help="the segment's picture (noise): its bitrate")
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="a folder holding another jupyter_rangevideo package (e.g. `git archive main jupyter_rangevideo`"
+        " unpacked): a second server runs it, and each variant runs on both, in alternating order",
     )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-seek-fetch-"))
     http = RangeServer().start()
-    server = None
+    servers: dict[str, Server] = {}
     try:
-        segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(640, 360), noise=True)
+        width, height = (int(n) for n in args.video_size.split("x"))
+        segment = write_sample(tmp / "segment.mp4", duration=12, fps=FPS, size=(width, height), noise=True)
         large = make_large(segment, tmp / "large.mp4", args.size_mib * 2**20)
         from jupyter_rangevideo import probe
 
         duration = probe(large).duration or 12.0
-        server = start_lab(tmp, "fetch", tmp / "blocks")
-        os.environ["JUPYTER_RUNTIME_DIR"] = str(tmp / "fetch-runtime")
+        print(
+            f"{args.size_mib} MiB, {duration:.0f} s, {8 * args.size_mib * 2**20 / duration / 1e6:.1f} Mbit/s"
+        )
+        servers["this"] = start_lab(tmp, "this", tmp / "this-blocks")
+        if args.baseline:
+            os.environ["PYTHONPATH"] = os.path.abspath(args.baseline)
+            try:
+                servers["baseline"] = start_lab(tmp, "baseline", tmp / "baseline-blocks")
+            finally:
+                del os.environ["PYTHONPATH"]
         rng = random.Random(8)
         times = [(rng.randrange(FPS, int(duration * FPS) - FPS) + 0.5) / FPS for _ in range(args.seeks)]
-        results = {}
+        results: dict[str, dict] = {}
         with chromium() as browser:
-            for number, variant in enumerate(args.variants.split(",")):
-                name = f"large-{number}.mp4"
-                http.add_file(name, large)
-                results[variant] = run_variant(browser, server, http, name, variant, times, args.settle)
-                report(variant, results[variant])
+            for number, variant in enumerate(args.variants.split("/")):
+                order = list(servers) if number % 2 == 0 else list(reversed(servers))
+                for checkout in order:
+                    name = f"large-{number}-{checkout}.mp4"
+                    http.add_file(name, large)
+                    os.link(large, servers[checkout].root / name)
+                    run = run_variant(browser, servers[checkout], http, name, variant, times, args.settle)
+                    results[f"{checkout}: {variant}"] = run
+                    report(f"{checkout}: {variant}", run)
     finally:
-        if server is not None:
+        for server in servers.values():
             server.stop()
         http.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     facts = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_average": os.getloadavg()[0]}
     out = HERE / "results" / f"seek_fetch-{args.label}.json"
+    facts["bitrate_mbit_s"] = 8 * args.size_mib * 2**20 / duration / 1e6
     out.write_text(json.dumps({"machine": facts, "size_mib": args.size_mib, "runs": results}, indent=1))
     print(f"load average {facts['load_average']:.1f}; wrote {out}")
 
