@@ -3,7 +3,10 @@ video local, on an HTTP server with ranges and in S3 (moto on 127.0.0.1); then a
 first frame from a block cache that a first user warmed (two servers, two secrets, one
 remote_cache_dir); then how PyAV reads a remote object fastest.
 
-    python benchmarks/remote.py [--seeks N] [--size-mib N] [--s3-size-mib N]
+    python benchmarks/remote.py [--seeks N] [--size-mib N] [--s3-size-mib N] [--sources LIST]
+
+--sources (default all: local,http,s3,shared,pyav) runs only some parts, e.g. `--sources http`
+for the seeks in the 1 GiB HTTP object; a partial run writes remote-{LIST}.json and .md.
 
 The local and HTTP files are the same 1 GiB video (a 12 s, 25 fps segment repeated, a keyframe
 every second). moto reads a whole object into memory for every ranged GET (its
@@ -42,6 +45,7 @@ from jupyter_rangevideo.sample import make_large, write_sample
 
 SELECTOR = "video.jp-RangeVideo-video"
 SEGMENT_FRAMES = 12 * FPS  # the frame code restarts with every copy of the segment
+PARTS = ("local", "http", "s3", "shared", "pyav")  # the sources measured, in order, then the rest
 
 
 def start_lab(tmp: Path, name: str, cache: Path) -> Server:
@@ -170,7 +174,30 @@ def summarise(run: dict) -> dict:
         "seek_median_ms": statistics.median(seeks),
         "seek_p90_ms": p90,
         "fetched_per_seek_mib": statistics.mean(run["seek_fetched"]) / 2**20,
+        # What eight seeks fetch, as a share of the object (an object of 1 GiB and more).
+        "eight_seeks_percent": 100
+        * 8
+        * statistics.mean(run["seek_fetched"])
+        / run.get("object_bytes", 2**30),
     }
+
+
+def shared_cache(
+    browser, tmp: Path, source: str, duration: float, servers: list[Server]
+) -> tuple[dict, dict]:
+    """A team's servers sharing one block cache: the first user's seeks (cold), then a second
+    user's on another server (warm)."""
+    shared = tmp / "shared-blocks"
+    first_user = start_lab(tmp, "alice", shared)
+    servers.append(first_user)
+    cold = measure(browser, first_user, source, shared, 2, 100, duration)
+    first_user.stop()
+    second_user = start_lab(tmp, "bob", shared)
+    servers.append(second_user)
+    warm = measure(browser, second_user, source, shared, 2, 100, duration)
+    second_user.stop()
+    print("shared", summarise(cold), summarise(warm), flush=True)
+    return cold, warm
 
 
 def main() -> None:
@@ -178,7 +205,9 @@ def main() -> None:
     parser.add_argument("--seeks", type=int, default=12)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--s3-size-mib", type=int, default=128)
+    parser.add_argument("--sources", default=",".join(PARTS), help="comma-separated, of: " + ", ".join(PARTS))
     args = parser.parse_args()
+    parts = set(args.sources.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-remote-bench-"))
     s3, http = MotoS3().start(), RangeServer().start()
     servers: list[Server] = []
@@ -194,7 +223,6 @@ def main() -> None:
 
         durations = {"large": probe(large).duration or 0.0, "small": probe(small).duration or 0.0}
         options = s3.options()
-        shared = tmp / "shared-blocks"
         sources = {
             f"local, {args.size_mib} MiB": (repr(str(large)), "large"),
             f"HTTP, {args.size_mib} MiB": (repr(http.url("large.mp4")), "large"),
@@ -204,49 +232,46 @@ def main() -> None:
             ),
         }
         results: dict[str, dict] = {}
+        readers: dict = {}
+        trips: dict = {}
         with chromium() as browser:
             for number, (label, (source, which)) in enumerate(sources.items()):
+                if PARTS[number] not in parts:
+                    continue
                 cache = tmp / f"blocks-{number}"
                 server = start_lab(tmp, f"user{number}", cache)
                 servers.append(server)
                 results[label] = measure(browser, server, source, cache, args.seeks, number, durations[which])
+                results[label]["object_bytes"] = (large if which == "large" else small).stat().st_size
                 print(label, summarise(results[label]), flush=True)
                 server.stop()
-            # Item: a team's servers sharing one cache; the second user's first frame is warm.
-            first_user = start_lab(tmp, "alice", shared)
-            servers.append(first_user)
-            label = f"S3 (moto), {args.s3_size_mib} MiB"
-            source = sources[label][0]
-            cold = measure(browser, first_user, source, shared, 2, 100, durations["small"])
-            first_user.stop()
-            second_user = start_lab(tmp, "bob", shared)
-            servers.append(second_user)
-            warm = measure(browser, second_user, source, shared, 2, 100, durations["small"])
-            second_user.stop()
-            results["shared cache: first user (cold)"] = cold
-            results["shared cache: second user (warm)"] = warm
-            print("shared", summarise(cold), summarise(warm), flush=True)
-        readers = pyav_inputs(http.url("large.mp4"), {})
-        print("pyav", readers, flush=True)
-        trips = store_round_trips(
-            {"HTTP": (http.url("large.mp4"), {}), "S3 (moto)": ("s3://videos/runs/s3.mp4", options)}
-        )
-        print("round trips", trips, flush=True)
+            if "shared" in parts:
+                label = f"S3 (moto), {args.s3_size_mib} MiB"
+                cold, warm = shared_cache(browser, tmp, sources[label][0], durations["small"], servers)
+                results["shared cache: first user (cold)"] = {**cold, "object_bytes": small.stat().st_size}
+                results["shared cache: second user (warm)"] = {**warm, "object_bytes": small.stat().st_size}
+        if "pyav" in parts:
+            readers = pyav_inputs(http.url("large.mp4"), {})
+            print("pyav", readers, flush=True)
+            trips = store_round_trips(
+                {"HTTP": (http.url("large.mp4"), {}), "S3 (moto)": ("s3://videos/runs/s3.mp4", options)}
+            )
+            print("round trips", trips, flush=True)
     finally:
         for server in servers:
             server.stop()
         http.stop()
         s3.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    write(results, readers, trips, args)
+    write(results, readers, trips, args, "" if parts == set(PARTS) else "-" + "-".join(sorted(parts)))
 
 
-def write(results: dict, readers: dict, trips: dict, args: argparse.Namespace) -> None:
+def write(results: dict, readers: dict, trips: dict, args: argparse.Namespace, suffix: str) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     facts = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_average": os.getloadavg()[0]}
     summary = {label: summarise(run) for label, run in results.items()}
-    (out / "remote.json").write_text(
+    (out / f"remote{suffix}.json").write_text(
         json.dumps(
             {"machine": facts, "runs": results, "summary": summary, "pyav": readers, "round_trips_ms": trips},
             indent=1,
@@ -264,29 +289,30 @@ def write(results: dict, readers: dict, trips: dict, args: argparse.Namespace) -
         "",
         (
             "| source | first frame (ms) | fetched for it (MiB) | seek median (ms) | seek p90 (ms) "
-            "| fetched per seek (MiB) |"
+            "| fetched per seek (MiB) | 8 seeks, % of the object |"
         ),
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, s in summary.items():
         lines.append(
             f"| {label} | {s['first_frame_ms']:.0f} | {s['first_frame_mib']:.1f} | {s['seek_median_ms']:.0f} "
-            f"| {s['seek_p90_ms']:.0f} | {s['fetched_per_seek_mib']:.2f} |"
+            f"| {s['seek_p90_ms']:.0f} | {s['fetched_per_seek_mib']:.2f} | {s['eight_seeks_percent']:.1f} |"
         )
-    lines += [
-        "",
-        "PyAV reading the HTTP object (probe, then 25 frames decoded at 4 places), median of 3, seconds:",
-        "",
-        "| input | seconds |",
-        "|---|---|",
-        *[f"| {key} | {value:.2f} |" for key, value in readers.items()],
-        "",
-        "One 2 MiB ranged GET straight from the store (fsspec), median of 9, ms: "
-        + ", ".join(f"{key} {value:.0f}" for key, value in trips.items())
-        + ". moto reads the whole object into memory for every GET.",
-        "",
-    ]
-    (out / "remote.md").write_text("\n".join(lines))
+    if readers:
+        lines += [
+            "",
+            "PyAV reading the HTTP object (probe, then 25 frames decoded at 4 places), median of 3, seconds:",
+            "",
+            "| input | seconds |",
+            "|---|---|",
+            *[f"| {key} | {value:.2f} |" for key, value in readers.items()],
+            "",
+            "One 2 MiB ranged GET straight from the store (fsspec), median of 9, ms: "
+            + ", ".join(f"{key} {value:.0f}" for key, value in trips.items())
+            + ". moto reads the whole object into memory for every GET.",
+            "",
+        ]
+    (out / f"remote{suffix}.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -301,6 +301,15 @@ def media_element_limit(streams_open: int) -> int | None:
     return None if streams_open < MEDIA_STREAMS_ANSWERED_IN_FULL else MEDIA_ELEMENT_RESPONSE_BYTES
 
 
+def media_element_start(headers: Mapping[str, str]) -> int | None:
+    """Where a media element's single range from a position (``bytes=N-``, the kind that
+    bound_for_media_element shortens) starts; None for any other request."""
+    header = headers.get("Range") or ""
+    if not is_media_element(headers) or not _FROM_POSITION.match(header):
+        return None
+    return int(header.split("=", 1)[1].split("-", 1)[0])
+
+
 def is_media_element(headers: Mapping[str, str]) -> bool:
     """A browser's <video> or <audio> sent this request."""
     return (headers.get("Sec-Fetch-Dest") or "").strip().lower() in ("video", "audio")

@@ -6,6 +6,13 @@ stands for a remote object (remote_registry.py): the same plan (ranges.py) and h
 a file, the object's validator as its ETag, and a body sent block by block. The next block is
 fetched once half of the current one has left, so a reader that goes on never waits for the
 store, and one that stops (a seek elsewhere) costs at most a block more than it read.
+
+A browser's <video> is answered in short pieces (ReadChains): what it was sent is no sign of
+what it read, since a paused element stops reading while the TCP buffers between it and the
+server (megabytes) still take whatever is written. So each of its open ranges is answered to
+the end of a block, and only a range that goes on where the last answer ended (the element
+asked for more: it is playing, or its seek needs the next block) gets more blocks and a block
+fetched ahead.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +43,16 @@ CHUNK = 256 * 1024
 MAX_READ_AHEAD = 4
 # Threads reading remote objects (their waits are the network's, not the CPU's).
 REMOTE_THREADS = 8
+# Blocks in the answer to a media element's first, second, third... open range of a chain (see
+# ReadChains), then the last figure: a seek costs the block it lands in (and the next one if
+# its frames run on), a played stream grows to a few blocks an answer.
+ANSWER_BLOCKS = (1, 1, 2, 4)
+# From this link of a chain on, the block after an answer is fetched while its end is sent, so
+# the element's next range is in the cache when it comes (a playing element never waits for
+# the store); never for a seek and the one piece after it.
+PREFETCH_FROM_LINK = 2
+# Chains remembered (their ends): the oldest are forgotten, which only restarts them.
+CHAINS_KEPT = 512
 
 
 def remote_pool(settings: dict[str, Any]) -> ThreadPoolExecutor:
@@ -45,6 +63,40 @@ def remote_pool(settings: dict[str, Any]) -> ThreadPoolExecutor:
         pool = ThreadPoolExecutor(REMOTE_THREADS, thread_name_prefix="rangevideo-remote")
         settings["rangevideo_remote_pool"] = pool
     return pool
+
+
+class ReadChains:
+    """A media element's reads of a remote object, as chains of open ranges: a range that
+    starts where an answer to the same client for the same object ended goes on with that
+    answer's chain; any other range (a seek, a first load) starts a chain. Bounded; on the
+    event loop only."""
+
+    def __init__(self, kept: int = CHAINS_KEPT) -> None:
+        self._ends: OrderedDict[tuple[str, str, int], int] = OrderedDict()
+        self._kept = kept
+
+    def links(self, client: str, name: str, start: int) -> int:
+        """How many answers came before this range's in its chain (0: it starts one)."""
+        return self._ends.pop((client, name, start), -1) + 1
+
+    def answered(self, client: str, name: str, stop: int, links: int) -> None:
+        """The answer to the ``links``-th range of a chain ends at ``stop``."""
+        self._ends[(client, name, stop)] = links
+        self._ends.move_to_end((client, name, stop))
+        while len(self._ends) > self._kept:
+            self._ends.popitem(last=False)
+
+
+def answer_stop(start: int, links: int, block_size: int) -> int:
+    """Where the answer to a media element's open range from ``start``, the ``links``-th of
+    its chain, ends: a block boundary (ANSWER_BLOCKS)."""
+    blocks = ANSWER_BLOCKS[min(links, len(ANSWER_BLOCKS) - 1)]
+    return (start // block_size + blocks) * block_size
+
+
+def read_chains(settings: dict[str, Any]) -> ReadChains:
+    chains: ReadChains = settings.setdefault("rangevideo_remote_chains", ReadChains())
+    return chains
 
 
 class RemoteHTTPError(web.HTTPError):
@@ -102,17 +154,7 @@ async def serve_remote(handler: RangeFileMixin, name: str, remote: RemoteObject,
         raise error from None
     media_element = ranges.is_media_element(handler.request.headers)
     client = (handler.request.remote_ip or "") if media_element else None
-    streams = handler._media_streams()
-    now = int(time.time())
-    plan = ranges.plan_response(
-        handler.request.method or "GET",
-        handler.request.headers,
-        stat.size,
-        ranges.Validators(etag=etag_of(stat), last_modified=now, now=now),
-        ranges.content_type(name),
-        ranges.media_element_limit(streams[client]) if client is not None else None,
-    )
-    plan.headers.pop("Last-Modified", None)  # the store's clock is not ours: the ETag validates
+    plan, prefetch = _plan(handler, name, stat, client, include_body)
     if not (include_body and plan.status in (200, 206) and plan.spans):
         handler._set_headers(name, plan, media_element)
         return
@@ -126,10 +168,11 @@ async def serve_remote(handler: RangeFileMixin, name: str, remote: RemoteObject,
             raise
         raise error from None
     handler._set_headers(name, plan, media_element)
+    streams = handler._media_streams()
     if client is not None:
         streams[client] += 1
     try:
-        await _send_plan(handler, remote, stat, plan, pool)
+        await _send_plan(handler, remote, stat, plan, pool, prefetch)
     finally:
         if client is not None:
             streams[client] -= 1
@@ -137,9 +180,44 @@ async def serve_remote(handler: RangeFileMixin, name: str, remote: RemoteObject,
                 del streams[client]
 
 
+def _plan(
+    handler: RangeFileMixin, name: str, stat: ObjectStat, client: str | None, include_body: bool
+) -> tuple[ranges.ResponsePlan, int]:
+    """What to answer (ranges.py decides), and how many blocks past its end to fetch too. A
+    media element's (``client``'s) open range ends at a block's end (ReadChains, ANSWER_BLOCKS),
+    and at 512 KiB when its client has other media responses under way (ranges.py)."""
+    limit = ranges.media_element_limit(handler._media_streams()[client]) if client is not None else None
+    start = ranges.media_element_start(handler.request.headers) if include_body else None
+    chains, links = read_chains(handler.settings), 0
+    if client is not None and start is not None:
+        links = chains.links(client, name, start)
+        bound = answer_stop(start, links, block_cache().block_size) - start
+        limit = bound if limit is None else min(limit, bound)
+    now = int(time.time())
+    plan = ranges.plan_response(
+        handler.request.method or "GET",
+        handler.request.headers,
+        stat.size,
+        ranges.Validators(etag=etag_of(stat), last_modified=now, now=now),
+        ranges.content_type(name),
+        limit,
+    )
+    plan.headers.pop("Last-Modified", None)  # the store's clock is not ours: the ETag validates
+    if client is None or start is None or plan.status != 206 or len(plan.spans) != 1:
+        return plan, 0
+    chains.answered(client, name, plan.spans[0][1], links)
+    return plan, 1 if links >= PREFETCH_FROM_LINK else 0
+
+
 async def _send_plan(
-    handler: RangeFileMixin, remote: RemoteObject, stat: ObjectStat, plan: ranges.ResponsePlan, pool: Any
+    handler: RangeFileMixin,
+    remote: RemoteObject,
+    stat: ObjectStat,
+    plan: ranges.ResponsePlan,
+    pool: Any,
+    prefetch: int = 0,
 ) -> None:
+    """Send the plan's body; ``prefetch``: blocks after its end fetched into the cache too."""
     if plan.boundary is None:
         pieces = [(b"", start, stop) for start, stop in plan.spans]
     else:
@@ -148,7 +226,7 @@ async def _send_plan(
         for head, start, stop in pieces:
             if head:
                 handler.write(head)
-            await _send_span(handler, remote, stat, start, stop, pool)
+            await _send_span(handler, remote, stat, start, stop, pool, prefetch)
         if plan.epilogue:
             handler.write(plan.epilogue)
             await handler.flush()
@@ -162,20 +240,28 @@ async def _send_plan(
 
 
 async def _send_span(
-    handler: RangeFileMixin, remote: RemoteObject, stat: ObjectStat, start: int, stop: int, pool: Any
+    handler: RangeFileMixin,
+    remote: RemoteObject,
+    stat: ObjectStat,
+    start: int,
+    stop: int,
+    pool: Any,
+    prefetch: int = 0,
 ) -> None:
-    """Send bytes [start, stop) of the object, block by block, fetching ahead a bounded amount."""
+    """Send bytes [start, stop) of the object, block by block, fetching ahead a bounded amount
+    (and ``prefetch`` blocks past ``stop``, left to fill the cache)."""
     loop = asyncio.get_running_loop()
     size = block_cache().block_size
     last = (stop - 1) // size
+    furthest = min(last + prefetch, (stat.size - 1) // size)
     pending: dict[int, asyncio.Future[bytes]] = {}
 
     def want(index: int) -> None:
-        if index <= last and index not in pending:
+        if index <= furthest and index not in pending:
             pending[index] = loop.run_in_executor(pool, remote.block, index, stat)
 
+    position = start
     try:
-        position = start
         sent = 0  # blocks this span has sent
         while position < stop:
             index = position // size
@@ -192,5 +278,13 @@ async def _send_span(
             position += len(piece)
             sent += 1
     finally:
-        for future in pending.values():
-            future.cancel()  # queued reads go; one already running fills the cache
+        for index, future in pending.items():
+            if index <= last or position < stop:
+                future.cancel()  # queued reads go; one already running fills the cache
+            else:  # for the next range, once this one is sent: its failure is that range's
+                future.add_done_callback(_retrieved)
+
+
+def _retrieved(future: asyncio.Future[bytes]) -> None:
+    if not future.cancelled():
+        future.exception()

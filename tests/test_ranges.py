@@ -228,6 +228,22 @@ def test_only_a_media_elements_open_range_is_bounded(headers, spans):
     assert ranges.bound_for_media_element(headers, parse_range(headers["Range"], size), size) == spans
 
 
+@pytest.mark.parametrize(
+    "headers, start",
+    [
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=123-"}, 123),
+        ({"Sec-Fetch-Dest": "audio", "Range": f"bytes = 7 - {20 * MIB - 1}"}, 7),
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=-500"}, None),  # a suffix
+        ({"Sec-Fetch-Dest": "video", "Range": "bytes=0-9,20-"}, None),  # several
+        ({"Sec-Fetch-Dest": "video"}, None),
+        ({"Sec-Fetch-Dest": "empty", "Range": "bytes=123-"}, None),  # fetch()
+        ({"Range": "bytes=123-"}, None),  # curl, ffmpeg, PyAV
+    ],
+)
+def test_where_a_media_elements_range_starts(headers, start):
+    assert ranges.media_element_start(headers) == start
+
+
 def test_bounded_answer_is_a_normal_206():
     headers = {"Sec-Fetch-Dest": "video", "Range": "bytes=10-"}
     plan = plan_response("GET", headers, 20 * MIB, V, "video/mp4")

@@ -24,6 +24,7 @@ from remote_stores import Azurite, GcsEmulator, MotoS3, RangeServer, synthetic
 from jupyter_rangevideo import probe, remote, store_reads, url_for
 from jupyter_rangevideo.remote import ObjectChanged, RangeNotSupported, RemoteError
 from jupyter_rangevideo.remote_registry import registry_dir, resolve, resolve_source
+from jupyter_rangevideo.remote_streaming import ReadChains, answer_stop
 from jupyter_rangevideo.sample import write_sample
 
 DATA_SIZE = 5 * 2**20 + 123  # blocks of 2 MiB: two whole, one partial
@@ -193,6 +194,74 @@ async def test_open_ended_seeks_fetch_a_bounded_read_ahead(raw, fresh, http):
     fetched = http.counts.sent["open.mp4"] - before
     print(f"8 open-ended seeks in 1 GiB fetched {fetched / 2**20:.1f} MiB ({100 * fetched / GIB:.2f} %)")
     assert fetched <= 0.05 * GIB
+
+
+MEDIA = {"Sec-Fetch-Dest": "video"}  # what a browser's <video> sends with its ranges
+BLOCK = 2**21  # the server's remote_block_size (its default)
+
+
+async def test_a_paused_media_elements_seeks_cost_the_blocks_they_land_in(fetch, fresh, http):
+    """A <video> seeking while paused reads a frame's worth and stops; what the server wrote
+    after that waits unread in TCP buffers (megabytes), so it must not have been fetched: each
+    seek's open range is answered to the end of the block it starts in, and costs that block."""
+    size = 64 * 2**20
+    http.add("paused.mp4", size=size)
+    url = shared_url(http.url("paused.mp4"))
+    await fetch(url, headers={"Range": "bytes=0-0"})  # block 0, and the reader's first checks
+    before = http.counts.sent["paused.mp4"]
+    chooser = random.Random(8)
+    for block in chooser.sample(range(1, size // BLOCK), 8):
+        start = block * BLOCK + chooser.randrange(BLOCK)
+        stop = (block + 1) * BLOCK
+        r = await fetch(url, headers={"Range": f"bytes={start}-", **MEDIA})
+        assert r.code == 206 and r.headers["Content-Range"] == f"bytes {start}-{stop - 1}/{size}"
+        assert r.body == synthetic(start, stop)
+    await asyncio.sleep(0.2)  # a read ahead, if any, would land now
+    assert http.counts.sent["paused.mp4"] - before == 8 * BLOCK
+
+
+async def test_a_media_element_reading_on_gets_growing_answers_and_a_block_ahead(fetch, fresh, http):
+    """A range that goes on where the last answer ended (a playing <video>) is answered with
+    more blocks (1, 1, 2, 4, 4...) and, from the third, the block after the answer is fetched
+    while it is sent: the next range finds it in the cache."""
+    size = 64 * 2**20
+    http.add("playing.mp4", size=size)
+    url = shared_url(http.url("playing.mp4"))
+    await fetch(url, headers={"Range": "bytes=0-0"})  # block 0, and the reader's first checks
+    before = http.counts.sent["playing.mp4"]
+    position = 3 * BLOCK + 12345
+    lengths = []
+    for _ in range(6):
+        r = await fetch(url, headers={"Range": f"bytes={position}-", **MEDIA})
+        assert r.code == 206 and r.body == synthetic(position, position + len(r.body))
+        lengths.append(len(r.body))
+        position += len(r.body)
+    assert lengths == [BLOCK - 12345, BLOCK, 2 * BLOCK, 4 * BLOCK, 4 * BLOCK, 4 * BLOCK]
+    sent = position // BLOCK - 3  # blocks answered
+    for _ in range(100):  # the last block fetched ahead, still under way
+        if http.counts.sent["playing.mp4"] - before > sent * BLOCK:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
+    assert http.counts.sent["playing.mp4"] - before == (sent + 1) * BLOCK
+    # A seek elsewhere starts a chain again: one block.
+    r = await fetch(url, headers={"Range": f"bytes={25 * BLOCK + 7}-", **MEDIA})
+    assert len(r.body) == BLOCK - 7
+
+
+def test_read_chains_follow_ends_per_client_and_object_and_stay_bounded():
+    chains = ReadChains(kept=3)
+    assert chains.links("a", "x.mp4", 100) == 0
+    chains.answered("a", "x.mp4", 2000, 0)
+    assert chains.links("b", "x.mp4", 2000) == 0  # another client
+    assert chains.links("a", "y.mp4", 2000) == 0  # another object
+    assert chains.links("a", "x.mp4", 2000) == 1
+    assert chains.links("a", "x.mp4", 2000) == 0  # taken: an answer ends once
+    for stop in range(5):
+        chains.answered("a", "x.mp4", stop, 4)
+    assert chains.links("a", "x.mp4", 0) == 0  # the oldest forgotten
+    assert chains.links("a", "x.mp4", 4) == 5
+    assert [answer_stop(5, links, 10) for links in range(6)] == [10, 10, 20, 40, 40, 40]
 
 
 async def test_a_changed_object_is_never_served_stale(fetch, fresh, http):
