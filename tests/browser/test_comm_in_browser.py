@@ -240,7 +240,9 @@ def test_seek_proxy_over_the_comm(page, lab_without_extension, clips):
     page.mouse.move(0, 0)
     wait_for_top_frame(page, 0, timeout=60)
     page.wait_for_function("(s) => document.querySelector(s)?.readyState >= 2", arg=LAYER, timeout=60_000)
-    assert paused_seeks_shown_by_proxy(page, [150, 149, 37]) == [150, 149, 37]
+    # Far from the keyframe at 0 s, where the source's own seek decodes 150 frames and more (near
+    # it, the source may present its frame before the proxy does, as over HTTP).
+    assert paused_seeks_shown_by_proxy(page, [150, 149, 230, 229]) == [150, 149, 230, 229]
     stats = comm_stats(page)
     assert stats["proxy"] >= 2, stats  # its playlist and a segment at least
     assert kernel_value(page, "p.error") == ""
