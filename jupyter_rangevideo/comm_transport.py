@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .proxy import look
 from .static_files import STATIC_DIR
 
 if TYPE_CHECKING:
@@ -41,8 +42,11 @@ if TYPE_CHECKING:
 # Each comm message carries at most this many bytes: other messages pass between two of them.
 CHUNK_BYTES = 512 * 1024
 # Requests served at once by one player (a playlist and a segment, or two segments); the rest
-# wait in the queue, which holds at most QUEUE_MAX: beyond it a request is refused (503).
+# wait in the queue, which holds at most QUEUE_MAX: beyond it a request is refused (503). The
+# seek proxy's requests have a slot of their own: a proxy segment made in the background never
+# holds up the video's.
 SERVING_MAX = 2
+PROXY_SERVING_MAX = 1
 QUEUE_MAX = 16
 # What the page may ask for besides its video: hls.js itself and its transmux worker.
 STATIC_NAMES = frozenset({"hls.light.min.mjs", "hls.worker.js"})
@@ -154,11 +158,12 @@ class CommTransport:
         self.path = str(facts.path)
         self.delivery = stream_delivery(delivery, facts)
         self.server = server
-        # Answers sent, by what was asked ("playlist", "segment", "static"), and their "bytes".
+        # Answers sent, by what was asked ("playlist", "segment", "static"), their "bytes", and
+        # how many were the seek proxy's ("proxy").
         self.stats: Counter[str] = Counter()
         self._lock = threading.RLock()  # a future cancelled under it calls _forget at once
         self._requests: dict[str, concurrent.futures.Future[None]] = {}
-        self._serving: asyncio.Semaphore | None = None  # made on the loop
+        self._serving: dict[bool, asyncio.Semaphore] = {}  # by "is the proxy's"; made on the loop
 
     def handle(self, content: dict[str, Any]) -> None:
         """Take a message of the page (from the kernel's main thread)."""
@@ -205,11 +210,15 @@ class CommTransport:
                 del self._requests[request_id]
 
     async def _serve(self, request: Request) -> None:
-        self._serving = self._serving or asyncio.Semaphore(SERVING_MAX)
-        async with self._serving:
+        proxy = request.delivery == "proxy"
+        serving = self._serving.get(proxy)
+        if serving is None:
+            serving = self._serving[proxy] = asyncio.Semaphore(PROXY_SERVING_MAX if proxy else SERVING_MAX)
+        async with serving:
             try:
                 self.stats["bytes"] += await self._answer(request)
                 self.stats[request.what] += 1
+                self.stats["proxy"] += proxy
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - every failure becomes plain words in the player
@@ -223,17 +232,24 @@ class CommTransport:
         if request.what == "static":
             path = os.path.join(STATIC_DIR, "vendor", request.name)
             return await self._send_file(request.id, path, "text/javascript")
+        if delivery == "proxy":
+            await self._look_at_proxy(request)
         if request.what == "playlist":
-            if delivery == "proxy":
-                source = await service.source(self.path)
-                if source.facts.video is None:
-                    raise FileNotFoundError(self.path)
             body = (await service.playlist(self.path, delivery)).encode()
             if delivery != "proxy" and request.at is not None:
                 service.start(self.path, delivery, request.at)  # as ?at= does over HTTP
             return await self._send_bytes(request.id, body, PLAYLIST_TYPE)
         made = await service.segment(self.path, delivery, request.index)
         return await self._send_file(request.id, made, "video/mp2t")
+
+    async def _look_at_proxy(self, request: Request) -> None:
+        """As over HTTP (hls.py): a file without video has no proxy; one with video is warmed
+        from where the player looks (the playlist's start, or the segment asked for)."""
+        service = self.server.segments
+        source = await service.source(self.path)
+        if source.facts.video is None:
+            raise FileNotFoundError(self.path)
+        look(service, source, self.path, request.index if request.what == "segment" else None, request.at)
 
     async def _send_bytes(self, request_id: str, body: bytes, kind: str) -> int:
         for offset, length in chunk_spans(len(body), self.chunk_bytes):

@@ -15,7 +15,7 @@ from tornado import web
 
 from .delivery import check
 from .probe import MediaError
-from .proxy import warmer
+from .proxy import look
 from .remote import RemoteError
 from .segment_jobs import Cancelled, SegmentError
 from .segment_plan import SEGMENT_NAME, segment_index
@@ -129,11 +129,8 @@ class SegmentMixin(_SegmentBase):
 
     def _warm_proxy(self, service: SegmentService, source: Source, path: str, name: str) -> None:
         """Warm the proxy from where the player looks: ``?at=`` seconds, or the segment asked for."""
-        if name == "index.m3u8":
-            index = service.segment_plan(source, "proxy").index_at(self._at_seconds() or 0.0)
-        else:
-            index = segment_index(name)
-        warmer(service).look(path, index)
+        index = None if name == "index.m3u8" else segment_index(name)
+        look(service, source, path, index, self._at_seconds())
 
     async def _wait(self, work: Any) -> Any:
         # A future the connection's close can cancel: a reader gone is a reader no more.

@@ -9,7 +9,8 @@ source's own seek finishes underneath.
 
 - :func:`wanted` decides from the probe whether a file needs one.
 - :class:`Warmer` makes every segment of a file at background priority, nearest to the
-  last place a player looked first, a bounded number of files at a time.
+  last place a player looked first, a bounded number of files at a time; :func:`look` tells
+  it where a player looks (the HTTP routes, hls.py, and the comm transport alike).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from .probe import Probe
 
 if TYPE_CHECKING:
-    from .segments import SegmentService
+    from .segments import SegmentService, Source
 
 DELIVERY = "proxy"
 # Keyframes further apart than this make a seek visibly slow at HD sizes.
@@ -124,6 +125,16 @@ class Warmer:
         for task, _ in self._files.values():
             task.cancel()
         self._files.clear()
+
+
+def look(
+    service: SegmentService, source: Source, path: str, index: int | None = None, at: float | None = None
+) -> None:
+    """A player asks for the proxy of ``path``: segment ``index``, or (None) its playlist, with
+    where playback will start (``at`` seconds); warm the proxy from there."""
+    if index is None:
+        index = service.segment_plan(source, DELIVERY).index_at(at or 0.0)
+    warmer(service).look(path, index)
 
 
 def warmer(service: SegmentService) -> Warmer:

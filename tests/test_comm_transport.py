@@ -166,6 +166,38 @@ def test_a_large_answer_comes_in_many_chunks_that_reassemble(kernel, videos, tmp
     assert module == (VENDOR / "hls.light.min.mjs").read_bytes()
 
 
+def test_the_seek_proxy_comes_as_over_http_and_is_warmed_from_where_the_player_looks(kernel, tmp_path):
+    far = write_sample(tmp_path / "far.mp4", 6, 25, (160, 120), gop=250)
+    comm, wire = transport(kernel, far)
+    comm.handle(get("playlist", "p:1", delivery="proxy", at=5.0))
+    status, playlist, _ = wire.answer("p:1")
+    names = segment_names(playlist.decode())
+    assert status == 200 and len(names) >= 2
+    # The warm-up starts where playback will start (the last segment), as ?at= does over HTTP.
+    deadline = time.monotonic() + 60
+    while not (started := kernel.submit(_proxy_started(kernel.segments)).result(10)):
+        assert time.monotonic() < deadline, "the proxy's warm-up never started"
+        time.sleep(0.05)
+    assert started[0] == len(names) - 1
+    assert playlist == http_get(kernel.base_url + hls_url(far, "proxy"))[2]
+    comm.handle(get("segment", "p:2", delivery="proxy", index=0))
+    status, segment, _ = wire.answer("p:2")
+    assert (status, segment) == (200, http_get(kernel.base_url + hls_url(far, "proxy", names[0]))[2])
+    assert comm.stats["proxy"] == 2 and comm.stats["segment"] == 1
+    # No video, no proxy: plain words, as the HTTP route's 404.
+    sound = write_sample(tmp_path / "a.m4a", 2, 25, (160, 120), codec="none", audio="aac")
+    comm, wire = transport(kernel, sound)
+    comm.handle(get("playlist", "p:3", delivery="proxy"))
+    assert wire.answer("p:3")[0] == 404
+
+
+async def _proxy_started(service) -> list[int]:
+    """The proxy segments the service has started making, in order (read on its own loop)."""
+    return [
+        index for event, _, delivery, index in service.history if event == "started" and delivery == "proxy"
+    ]
+
+
 def test_bad_requests_get_plain_words_not_silence(kernel, videos):
     comm, wire = transport(kernel, videos["mp4"])
     comm.handle(get("segment", "b:1", index=10_000))

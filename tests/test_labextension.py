@@ -23,7 +23,7 @@ def test_prebuilt_bundle_holds_the_current_player():
     for literal in (
         "jp-RangeVideo-video",
         "jp-RangeVideo-busy",
-        "rangevideo/hls/proxy/",
+        "jp-RangeVideo-proxy",
         "jp-RangeVideo-tick",
     ):
         assert literal in bundle, literal

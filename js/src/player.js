@@ -79,7 +79,7 @@ function mountOnce(el, spec, model, adopted) {
   el.replaceChildren(root);
   // Before the rest of the mount, so that the browser fetches while the page's script runs.
   parts.add(preloadWhenVisible(root, video));
-  const proxyLayer = createProxyLayer({ root, video, spec, state });
+  const proxyLayer = createProxyLayer({ root, video, state });
   parts.add(proxyLayer);
   parts.add(reports);
   // Before anything asks for frames: an exported clip's frames carry the source's times.

@@ -3,11 +3,11 @@
 // every few frames and the source's own timestamps (proxy.py); a second, hidden <video> plays
 // it with hls.js. On a seek while paused it seeks to the same time, is shown over the main
 // video as soon as it has that frame, and is hidden once the main video presents its own
-// frame: the same frame, so nothing jumps. Playback always shows the source.
+// frame: the same frame, so nothing jumps. Playback always shows the source. Its segments
+// take the main video's route (hls-route.js): HTTP from the same server, or the widget's comm.
 
 import { createElement, Disposables } from "./dom.js";
 import { frameLoopOf, watchSize } from "./frame-loop.js";
-import { hlsConfig, loadHls, SRC_PREFIX } from "./source.js";
 
 // The proxy is small (about 5 MB a minute): keep up to ten minutes of it in the browser, so
 // a seek back or far away finds its frame buffered rather than a request away.
@@ -22,15 +22,15 @@ const PROXY_PRESENT_MS = 100;
 
 const near = (a, b) => a !== null && Math.abs(a - b) < 1e-4;
 
-/** The proxy layer of a live player's <video>, or null. `attach(base)` follows the server
- * the main video plays from; `dispose()` removes it. */
-export function createProxyLayer({ root, video, spec, state }) {
+/** The proxy layer of a live player's <video>, or null. `attach(route)` follows the route
+ * the main video plays from (hls-route.js); `dispose()` removes it. */
+export function createProxyLayer({ root, video, state }) {
   if (!state.live || video.tagName !== "VIDEO") return null;
   const layer = createElement("video", "jp-RangeVideo-proxy", { muted: true, playsInline: true, preload: "auto" });
   layer.setAttribute("aria-hidden", "true");
   const disposables = new Disposables();
   let hls = null;
-  let base = null;
+  let route = null;
   let seekTarget = null; // the time the main video seeks to while paused
   let layerShown = false;
   let disposed = false;
@@ -52,19 +52,21 @@ export function createProxyLayer({ root, video, spec, state }) {
   }
 
   async function start() {
-    if (hls || disposed || !base || !state.value("proxy")) return;
+    if (hls || disposed || !route || !state.value("proxy")) return;
     root.append(layer);
     stopPlacing ??= watchSize(video, place);
     place();
+    const loading = route;
     let Hls;
+    let config;
     try {
-      Hls = await loadHls(base);
+      ({ Hls, config } = await loading.load());
     } catch {
       return; // no proxy: seeks are as fast as the source allows
     }
-    if (disposed || hls || !Hls.isSupported()) return;
+    if (disposed || hls || loading !== route || !Hls.isSupported()) return;
     hls = new Hls({
-      ...hlsConfig(base),
+      ...config,
       maxBufferLength: PROXY_BUFFER_SECONDS,
       maxMaxBufferLength: PROXY_BUFFER_SECONDS,
       maxBufferSize: PROXY_BUFFER_BYTES,
@@ -75,7 +77,7 @@ export function createProxyLayer({ root, video, spec, state }) {
       if (data.fatal) stop(); // the main video still shows every frame
     });
     const at = (video.currentTime || 0).toFixed(3);
-    hls.loadSource(`${base}${spec.src.replace(SRC_PREFIX, "rangevideo/hls/proxy/")}/index.m3u8?at=${at}`);
+    hls.loadSource(route.playlistUrl("proxy", at));
     hls.attachMedia(layer);
   }
 
@@ -151,10 +153,10 @@ export function createProxyLayer({ root, video, spec, state }) {
   disposables.add(state.onChange(["proxy"], () => (state.value("proxy") ? start() : stop())));
 
   return {
-    attach(newBase) {
-      if (newBase === base) return;
+    attach(newRoute) {
+      if (newRoute.key === route?.key) return;
       stop();
-      base = newBase;
+      route = newRoute;
       start();
     },
     dispose() {

@@ -6,32 +6,12 @@
 // (through Colab's proxy on Colab). Where no server reaches the page (the kernel's server is
 // probed first), or with transport="comm": segments over the widget's comm (comm.js), hls.js too.
 
-import { createCommClient, moduleUrl } from "./comm.js";
-import { COMM_BASE, commLoader } from "./comm-loader.js";
 import { Disposables } from "./dom.js";
+import { commRoute, HLS_FILE, HLS_VERSION, httpRoute, SRC_PREFIX } from "./hls-route.js";
 import { isBuffered } from "./media.js";
-import { importOnce, onceOnPage } from "./registry.js";
 
-export const SRC_PREFIX = "rangevideo/files/";
-const HLS_VERSION = "1.6.15"; // js/package.json pins it; js/build.mjs minifies it into static/vendor/
-const HLS_FILE = "hls.light.min.mjs";
-const HLS_WORKER = "hls.worker.js";
 // How long the kernel's server has to answer before the comm carries the bytes instead.
 const PROBE_MS = 3000;
-
-/** hls.js from the server at `base` (once per page and server). */
-export function loadHls(base) {
-  return importOnce(`${base}rangevideo/static/vendor/${HLS_FILE}?v=${HLS_VERSION}`);
-}
-
-/** hls.js and its transmux worker's Blob URL, as bytes over a player's comm `client` (once per page). */
-export async function loadHlsOverComm(client) {
-  const fetchUrl = async (name) => moduleUrl((await client.request("static", { name }).done).bytes);
-  const worker = onceOnPage(`comm:${HLS_WORKER}?v=${HLS_VERSION}`, () => fetchUrl(HLS_WORKER));
-  const Hls = await importOnce(`comm:${HLS_FILE}?v=${HLS_VERSION}`, () => fetchUrl(HLS_FILE));
-  // Without its worker hls.js transmuxes on the page's thread, as on another origin.
-  return { Hls, workerPath: await worker.catch(() => null) };
-}
 
 /** Whether the server at `base` answers at all within PROBE_MS (its public static route). Any
  * answer counts, read or not (no-cors: Colab's proxy may want its cookies); no answer does not. */
@@ -44,31 +24,6 @@ async function answers(base) {
   } catch {
     return false;
   }
-}
-
-/** hls.js settings for segments served from `base` (null: over the comm). */
-export function hlsConfig(base) {
-  const sameOrigin = base !== null && new URL(base).origin === location.origin;
-  const xsrf = sameOrigin ? document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/)?.[1] : null;
-  const patient = { maxTimeToFirstByteMs: 30_000, maxLoadTimeMs: 120_000 };
-  return {
-    // A segment costs server CPU when transcoded: buffer a little ahead, not minutes.
-    maxBufferLength: 12,
-    maxMaxBufferLength: 30,
-    backBufferLength: 30,
-    // The transmuxer's worker must be same-origin; elsewhere hls.js runs it inline.
-    enableWorker: true,
-    workerPath: sameOrigin ? `${base}rangevideo/static/vendor/hls.worker.js` : null,
-    // A transcoded segment may take seconds to make on a busy machine.
-    fragLoadPolicy: {
-      default: {
-        ...patient,
-        timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
-        errorRetry: { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 4000 },
-      },
-    },
-    xhrSetup: xsrf ? (xhr) => xhr.setRequestHeader("X-XSRFToken", decodeURIComponent(xsrf)) : undefined,
-  };
 }
 
 /** The Jupyter server's base URL as the page knows it, or null on a page without one. */
@@ -109,38 +64,39 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
   async function attach(base) {
     hls?.destroy();
     hls = null;
-    proxyLayer?.attach(base);
+    const route = httpRoute(base, spec.src);
+    proxyLayer?.attach(route);
     if (delivery === "direct") {
       const url = base + spec.src;
       // An adopted element loading this file already keeps what it has.
       if (video.src !== new URL(url, location.href).href) video.src = url;
       return;
     }
-    hlsUrl = `${base}${spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`)}/index.m3u8`;
+    hlsUrl = route.playlistUrl(delivery);
     status.segmented = true;
     status.setBusy(true);
     // The playlist at once, with where playback will start: the server begins that segment
     // while hls.js loads, and hls.js's own requests join it.
-    fetch(`${hlsUrl}?at=${startTime()}`, { credentials: "same-origin" }).catch(() => {});
+    fetch(route.playlistUrl(delivery, startTime()), { credentials: "same-origin" }).catch(() => {});
     const mse = globalThis.ManagedMediaSource || globalThis.MediaSource;
     if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = hlsUrl;
       return;
     }
-    let Hls;
+    let loaded;
     try {
-      Hls = await loadHls(base);
+      loaded = await route.load();
     } catch (error) {
       if (!disposed && !tryKernelServer("unreachable")) {
         status.fail(`The player could not load its HLS library from the server (${error?.message ?? error}).`);
       }
       return;
     }
-    playSegments(Hls, hlsConfig(base), hlsUrl);
+    playSegments(loaded, hlsUrl);
   }
 
-  /** Play the playlist at `url` with hls.js (`Hls`), unless the player is gone. */
-  function playSegments(Hls, config, url) {
+  /** Play the playlist at `url` with hls.js (`Hls`, with `config`), unless the player is gone. */
+  function playSegments({ Hls, config }, url) {
     if (disposed) return;
     if (!Hls.isSupported()) {
       status.fail(
@@ -154,7 +110,8 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     hls.attachMedia(video);
   }
 
-  /** Play from segments sent over the widget's comm, hls.js included; false without a live model. */
+  /** Play from segments sent over the widget's comm, hls.js included (the seek proxy's too);
+   * false without a live model. */
   function useComm() {
     if (!state.live || usingComm || transport === "http") return false;
     usingComm = true;
@@ -164,19 +121,17 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     status.segmented = true;
     status.setMessage("");
     status.setBusy(true);
-    const client = createCommClient(state);
-    disposables.add(client);
-    loadHlsOverComm(client).then(
-      ({ Hls, workerPath }) =>
-        playSegments(Hls, { ...hlsConfig(null), workerPath, loader: commLoader(client) }, commPlaylist()),
+    const route = commRoute(state);
+    disposables.add(route);
+    proxyLayer?.attach(route);
+    route.load().then(
+      (loaded) => playSegments(loaded, route.playlistUrl(delivery, startTime())),
       (error) =>
         disposed ||
         status.fail(`The player could not load its HLS library over the kernel's comm (${error?.message ?? error}).`),
     );
     return true;
   }
-
-  const commPlaylist = () => `${COMM_BASE}stream/index.m3u8?at=${startTime()}`;
 
   function listenForHlsErrors(Hls, player) {
     let recovered = false;

@@ -65,6 +65,30 @@ def wait_for_top_frame(page, expected: int, timeout: float = 30) -> None:
     raise AssertionError(f"the player shows frame {seen}, not {expected}")
 
 
+def paused_seeks_shown_by_proxy(page, frames: list[int]) -> list[int | None]:
+    """Seek to each of ``frames`` while paused; the frame the proxy layer showed first at each
+    (None: the main video finished first). Each seek ends with the main video on its frame and
+    the layer hidden again."""
+    shown_by_proxy = []
+    for frame in frames:
+        target = (frame + 0.5) / FPS
+        # The segment may still be in the making on the first tries (the pool serves earlier
+        # tests' files too when the whole suite runs).
+        for attempt in range(6):
+            if attempt:
+                seek_in_page(page, target / 3)
+                time.sleep(1.0)
+            seen = seek_and_watch(page, target)
+            if seen is not None:
+                break
+        shown_by_proxy.append(seen)
+        wait_for_top_frame(page, frame)
+        # The main video ends on the same frame, and the layer is hidden again.
+        page.wait_for_function("(s) => document.querySelector(s).dataset.shown === undefined", arg=LAYER)
+        assert frame_in_screenshot(page, ROOT) == frame
+    return shown_by_proxy
+
+
 @pytest.mark.parametrize("server", ["lab"], indirect=True)
 def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, server, tmp_path):
     source = write_sample(tmp_path / "far.mp4", duration=12, fps=FPS, size=(640, 360), gop=250)
@@ -84,23 +108,7 @@ def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, serve
     wait_for_top_frame(page, 0)  # no hover: the controls (and the layer's cut-out for them) stay hidden
     # The proxy has loaded around the playhead, and the server warms the rest.
     page.wait_for_function("(s) => document.querySelector(s)?.readyState >= 2", arg=LAYER, timeout=60_000)
-    shown_by_proxy = []
-    for frame in (150, 149, 200, 199, 37):  # seeks and one-frame steps back, all paused
-        target = (frame + 0.5) / FPS
-        # The segment may still be in the making on the first tries (the pool serves earlier
-        # tests' files too when the whole suite runs).
-        for attempt in range(6):
-            if attempt:
-                seek_in_page(page, target / 3)
-                time.sleep(1.0)
-            seen = seek_and_watch(page, target)
-            if seen is not None:
-                break
-        shown_by_proxy.append(seen)
-        wait_for_top_frame(page, frame)
-        # The main video ends on the same frame, and the layer is hidden again.
-        page.wait_for_function("(s) => document.querySelector(s).dataset.shown === undefined", arg=LAYER)
-        assert frame_in_screenshot(page, ROOT) == frame
+    shown_by_proxy = paused_seeks_shown_by_proxy(page, [150, 149, 200, 199, 37])  # seeks and steps back
     assert shown_by_proxy == [150, 149, 200, 199, 37], shown_by_proxy
     # Playing shows the source, moving on from where it was.
     kernel_value(page, "p.play()")
