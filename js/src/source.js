@@ -1,4 +1,5 @@
-// Where the bytes come from, by delivery: "direct" plays the file itself with byte ranges;
+// Where the bytes come from, by delivery: "direct" plays the file itself with byte ranges
+// ("redirect" too, from the object's store: renewal.js keeps its presigned URL fresh);
 // "remux" and "transcode" play an HLS playlist of MPEG-TS segments the server makes on demand,
 // with hls.js through Media Source Extensions, or natively where a browser has HLS but no MSE
 // (Chromium answers "maybe" for HLS without playing it: MSE is preferred). Without a Jupyter
@@ -11,6 +12,7 @@ import { COMM_BASE, commLoader } from "./comm-loader.js";
 import { Disposables } from "./dom.js";
 import { isBuffered } from "./media.js";
 import { importOnce, onceOnPage } from "./registry.js";
+import { loadRedirected, playsFile } from "./renewal.js";
 
 export const SRC_PREFIX = "rangevideo/files/";
 const HLS_VERSION = "1.6.15"; // js/package.json pins it; js/build.mjs minifies it into static/vendor/
@@ -110,10 +112,11 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     hls?.destroy();
     hls = null;
     proxyLayer?.attach(base);
-    if (delivery === "direct") {
+    if (playsFile(delivery)) {
       const url = base + spec.src;
       // An adopted element loading this file already keeps what it has.
-      if (video.src !== new URL(url, location.href).href) video.src = url;
+      if (delivery === "redirect") loadRedirected(video, url, state.value("redirect_seconds"));
+      else if (video.src !== new URL(url, location.href).href) video.src = url;
       return;
     }
     hlsUrl = `${base}${spec.src.replace(SRC_PREFIX, `rangevideo/hls/${delivery}/`)}/index.m3u8`;
