@@ -128,8 +128,9 @@ def error_message(request_id: str, status: int, message: str) -> dict[str, Any]:
 
 def stream_delivery(delivery: str, facts: Probe) -> str:
     """The segmented delivery that carries a player's video over the comm: its own, or for a
-    file played directly over HTTP, its remux (its transcode when the codec cannot be copied)."""
-    if delivery != "direct":
+    file played directly over HTTP (or fetched from its store, delivery="redirect"), its remux
+    (its transcode when the codec cannot be copied)."""
+    if delivery not in ("direct", "redirect"):
         return delivery
     from . import delivery as _delivery
 

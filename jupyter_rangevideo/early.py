@@ -56,7 +56,10 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     remote.RemoteError before anything is displayed. Reads the header and index only, in
     bounded time whatever the size. Options set the Player's traits: start, end, loop, autoplay,
     muted, volume, playback_rate, controls, width, height; ``transport="comm"`` sends the bytes
-    over the widget's comm (by default only where no server reaches the page); ``proxy=False``
+    over the widget's comm (by default only where no server reaches the page);
+    ``delivery="redirect"`` (an object in S3, GCS or Azure that the browser plays as it is) has the
+    browser fetch it from the store with presigned URLs lasting ``redirect_seconds`` (default
+    3600), which the page renews; ``proxy=False``
     never shows frames from the seek proxy (on by default for files whose keyframes are more
     than 2 s apart, see proxy.py); ``delivery`` forces 'direct', 'remux' or 'transcode'
     (default: the cheapest that the browser plays); ``poster=False`` leaves out the still frame
@@ -106,6 +109,7 @@ def early_spec(early: EarlyOutput, options: dict[str, Any]) -> dict[str, Any]:
         **DEFAULTS,
         **options,
         "delivery": "direct",
+        "redirect_seconds": 0,
         "duration": early.facts.duration,
         "video_width": video.width if video is not None else 0,
         "video_height": video.height if video is not None else 0,

@@ -40,6 +40,7 @@ SAVED_OPTIONS = (
     # How the page gets the file (a remuxed or transcoded one plays from segments) and the
     # probe's facts it trusts over the stream's.
     "delivery",
+    "redirect_seconds",  # delivery="redirect": the page renews its presigned URL before then
     "duration",
     "video_width",
     "video_height",

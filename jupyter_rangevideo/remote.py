@@ -58,6 +58,10 @@ class ObjectChanged(RemoteError):
     """The object changed while it was read: read again from its new version."""
 
 
+class _Unsignable(RemoteError):
+    """The store's filesystem has no presigned URLs (fsspec's ``sign`` is not implemented)."""
+
+
 @dataclass(frozen=True)
 class ObjectStat:
     size: int
@@ -106,10 +110,13 @@ def block_cache() -> BlockCache:
 class RemoteObject:
     """One remote object: its stat, its bytes by range, a seekable file of it. Thread-safe."""
 
-    def __init__(self, url: str, storage_options: dict[str, Any] | None = None):
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None, redirect_seconds: int = 0):
         self.url = url
         self.label = _redacted(url)  # what messages say: no query string, no user or password
         self.options = dict(storage_options or {})
+        # delivery="redirect": the server answers the browser with a presigned URL lasting this long.
+        self.redirect_seconds = redirect_seconds
+        self._presigned: tuple[str, float] | None = None  # (URL, when it was minted: time.time())
         self.name = Path(url.split("?", 1)[0].rstrip("/")).name or url
         self.fetched = 0  # bytes this object read from the store (not from the cache)
         self._lock = threading.Lock()
@@ -163,7 +170,38 @@ class RemoteObject:
         """A seekable, read-only binary file of the object's current version."""
         return RemoteReader(self, self.stat())
 
-    def _open_file(self) -> Any:
+    def presigned_url(self, seconds: int) -> str:
+        """A URL at which anyone may GET the object for ``seconds`` (fsspec's ``sign``: S3, GCS
+        with a service account, Azure with an account key), the same one until half its life
+        has passed: one handed out has at least ``seconds / 2`` left. Raises ValueError where
+        the store's filesystem cannot presign, the usual errors where its credentials fail."""
+        now = _now()
+        with self._lock:
+            # X-Amz-Date counts whole seconds: a URL minted at .9 s has 0.9 s less than asked.
+            if self._presigned is not None and now - self._presigned[1] < seconds / 2 - 1:
+                return self._presigned[0]
+        fs, path = self._filesystem()
+
+        def sign() -> str:
+            try:
+                return str(fs.sign(path, expiration=int(seconds)))
+            except NotImplementedError as e:
+                raise _Unsignable(str(e)) from e
+
+        try:
+            url = _retried(self.label, sign)
+        except _Unsignable:
+            raise ValueError(
+                f"delivery='redirect' needs a URL the browser may fetch without credentials, and "
+                f"{type(fs).__name__} cannot presign one for {self.label}: leave out delivery='redirect' "
+                "so that the Jupyter server streams it"
+            ) from None
+        with self._lock:
+            self._presigned = (url, now)
+        return url
+
+    def _filesystem(self) -> tuple[Any, str]:
+        """The fsspec filesystem of the URL (made once) and the object's path in it."""
         import fsspec
 
         if self._fs is None:
@@ -171,6 +209,10 @@ class RemoteObject:
             fs, path = fsspec.core.url_to_fs(self.url, **options)
             tune_filesystem(fs)
             self._fs, self._path = fs, path
+        return self._fs, self._path
+
+    def _open_file(self) -> Any:
+        self._filesystem()
         self._fs.invalidate_cache(self._path)  # a fresh HEAD: never a listing's old answer
         if _is_http(self.url):
             # fsspec's HTTP file keeps no headers: ask for them (ETag, Last-Modified) here.
@@ -262,6 +304,11 @@ class RemoteReader(io.RawIOBase):
         self._position += count
         self.bytes_read += count
         return count
+
+
+def _now() -> float:
+    """The wall clock, as a presigned URL's expiry counts it."""
+    return time.time()
 
 
 def _redacted(url: str) -> str:

@@ -42,11 +42,18 @@ _objects: OrderedDict[str, RemoteObject] = OrderedDict()
 _lock = threading.Lock()
 
 
-def register(url: str, storage_options: dict[str, Any] | None, secret: bytes) -> str:
-    """The shareable name of ``url`` read with ``storage_options``, recorded for the server."""
+def register(
+    url: str, storage_options: dict[str, Any] | None, secret: bytes, redirect_seconds: int = 0
+) -> str:
+    """The shareable name of ``url`` read with ``storage_options``, recorded for the server.
+    ``redirect_seconds``: the server answers the name with a presigned URL lasting that long
+    (delivery="redirect"); another name than the same object streamed through the server."""
     options = dict(storage_options or {})
+    record: dict[str, Any] = {"url": url, "storage_options": options}
+    if redirect_seconds:
+        record["redirect_seconds"] = int(redirect_seconds)
     try:
-        text = json.dumps({"url": url, "storage_options": options}, sort_keys=True)
+        text = json.dumps(record, sort_keys=True)
     except (TypeError, ValueError):
         raise TypeError(
             "storage_options must hold only JSON values (strings, numbers, lists, dicts) to reach "
@@ -58,7 +65,7 @@ def register(url: str, storage_options: dict[str, Any] | None, secret: bytes) ->
     folder = registry_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private(folder / f"{key}.json", text)
-    remote = RemoteObject(url, options)
+    remote = RemoteObject(url, options, int(redirect_seconds))
     with _lock:
         _objects[key] = _objects.get(key) or remote
         _objects.move_to_end(key)
@@ -86,7 +93,9 @@ def resolve(name: str) -> RemoteObject | None:
         raise FileNotFoundError(
             f"the remote video {parts[1]!r} is not registered on this machine: show() it again"
         ) from None
-    remote = RemoteObject(record["url"], record.get("storage_options") or {})
+    remote = RemoteObject(
+        record["url"], record.get("storage_options") or {}, record.get("redirect_seconds", 0)
+    )
     with _lock:
         found = _objects.setdefault(key, remote)
         while len(_objects) > _MAX_OBJECTS:
@@ -94,26 +103,37 @@ def resolve(name: str) -> RemoteObject | None:
     return found
 
 
-def resolve_source(source: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> str:
+def resolve_source(
+    source: str | os.PathLike[str], storage_options: dict[str, Any] | None = None, redirect_seconds: int = 0
+) -> str:
     """What the readers take: a local path as it is, a URL as its registered name."""
     if is_url(source):
-        return register(str(source), storage_options, load_secret())
+        return register(str(source), storage_options, load_secret(), redirect_seconds)
     if storage_options:
         raise ValueError(f"storage_options apply to URLs (s3://, gs://, https://...), not to {source!r}")
+    if redirect_seconds:
+        raise ValueError(
+            f"delivery='redirect' sends the browser to an object's store with a presigned URL; "
+            f"{os.fspath(source)!r} is a local file, which the Jupyter server streams: leave out delivery='redirect'"
+        )
     return os.fspath(source)
 
 
 def share(
-    source: str | os.PathLike[str], storage_options: dict[str, Any] | None = None
+    source: str | os.PathLike[str], storage_options: dict[str, Any] | None = None, redirect_seconds: int = 0
 ) -> tuple[str, str, str]:
     """(signed URL, what readers open, the name to show) of a local file or a URL. A URL's
     object is asked for its size and version now: a missing object or refused credentials
-    fail here, before a player is displayed."""
-    shared = resolve_source(source, storage_options)
+    fail here, before a player is displayed. ``redirect_seconds``: the server hands the browser
+    presigned URLs lasting that long, which the store's filesystem must be able to make (a
+    ValueError here if it cannot)."""
+    shared = resolve_source(source, storage_options, redirect_seconds)
     remote = resolve(shared)
     if remote is None:
         return share_local(shared)
     remote.stat()
+    if redirect_seconds:
+        remote.presigned_url(redirect_seconds)  # a filesystem that cannot presign says so now
     return url_for(shared), shared, remote.name
 
 

@@ -3,7 +3,8 @@ block cache, off the event loop, with a bounded read-ahead.
 
 :func:`serve_remote` is what ``RangeFileMixin.serve_file`` (streaming.py) does for a name that
 stands for a remote object (remote_registry.py): the same plan (ranges.py) and headers as for
-a file, the object's validator as its ETag, and a body sent block by block. The next block is
+a file, the object's validator as its ETag, and a body sent block by block; or, for an object
+shown with delivery="redirect", a 307 to a presigned URL of it in its store. The next block is
 fetched once half of the current one has left, so a reader that goes on never waits for the
 store, and one that stops (a seek elsewhere) costs at most a block more than it read.
 
@@ -145,6 +146,9 @@ async def serve_remote(handler: RangeFileMixin, name: str, remote: RemoteObject,
     """Answer a GET (``include_body``) or HEAD of the remote object ``remote``, shared as ``name``."""
     loop = asyncio.get_running_loop()
     pool = remote_pool(handler.settings)
+    if remote.redirect_seconds:
+        await _redirect(handler, remote, pool)
+        return
     try:
         stat = await loop.run_in_executor(pool, remote.stat)
     except Exception as e:
@@ -207,6 +211,25 @@ def _plan(
         return plan, 0
     chains.answered(client, name, plan.spans[0][1], links)
     return plan, 1 if links >= PREFETCH_FROM_LINK else 0
+
+
+async def _redirect(handler: RangeFileMixin, remote: RemoteObject, pool: Any) -> None:
+    """delivery="redirect": send the browser to the store with a presigned URL of the object
+    (the same one for half its life, so a burst of requests costs one signature). Not cached
+    (each load of the page's URL gets a URL with life left), and no Referer follows it to the store."""
+    loop = asyncio.get_running_loop()
+    try:
+        location = await loop.run_in_executor(pool, remote.presigned_url, remote.redirect_seconds)
+    except ValueError as e:  # this server's filesystem for the store cannot presign
+        raise RemoteHTTPError(502, log_message=f"rangevideo: {e}") from None
+    except Exception as e:
+        error = http_error(e, remote)
+        if error is None:
+            raise
+        raise error from None
+    handler.set_header("Cache-Control", "no-store")
+    handler.set_header("Referrer-Policy", "no-referrer")
+    handler.redirect(location, status=307)
 
 
 async def _send_plan(

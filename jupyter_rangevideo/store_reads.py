@@ -79,6 +79,9 @@ def bounded_options(url: str, options: dict[str, Any], connect: float, read: flo
         config.setdefault("connect_timeout", connect)
         config.setdefault("read_timeout", read)
         config.setdefault("retries", {"max_attempts": 2, "mode": "standard"})
+        # Presigned URLs (delivery="redirect") in Signature Version 4: botocore would sign some in
+        # version 2, which buckets made since 2020 refuse.
+        config.setdefault("signature_version", "s3v4")
         options["config_kwargs"] = config
     elif store == "azure":
         options.setdefault("skip_instance_cache", True)  # its retries are tuned: not the user's instance

@@ -21,7 +21,7 @@ MAX_COMMANDS = 64
 # The playback state that the page reports and that Python's commands set.
 STATE_KEYS = ("paused", "current_time", "playback_rate", "frame")
 # The file's facts come from the probe; a browser's guesses never replace them.
-FACT_KEYS = ("duration", "fps", "frame_count", "video_width", "video_height", "delivery")
+FACT_KEYS = ("duration", "fps", "frame_count", "video_width", "video_height", "delivery", "redirect_seconds")
 OPS = ("play", "pause", "seek", "frame", "step", "rate")
 
 Command = dict[str, Any]

@@ -89,7 +89,15 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
     video_width = t.Int(0, read_only=True).tag(sync=True)
     video_height = t.Int(0, read_only=True).tag(sync=True)
     delivery = t.Unicode(
-        "direct", read_only=True, help="how the browser gets the file: 'direct', 'remux' or 'transcode'"
+        "direct",
+        read_only=True,
+        help="how the browser gets the file: 'direct', 'remux', 'transcode' or 'redirect' (from its store)",
+    ).tag(sync=True)
+    redirect_seconds = t.Int(
+        0,
+        read_only=True,
+        help="delivery='redirect': how long each presigned URL that the server hands the browser lasts "
+        "(the page loads a new one before it expires); 0 otherwise",
     ).tag(sync=True)
     proxy = t.Bool(
         False,
@@ -131,6 +139,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         storage_options: dict[str, Any] | None = None,
         poster: bool = True,
         delivery: str | None = None,
+        redirect_seconds: int | None = None,
         proxy: bool | None = None,
         start_frame: int | None = None,
         end_frame: int | None = None,
@@ -138,13 +147,15 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         _early: EarlyOutput | None = None,
         **options: Any,
     ) -> None:
+        lifetime = _delivery.redirect_seconds(delivery, redirect_seconds)
         facts: Probe | None
         if _early is not None:  # show() displayed its output from these already (early.py)
             src, path, name = _early.src, _early.path, _early.name
             facts, self._from_header, self._displayed = _early.facts, True, True
         else:
-            # Raises for a missing, unreadable or non-regular file, a missing object, refused credentials.
-            src, path, name = share(source, storage_options)
+            # Raises for a missing, unreadable or non-regular file, a missing object, refused credentials
+            # (and for delivery="redirect", a local file or a store that cannot presign URLs).
+            src, path, name = share(source, storage_options, lifetime)
             frames_asked = (
                 start_frame is not None or end_frame is not None or bool(options.get("current_time"))
             )
@@ -178,6 +189,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         self.frame = self._frame_at(self.current_time) if not self._from_header else 0
         self._quiet = False
         self.set_trait("delivery", chosen)
+        self.set_trait("redirect_seconds", lifetime)
         # From the header: chosen once the probe has read the keyframes (settling.py).
         wanted = proxy is None and not self._from_header and _proxy.wanted(facts, chosen)
         self.proxy = wanted or bool(proxy) and facts.video is not None

@@ -25,6 +25,20 @@ def service(jp_serverapp):
     return jp_serverapp.web_app.settings["rangevideo_segments"]
 
 
+@pytest.fixture(scope="session")
+def s3():
+    """moto's S3 API on 127.0.0.1 with a bucket "videos" (remote_stores.py)."""
+    from remote_stores import MotoS3
+
+    server = MotoS3().start()
+    try:
+        client = server.client()
+        client.create_bucket(Bucket="videos")
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def runtime_dir(tmp_path, monkeypatch):
     """A runtime dir of the test's own, where url_for() and the servers keep the signing secret."""

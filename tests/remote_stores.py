@@ -28,8 +28,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import parse_qs, quote
 
 import numpy as np
 from tornado import web
@@ -206,17 +208,83 @@ class RangeServer:
             self._thread.join(10)
 
 
+@dataclass
+class PresignedRequest:
+    at: float  # time.monotonic()
+    method: str
+    range: str
+    expired: bool
+    sent: int = 0  # body bytes the store handed to the server socket
+
+
+class PresignedRules:
+    """WSGI middleware before moto's app: what S3 does with a presigned URL and moto does not
+    (past its X-Amz-Date plus X-Amz-Expires, 403 AccessDenied "Request has expired"), and a log
+    of the presigned requests, which tests count (a browser's, sent there by a redirect)."""
+
+    EXPIRED = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+    )
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.requests: list[PresignedRequest] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if "X-Amz-Signature" not in query:
+            return self.app(environ, start_response)
+        signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        expired = datetime.now(timezone.utc) > signed + timedelta(seconds=int(query["X-Amz-Expires"][0]))
+        method, span = environ["REQUEST_METHOD"], environ.get("HTTP_RANGE", "")
+        request = PresignedRequest(time.monotonic(), method, span, expired)
+        self.requests.append(request)
+        if not expired:
+            return self._counted(self.app(environ, start_response), request)
+        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(self.EXPIRED)))]
+        start_response("403 Forbidden", headers)
+        return [self.EXPIRED]
+
+    @staticmethod
+    def _counted(body: Any, request: PresignedRequest) -> Any:
+        try:
+            for chunk in body:
+                request.sent += len(chunk)
+                yield chunk
+        finally:
+            getattr(body, "close", lambda: None)()
+
+
 class MotoS3:
-    """moto's S3 API on 127.0.0.1 (in-process, threaded), with its endpoint and test keys.
-    moto checks no signature: a wrong key is not refused."""
+    """moto's S3 API on 127.0.0.1 (in-process, threaded), with its endpoint and test keys, behind
+    PresignedRules (``presigned`` lists the requests with presigned URLs). moto checks no
+    signature: a wrong key is not refused."""
 
     name = "s3"
     KEY, SECRET = "testing-key", "testing-secret"
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        rules = PresignedRules(DomainDispatcherApplication(create_backend_app))
+        self.presigned = rules.requests
+
+        class Server(ThreadedMotoServer):
+            def _server_entry(self) -> None:  # moto's own, with the rules before its app
+                self._server = make_server(
+                    self._ip_address, self._port, rules, True, request_handler=MotoRequestHandler
+                )
+                self._server_ready_event.set()
+                self._server.serve_forever()
+
+        self._server = Server(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint = ""
 
     def start(self) -> MotoS3:

@@ -89,6 +89,13 @@ def test_a_paused_report_waits_for_a_seek_to_end_but_not_forever(tmp_path):
     assert got == [True, False, False, True]
 
 
+def test_a_redirected_load_is_renewed_before_half_the_presigned_urls_life(tmp_path):
+    """The server hands out a presigned URL until half its life has passed (remote.py): a load
+    is good for half the lifetime, less a margin of a quarter of that, at most a minute."""
+    got = run_js(tmp_path, "return [3600, 600, 4].map((s) => p.goodForMs(s));")
+    assert got == [1_800_000 - 60_000, 300_000 - 60_000, 2000 - 500]
+
+
 def test_comm_chunks_reassemble_in_any_order_and_misfits_are_refused(tmp_path):
     result = run_js(
         tmp_path,

@@ -20,6 +20,7 @@ export { frameRows, markColor, scoreFilter, skeletonSegments, unpackOverlay } fr
 export { drawLayer, pictureRect } from "./overlays.js";
 export { mountPlayer } from "./player.js";
 export { findModel, isRegisteredModel } from "./registry.js";
+export { goodForMs } from "./renewal.js";
 export { jupyterBaseUrl } from "./source.js";
 export { latestSeq, pendingCommands, reportDue } from "./sync.js";
 export { clampView, decimate, eventBars, fullView, rangeView, timeToX, xToTime, zoomView } from "./timeline-draw.js";

@@ -8,6 +8,7 @@ import { preloadWhenVisible, shiftTimeline } from "./media.js";
 import { applyOptions } from "./options.js";
 import { createPlayback } from "./playback.js";
 import { createProxyLayer } from "./proxy.js";
+import { renewRedirects } from "./renewal.js";
 import { retryStuckSeeks } from "./seeking.js";
 import { attachSource } from "./source.js";
 import { playerState } from "./state.js";
@@ -97,10 +98,12 @@ function mountOnce(el, spec, model, adopted) {
     });
   }
   parts.add(mountVisuals({ root, video, state }));
-  status.explainErrors(source);
   const playback = createPlayback({ video, state, report, frameLabel });
   reports.setPlayback(playback);
   parts.add(playback);
+  const renewal = renewRedirects({ video, spec, state, playback, status });
+  parts.add(renewal);
+  status.explainErrors(source, renewal);
 
   // A view drawn after the commands were sent starts from the state they left.
   playback.setRate(state.value("playback_rate"));

@@ -1,4 +1,5 @@
-// Where the bytes come from, by delivery: "direct" plays the file itself with byte ranges;
+// Where the bytes come from, by delivery: "direct" plays the file itself with byte ranges
+// ("redirect" too, from the object's store: renewal.js keeps its presigned URL fresh);
 // "remux" and "transcode" play an HLS playlist of MPEG-TS segments the server makes on demand,
 // with hls.js through Media Source Extensions, or natively where a browser has HLS but no MSE
 // (Chromium answers "maybe" for HLS without playing it: MSE is preferred). Without a Jupyter
@@ -9,6 +10,7 @@
 import { Disposables } from "./dom.js";
 import { commRoute, HLS_FILE, HLS_VERSION, httpRoute, SRC_PREFIX } from "./hls-route.js";
 import { isBuffered } from "./media.js";
+import { loadRedirected, playsFile } from "./renewal.js";
 
 // How long the kernel's server has to answer before the comm carries the bytes instead.
 const PROBE_MS = 3000;
@@ -66,10 +68,11 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
     hls = null;
     const route = httpRoute(base, spec.src);
     proxyLayer?.attach(route);
-    if (delivery === "direct") {
+    if (playsFile(delivery)) {
       const url = base + spec.src;
       // An adopted element loading this file already keeps what it has.
-      if (video.src !== new URL(url, location.href).href) video.src = url;
+      if (delivery === "redirect") loadRedirected(video, url, state.value("redirect_seconds"));
+      else if (video.src !== new URL(url, location.href).href) video.src = url;
       return;
     }
     hlsUrl = route.playlistUrl(delivery);

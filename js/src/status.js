@@ -77,11 +77,13 @@ export function createStatus({ video, spec, state, delivery, onFail }) {
     return `The video could not be loaded (${spec.name}; ${why}).`;
   }
 
-  /** Explain the video's errors; `source` tells what it plays and may fall back to the kernel. */
-  function explainErrors(source) {
+  /** Explain the video's errors; `source` tells what it plays and may fall back to the kernel;
+   * `renewal` (renewal.js, or null) may load a redirected source again first. */
+  function explainErrors(source, renewal = null) {
     disposables.listen(video, "error", async () => {
       const error = video.error;
       if (!error) return;
+      if (renewal && (await renewal.recover(error))) return;
       const hlsUrl = source.hlsUrl();
       if (source.usingHlsJs() && error.code !== MediaError.MEDIA_ERR_NETWORK) {
         fail(`The video could not be decoded (${spec.name}, ${delivery}): ${error.message || "media error"}.`);

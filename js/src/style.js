@@ -11,6 +11,8 @@ export const PLAYER_STYLE = `
 .jp-RangeVideo-proxy { position: absolute; pointer-events: none; opacity: 0; background: #000; }
 .jp-RangeVideo-proxy[data-shown] { opacity: 1; }
 .jp-RangeVideo:hover > .jp-RangeVideo-proxy.jp-mod-controls { clip-path: inset(0 0 48px 0); }
+.jp-RangeVideo-held { position: absolute; pointer-events: none; }
+.jp-RangeVideo:hover .jp-RangeVideo-held.jp-mod-controls { clip-path: inset(0 0 48px 0); }
 .jp-RangeVideo-busy { position: absolute; top: 8px; left: 8px; display: flex; align-items: center; gap: 0.5em;
   padding: 0.25em 0.7em; border-radius: 1em; background: rgba(0, 0, 0, 0.65); color: #fff;
   font: 12px var(--jp-ui-font-family, sans-serif); pointer-events: none; }

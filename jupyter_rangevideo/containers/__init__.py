@@ -48,11 +48,15 @@ def cut_off(path: str, size: int, source: object = None) -> str | None:
     """A plain-words explanation if the file at ``path`` (a regular file of ``size`` bytes,
     or ``source``: a seekable binary file, a remote object's reader) is cut off, else None."""
     # Unbuffered: each read of a local file is one small pread.
-    with contextlib.nullcontext(source) if source else open(path, "rb", buffering=0) as file:
+    with contextlib.nullcontext(source) if source else open(path, "rb", buffering=0) as opened:
+        file = cast(BinaryIO, opened)
+        start = file.tell()
         try:
-            layout = read_layout(cast(BinaryIO, file), size)
+            layout = read_layout(file, size)
         except (struct.error, ValueError, IndexError):
             return None  # a header this module misreads is FFmpeg's to judge, never a false alarm
+        finally:
+            file.seek(start)  # a source handed in is read next from where it was (by PyAV)
     if layout is None or not layout.missing:
         return None
     if layout.at_least:
