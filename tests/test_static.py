@@ -26,7 +26,7 @@ def test_vendored_files_are_there_with_their_license():
     # One version everywhere: npm's package the build minifies, and the URL the player asks for.
     package = json.loads((ROOT / "js" / "package.json").read_text())
     assert package["devDependencies"]["hls.js"] == "1.6.15"
-    assert 'HLS_VERSION = "1.6.15"' in (ROOT / "js" / "src" / "source.js").read_text()
+    assert 'HLS_VERSION = "1.6.15"' in (ROOT / "js" / "src" / "hls-route.js").read_text()
 
 
 async def test_extension_serves_the_module_as_javascript(fetch):

@@ -15,8 +15,12 @@ export function playerState(spec, model) {
     facts,
     /** The probe's frame clock (a saved output keeps it at its top level), or null. */
     clock: () => facts().clock ?? spec.clock ?? null,
-    /** An audio-only file: drawn with the browser's compact audio controls. */
-    audioOnly: () => (model ? model.get("_facts")?.video === null : !!spec.options?.audio_only),
+    /** An audio-only file: drawn with the browser's compact audio controls. A live model whose
+     * facts have not arrived yet (its first message comes before them) leaves it to the spec. */
+    audioOnly: () => {
+      const video = model ? model.get("_facts")?.video : undefined;
+      return video === undefined ? !!spec.options?.audio_only : video === null;
+    },
     /** Set traits of the live model (nothing without one). */
     save(values) {
       if (!model) return;
