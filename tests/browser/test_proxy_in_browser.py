@@ -108,8 +108,10 @@ def test_paused_seeks_show_the_proxy_frame_then_play_from_the_source(page, serve
     wait_for_top_frame(page, 0)  # no hover: the controls (and the layer's cut-out for them) stay hidden
     # The proxy has loaded around the playhead, and the server warms the rest.
     page.wait_for_function("(s) => document.querySelector(s)?.readyState >= 2", arg=LAYER, timeout=60_000)
-    shown_by_proxy = paused_seeks_shown_by_proxy(page, [150, 149, 200, 199, 37])  # seeks and steps back
-    assert shown_by_proxy == [150, 149, 200, 199, 37], shown_by_proxy
+    # Seeks and steps back, each far from the keyframe before it (a frame close after one, such
+    # as 37, can be decoded by the source before the proxy shows it: a race, not a fault).
+    shown_by_proxy = paused_seeks_shown_by_proxy(page, [150, 149, 200, 199, 230])
+    assert shown_by_proxy == [150, 149, 200, 199, 230], shown_by_proxy
     # Playing shows the source, moving on from where it was.
     kernel_value(page, "p.play()")
     page.wait_for_function("(s) => document.querySelector(s).currentTime > 2.2", arg=VIDEO)

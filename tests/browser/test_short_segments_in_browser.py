@@ -11,7 +11,6 @@ import shutil
 
 import pytest
 from conftest import (
-    chromium,
     create_notebook,
     frame_index,
     kernel_eval,
@@ -44,13 +43,14 @@ def lab(tmp_path_factory):
         shutil.rmtree(tmp / "cache", ignore_errors=True)
 
 
-def test_quarter_second_segments_seek_exactly_and_play_on(lab):
+def test_quarter_second_segments_seek_exactly_and_play_on(lab, browser):
     clip = write_sample(
         lab.root / "phone.mov", duration=5, fps=25, size=(180, 320), codec="hevc", audio="aac", rotation=90
     )
     cell = f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clip)!r}, width=180)"
     create_notebook(lab, "short.ipynb", [cell])
-    with chromium() as browser, new_page(browser, timeout=60) as page:
+    # The session's browser: a second sync Playwright in the same thread is refused.
+    with new_page(browser, timeout=60) as page:
         open_notebook(page, lab, "short.ipynb")
         run_all_cells(page)
         wait_for_frame(page, 0, tolerance=0, timeout=60)
