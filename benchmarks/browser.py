@@ -70,15 +70,20 @@ PLAYERS[AGAIN] = PLAYERS["IPython.display.Video"]
 BETWEEN_CELLS_S = 1.0
 KEYS = ("first_frame_ms", "seek_ms", "step_back_ms")
 SEEKS = (7.0, 2.0, 9.6, 4.4)  # jumps forward and back, then one frame back from the last
-# In the page, on its clock: the first frame (the element exists and has a frame), and each
-# seek to ``seconds`` until requestVideoFrameCallback presents ``frame``.
-FIRST_FRAME = """async (selector) => {
-    for (let i = 0; i < 3600; i++) {
-        const v = document.querySelector(selector);
-        if (v && v.readyState >= 2) return performance.now();
-        await new Promise((resolve) => requestAnimationFrame(resolve));
-    }
-    return null;
+# In the page, on its clock: the first frame (the first animation frame at which the element
+# exists and has a frame), watched from before the cell runs (run_cell resolves only when the
+# cell has finished, which may be after its video shows), and each seek to ``seconds`` until
+# requestVideoFrameCallback presents ``frame``.
+WATCH_FIRST_FRAME = """(selector) => {
+    const watch = (window.__firstFrame ??= {});
+    watch[selector] = null;
+    (async () => {
+        for (let i = 0; i < 3600; i++) {
+            const v = document.querySelector(selector);
+            if (v && v.readyState >= 2) { watch[selector] = performance.now(); return; }
+            await new Promise((resolve) => requestAnimationFrame(resolve));
+        }
+    })();
 }"""
 SEEK = """([selector, seconds, frame, fps]) => new Promise((resolve) => {
     const v = document.querySelector(selector);
@@ -107,6 +112,16 @@ def run_cell(page, index: int) -> float:
     return page.evaluate(RUN_CELL, index)
 
 
+def first_frame_of_cell(page, index: int, selector: str, timeout: float = 60) -> float:
+    """Run cell ``index``; ms from running it to the first frame of the video at ``selector``."""
+    page.evaluate(WATCH_FIRST_FRAME, selector)
+    started = run_cell(page, index)
+    shown = page.wait_for_function(
+        "(selector) => window.__firstFrame[selector]", arg=selector, timeout=timeout * 1000
+    ).json_value()
+    return float(shown) - started
+
+
 def wait_frame(page, selector: str, expected: int) -> None:
     """The frame a person sees, from its pixels: the timings count only if it is the right one."""
     wait_for_frame(page, expected, timeout=60, selector=selector, interval=0.02)
@@ -127,8 +142,7 @@ def measure(page, server, player: str, path: Path, number: int) -> dict:
     run_cell(page, 0)
     wait_for_notebook(page, name)  # the kernel is idle again
     time.sleep(BETWEEN_CELLS_S)
-    started = run_cell(page, 1)
-    first = timed(page.evaluate(FIRST_FRAME, selector), "first frame") - started
+    first = first_frame_of_cell(page, 1, selector)
     wait_frame(page, selector, 0)
     seeks = []
     for target in SEEKS:

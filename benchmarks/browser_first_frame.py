@@ -34,16 +34,15 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from browser import (
     BETWEEN_CELLS_S,
-    FIRST_FRAME,
     FPS,
     chromium,
     create_notebook,
+    first_frame_of_cell,
     new_page,
     open_notebook,
     paired_differences,
     run_cell,
     start_server,
-    timed,
     wait_for_notebook,
     wait_frame,
     write_sample,
@@ -79,16 +78,17 @@ def timed_cells(page, server, name: str, cells: list[str], players: dict[int, st
     open_notebook(page, server, name)
     times: dict[str, float] = {}
     for index in range(len(cells)):
-        started = run_cell(page, index)
         if index in players:
             player = players[index]
             found = SELECTORS[player]
-            times[player] = timed(page.evaluate(FIRST_FRAME, found), "first frame") - started
+            times[player] = first_frame_of_cell(page, index, found)
             page.locator(found).scroll_into_view_if_needed()
             try:
                 wait_frame(page, found, 0)  # the right picture, from its pixels
             except AssertionError:
                 unchecked.append(player)  # counted, and said so
+        else:
+            run_cell(page, index)
 
         wait_for_notebook(page, name)  # the kernel is idle again
         time.sleep(BETWEEN_CELLS_S)

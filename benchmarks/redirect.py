@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 sys.path.insert(0, str(HERE))
 
-from browser import FIRST_FRAME, SEEK, paired_differences, run_cell, timed
+from browser import SEEK, first_frame_of_cell, paired_differences, run_cell, timed
 from conftest import FPS, chromium, create_notebook, new_page, open_notebook, wait_for_notebook
 from remote import cache_bytes, start_lab
 from remote_stores import MotoS3
@@ -71,9 +71,8 @@ def one_round(browser, tmp: Path, s3: MotoS3, keys: dict, number: int, seeks: in
             time.sleep(1.0)
             store_before = len(s3.presigned)
             for player in order:
-                started = run_cell(page, cell_of[player])
-                shown = timed(page.evaluate(FIRST_FRAME, selector(cell_of[player])), f"{player}: first frame")
-                result["first_frame_ms"][player] = shown - started
+                shown = first_frame_of_cell(page, cell_of[player], selector(cell_of[player]))
+                result["first_frame_ms"][player] = shown
                 wait_for_notebook(page, name)
                 time.sleep(1.0)
             rng = random.Random(number)

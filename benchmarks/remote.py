@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 sys.path.insert(0, str(HERE))
 
-from browser import FIRST_FRAME, SEEK, run_cell, timed, wait_frame
+from browser import SEEK, first_frame_of_cell, run_cell, timed, wait_frame
 from conftest import FPS, Server, chromium, create_notebook, new_page, open_notebook, wait_for_notebook
 from helpers import answers, free_port, jupyter_command, jupyter_env, start_process
 from remote_stores import MotoS3, RangeServer
@@ -90,8 +90,7 @@ def measure(
         wait_for_notebook(page, name)
         time.sleep(1.0)
         before_show = cache_bytes(cache)
-        started = run_cell(page, 1)
-        first = timed(page.evaluate(FIRST_FRAME, SELECTOR), "first frame") - started
+        first = first_frame_of_cell(page, 1, SELECTOR)
         wait_frame(page, SELECTOR, 0)
         after_first = cache_bytes(cache)
         rng = random.Random(seed)

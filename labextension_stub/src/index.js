@@ -13,6 +13,29 @@ const MIME_TYPE = "application/vnd.jupyter.rangevideo+json";
 const RANK = -20;
 // The widget model is created from the kernel's comm message, possibly after the output.
 const WAIT_FOR_LIVE_MODEL_MS = 5000;
+// show()'s first output is drawn while the widget is still on its way; the widget's output
+// follows about 150 ms later. Binding the player to its live model then (the controls drawn
+// anew, the <video> moved into them) held the page's first frame back by about 100 ms, so
+// the player loading from the first output is bound once its first frame is in, or after
+// this long at most.
+const BIND_AFTER_FIRST_FRAME_MS = 1000;
+
+/** Resolves once the media element under `node` has its first frame (or failed, or holds
+ * back its loading out of view), or after `timeoutMs`. */
+function firstFrameIn(node, timeoutMs) {
+  const media = node.querySelector("video, audio");
+  if (!media || media.readyState >= 2 || media.error || media.preload === "none") return Promise.resolve();
+  return new Promise((resolve) => {
+    // A frame after the event: the picture is on screen before the page's work resumes.
+    const done = () => {
+      clearTimeout(timer);
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve()));
+    };
+    const timer = setTimeout(done, timeoutMs);
+    media.addEventListener("loadeddata", done, { once: true });
+    media.addEventListener("error", done, { once: true });
+  });
+}
 
 class RangeVideoRenderer extends Widget {
   constructor(options) {
@@ -42,13 +65,20 @@ class RangeVideoRenderer extends Widget {
     // Already bound to the player's live model: the model holds the update, and
     // remounting would reload the video.
     if (this._live && this._playerId === spec.player_id && isRegisteredModel(this._live)) return;
+    // The player drawn from the output is bound to its live model once its first frame is in.
+    const bind = async (live) => {
+      if (this._playerId === spec.player_id && !this._live) {
+        await firstFrameIn(this.node, BIND_AFTER_FIRST_FRAME_MS);
+        if (!current()) return;
+      }
+      mount(live);
+    };
     const live = await findModel(spec.player_id);
     if (!current()) return;
-    mount(live);
-    if (!live) {
-      const later = await findModel(spec.player_id, WAIT_FOR_LIVE_MODEL_MS);
-      if (later && current()) mount(later);
-    }
+    if (live) return bind(live);
+    mount(null);
+    const later = await findModel(spec.player_id, WAIT_FOR_LIVE_MODEL_MS);
+    if (later && current()) await bind(later);
   }
 
   dispose() {
