@@ -110,3 +110,56 @@ def test_saved_notebook_is_small_and_plays_after_reopening(page, server, videos)
     wait_for_frame(page, round(4.0 * FPS))
     page.evaluate("(s) => document.querySelector(s).play()", VIDEO)
     page.wait_for_function("(s) => document.querySelector(s).currentTime > 4.5", arg=VIDEO)
+
+
+# Before the page's own scripts: when each player root and <video> entered the page, and when
+# each <video> had its first frame.
+MOUNTS = """
+window.__mounts = { roots: [], videos: [] };
+new MutationObserver((records) => {
+    for (const record of records) for (const node of record.addedNodes) {
+        if (node.nodeType !== 1) continue;
+        const roots = node.matches(".jp-RangeVideo") ? [node] : node.querySelectorAll(".jp-RangeVideo");
+        for (const root of roots) {
+            if (root.__counted) continue;
+            root.__counted = true;
+            window.__mounts.roots.push(performance.now());
+        }
+        for (const v of node.tagName === "VIDEO" ? [node] : node.querySelectorAll("video")) {
+            if (v.__entry) continue;
+            v.__entry = { firstFrame: null };
+            window.__mounts.videos.push(v.__entry);
+            v.addEventListener("loadeddata", () => { v.__entry.firstFrame ??= performance.now(); });
+        }
+    }
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def test_the_first_output_shows_its_frame_before_the_player_binds_to_python(page, server, videos):
+    # show()'s first output draws the player and loads the video while the widget is made; the
+    # widget's output then binds that same <video> to the live model, after its first frame, so
+    # that redrawing the controls does not hold the frame back.
+    name = "first-output.ipynb"
+    create_notebook(server, name, [show_cell(videos["small"], width=320), "p.frame = 40"])
+    page.add_init_script(MOUNTS)
+    held = []
+
+    def hold_the_first_answer(route):
+        # The first bytes come after the widget (made about 0.2 s after the first output), as
+        # they do on a slower disk or link; well within the bound on waiting for them.
+        if not held:
+            held.append(route.request.url)
+            time.sleep(0.4)
+        route.continue_()
+
+    page.route("**/rangevideo/files/**", hold_the_first_answer)
+    open_notebook(page, server, name)
+    run_all_cells(page)
+    wait_for_frame(page, 40)  # Python drives the player: it is bound
+    mounts = page.evaluate("window.__mounts")
+    assert held, "the video was not requested"
+    assert len(mounts["videos"]) == 1, mounts  # one <video>, loaded once
+    assert len(mounts["roots"]) == 2, mounts  # drawn from the first output, then bound
+    first_frame = mounts["videos"][0]["firstFrame"]
+    assert first_frame is not None and first_frame <= mounts["roots"][1], mounts
