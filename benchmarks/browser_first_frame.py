@@ -6,8 +6,11 @@ Two settings, both in every round (interleaved, so the machine's load falls on b
 
 - **first cell**: each player's cell is the first cell of a fresh kernel (one page each, in
   rotated order);
-- **after other cells**: one fresh page and kernel, a cell of other work first, then the three
-  players' cells one at a time, in rotated order (each after at least one other cell).
+- **after other cells**: the same, with a cell of other work run first in each kernel.
+
+Each player has a page of its own: in one page the second `IPython.display.Video` came 100-200 ms
+sooner than the first, whichever file it played (the page's first player of a kind pays a warm-up
+that later ones do not), which made one page's comparison depend on the order.
 
 Each figure: from running the cell to the first frame of its <video> (readyState >= 2), on the
 page's clock. Paired by round: the difference to IPython.display.Video's in the same round, the
@@ -101,15 +104,14 @@ def one_round(browser, server, path: Path, number: int) -> dict[str, dict[str, f
     turn = number % len(ORDER)
     order = ORDER[turn:] + ORDER[:turn]
     code = {p: CELLS[p].format(path=str(path), relative=relative) for p in ORDER}
-    first: dict[str, float] = {}
-    for player in order:
-        with new_page(browser, timeout=60, viewport=VIEWPORT) as page:
-            name = f"ff-first-{number}-{ORDER.index(player)}.ipynb"
-            first.update(timed_cells(page, server, name, [code[player]], {0: player}))
-    with new_page(browser, timeout=60, viewport=VIEWPORT) as page:
-        cells = [OTHER_CELL] + [code[p] for p in order]
-        after = timed_cells(page, server, f"ff-after-{number}.ipynb", cells, dict(enumerate(order, 1)))
-    return {"first cell": first, "after other cells": after}
+    times: dict[str, dict[str, float]] = {setting: {} for setting in SETTINGS}
+    for setting, before in zip(SETTINGS, ([], [OTHER_CELL]), strict=True):
+        for player in order:
+            with new_page(browser, timeout=60, viewport=VIEWPORT) as page:
+                name = f"ff-{len(before)}-{number}-{ORDER.index(player)}.ipynb"
+                cells = [*before, code[player]]
+                times[setting].update(timed_cells(page, server, name, cells, {len(before): player}))
+    return times
 
 
 def summary_lines(runs: list[dict], label: str, load: tuple[float, float]) -> list[str]:
@@ -117,8 +119,8 @@ def summary_lines(runs: list[dict], label: str, load: tuple[float, float]) -> li
         (
             f"{label}: {len(runs)} rounds, {time.strftime('%Y-%m-%d %H:%M %Z')}, load average "
             f"{load[0]:.1f} at the start and {load[1]:.1f} at the end (2 cores, shared). Per round, "
-            "interleaved: each player's cell as the first of a fresh kernel (3 pages, rotated order), then "
-            "one page with a cell of other work and the three players' cells after it (rotated order). "
+            "interleaved: each player's cell as the first of a fresh kernel, then after a cell of other work in "
+            "a fresh kernel (a page each, rotated order). "
             "Import and display in one cell. ms from running the cell to the first frame; the paired "
             "difference to IPython.display.Video in the same round, median [90 % bootstrap interval]."
         ),
@@ -152,11 +154,23 @@ def write(runs: list[dict], label: str, load: tuple[float, float]) -> list[str]:
     return lines
 
 
+def compile_package() -> None:
+    """The package's modules as an installed wheel has them, compiled (pip compiles a wheel's
+    modules as it installs them; IPython's are): a checkout where PYTHONDONTWRITEBYTECODE is
+    set would compile them again in every fresh kernel, about 10 ms for show()'s first output."""
+    import compileall
+
+    import jupyter_rangevideo
+
+    compileall.compile_dir(Path(jupyter_rangevideo.__file__).parent, quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--label", default="after", help="names the result files, e.g. before / after")
     args = parser.parse_args()
+    compile_package()
     load_start = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-first-frame-"))
     server = start_server("lab", tmp)
