@@ -52,18 +52,19 @@ class Job:
     version: Hashable = None  # the file's validator: a decoder left for a changed file is not continued
 
 
-def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: CursorPark | None = None) -> None:
+def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: CursorPark | None = None) -> bool:
     """Write segment ``job`` as MPEG-TS to ``out_path``; raises Cancelled, SegmentError.
 
     With ``cursors``, a transcode continues the decoder a job for the segment before it left
-    there, and leaves its own for the segment after it (continuing.py).
+    there, and leaves its own for the segment after it (continuing.py). Returns whether it
+    continued one.
     """
     import av
 
     key = cursor_key(job)
     continuing = cursors is not None and job.delivery != "remux"
     cursor = cursors.take(key, job.start) if cursors is not None and continuing else None
-    parked = False
+    continued, parked = cursor is not None, False
     try:
         if cursor is None:
             cursor = _open(job)
@@ -82,6 +83,7 @@ def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: Curs
     finally:
         if cursor is not None and not parked:
             cursor.close()
+    return continued
 
 
 def cursor_key(job: Job) -> tuple[Any, ...]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import stat
 import threading
+import time
 from collections import Counter, OrderedDict, deque
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +31,9 @@ from .probe import Probe
 from .segment_jobs import FORMAT_VERSION, Cancelled, Job, SegmentError
 from .segment_plan import EncodeSettings, SegmentPlan, plan_segments, playlist
 
+# One line per job at DEBUG: when it was queued, started and done (seconds since the epoch, to
+# line up with a page's clock), its wall and CPU seconds, whether it continued a decoder.
+log = logging.getLogger("jupyter_rangevideo.segments")
 # A decoder left for the next segment's job is closed after this long unused.
 CURSOR_IDLE_SECONDS = 20.0
 # The server extension's settings unless configured (frozen: one instance serves every service).
@@ -64,6 +69,8 @@ class _Task:
     # background_slots workers, never cancelled by a player's seek elsewhere.
     background: bool = False
     ran_background: bool = False
+    queued_at: float = field(default_factory=time.time)
+    asked_at_start: bool = False  # a player waited for it when it started (not a prefetch)
 
 
 @dataclass
@@ -332,20 +339,34 @@ class SegmentService:
                 # the speed of the segment a player is waiting for (its first one, or a seek).
                 return
             task.started = True
+            task.asked_at_start = task.waiters > 0
             task.ran_background = task.background
             self._running += 1
             self._running_background += task.ran_background
             self._note("started", task)
-            work = loop.run_in_executor(self.pool, self._run, task.key, task.job, task.cancel)
+            work = loop.run_in_executor(self.pool, self._run, task, task.cancel)
             work.add_done_callback(functools.partial(self._finished, task))
 
-    def _run(self, key: str, job: Job, cancel: threading.Event) -> str:
+    def _run(self, task: _Task, cancel: threading.Event) -> str:
         if cancel.is_set():
             raise Cancelled()
-        made = self.cache.lookup(key)  # another process may have made it meanwhile
+        made = self.cache.lookup(task.key)  # another process may have made it meanwhile
         if made is not None:
             return made
-        return self.cache.store(key, lambda temp: segment_jobs.make_segment(job, temp, cancel, self.cursors))
+        job, began, cpu = task.job, time.time(), time.process_time()
+        continued: list[bool] = []
+        made = self.cache.store(
+            task.key,
+            lambda temp: continued.append(segment_jobs.make_segment(job, temp, cancel, self.cursors)),
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "segment %s %d of %s: queued %.3f started %.3f done %.3f, %.3f s CPU (process), %s%s",
+                job.delivery, job.index, job.path, task.queued_at, began, time.time(),
+                time.process_time() - cpu, "continued" if continued[0] else "from its keyframe",
+                "" if task.asked_at_start else ", prefetched",
+            )  # fmt: skip
+        return made
 
     def _finished(self, task: _Task, done: asyncio.Future[str]) -> None:
         self._running -= 1
