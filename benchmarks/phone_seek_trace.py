@@ -58,6 +58,17 @@ TRACE = """(() => {
         first_byte: performance.timeOrigin + e.responseStart, done: performance.timeOrigin + e.responseEnd });
     }
   }).observe({ type: 'resource', buffered: true });
+  // Frames composited (what a person sees), also while readyState still says HAVE_METADATA.
+  const watch = setInterval(() => {
+    const video = document.querySelector('video.jp-RangeVideo-video');
+    if (!video || !video.requestVideoFrameCallback) return;
+    clearInterval(watch);
+    const presented = (_, meta) => {
+      trace.push({ t: now(), what: 'presented', media: +meta.mediaTime.toFixed(4), ready: video.readyState });
+      video.requestVideoFrameCallback(presented);
+    };
+    video.requestVideoFrameCallback(presented);
+  }, 20);
   for (const name of ['seeking', 'seeked', 'waiting', 'canplay']) {
     document.addEventListener(name, (e) => {
       if (e.target instanceof HTMLVideoElement && e.target.matches('video.jp-RangeVideo-video'))
@@ -121,6 +132,8 @@ def breakdown(asked: float, shown: float, page: list[dict], jobs: list[dict]) ->
             text = f"{event['kind']} appended at {at}: buffered {event['buffered']}"
         elif event["what"] == "append":
             text = f"{event['kind']} append {event['bytes']} B at {at}"
+        elif event["what"] == "presented":
+            text = f"frame at {event['media']} s composited at {at} (readyState {event['ready']})"
         else:
             text = f"{event['what']} at {at} (currentTime {event['at']}, readyState {event['ready']})"
         lines.append((t, text))
