@@ -7,7 +7,10 @@ turning it 90° clockwise, frame durations that wander around 1/60 s, a keyframe
 AAC), then measures, in JupyterLab with the extension, from ``rangevideo.show(...)``:
 
 - the first frame: until the page shows frame 0, upright (read from the picture);
-- seeks: ``p.frame = n`` to frames far apart, until the picture shows frame n;
+- seeks: ``p.frame = n`` to frames far apart, until the picture shows frame n (read from a
+  canvas, which Chromium draws only once the seek completes: readyState HAVE_CURRENT_DATA),
+  and until the video composited frame n (``requestVideoFrameCallback``: on screen, which for
+  a paused seek comes first, before Chromium's own buffering rule lets the seek complete);
 - playback from the start for a few seconds: how far it got, ``waiting`` events, frames
   presented and dropped;
 - the segment jobs for the same file, before/after paired (``segment_pairs``): wall and CPU
@@ -158,6 +161,30 @@ PLAYED = """() => {
 }"""
 
 
+# Installed before the page's scripts: when each frame was composited (page clock, media time).
+WATCH_COMPOSITED = """(() => {
+    window.__composited = [];
+    const watch = setInterval(() => {
+        const video = document.querySelector('video.jp-RangeVideo-video');
+        if (!video || !video.requestVideoFrameCallback) return;
+        clearInterval(watch);
+        const presented = (now, meta) => {
+            window.__composited.push([performance.now(), meta.mediaTime]);
+            video.requestVideoFrameCallback(presented);
+        };
+        video.requestVideoFrameCallback(presented);
+    }, 20);
+})();"""
+
+
+def composited(page, clock, frame: int, after: float) -> float | None:
+    """When (page clock, ms) the video first composited ``frame`` after ``after``."""
+    for when, media in page.evaluate("() => window.__composited"):
+        if when >= after and clock.frame_at(media + 1e-4) == frame:
+            return when
+    return None
+
+
 def playback(page, kernel_eval, seconds: float) -> dict:
     """Play from where the player is for ``seconds`` of wall time: how far it got, how often
     it waited for data, frames presented and dropped."""
@@ -188,6 +215,9 @@ def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float
         wait_for_frame,
     )
 
+    from jupyter_rangevideo.probe import probe
+
+    clock = probe(path).clock
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-phone-bench-"))
     (tmp / "lab-config").mkdir()
     (tmp / "lab-config" / "jupyter_server_config.json").write_text(
@@ -206,19 +236,19 @@ def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float
                 )
                 create_notebook(server, notebook, [cell])
                 with new_page(browser, timeout=120) as page:
+                    page.add_init_script(WATCH_COMPOSITED)
                     open_notebook(page, server, notebook)
                     started = run_all_cells(page)
                     first = wait_for_frame(page, 0, tolerance=0, timeout=120, interval=0.02) - started
                     facts = kernel_eval(page, "print(p.delivery, p.video_width, p.video_height)").split()
-                    seeks = []
+                    seeks, on_screen = [], []
                     for frame in frames:
                         asked = page.evaluate("() => performance.now()")
                         kernel_eval(page, f"p.frame = {frame}")
-                        seeks.append(
-                            round(
-                                wait_for_frame(page, frame, tolerance=0, timeout=120, interval=0.02) - asked
-                            )
-                        )
+                        shown = wait_for_frame(page, frame, tolerance=0, timeout=120, interval=0.02)
+                        seeks.append(round(shown - asked))
+                        seen = composited(page, clock, frame, asked)
+                        on_screen.append(None if seen is None else round(seen - asked))
                 os.utime(path, (now, now + number + 0.5))
                 create_notebook(server, f"play-{number}.ipynb", [cell])
                 with new_page(browser, timeout=120) as page:
@@ -232,6 +262,7 @@ def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float
                     "video_size": [int(facts[1]), int(facts[2])],
                     "first_frame_ms": round(first),
                     "seek_ms": seeks,
+                    "seek_composited_ms": on_screen,
                     "playback": played,
                     "load": round(os.getloadavg()[0], 1),
                 }

@@ -26,7 +26,14 @@ from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
-FORMAT_VERSION = 3  # 2: rotated videos turned upright; 3: no AAC priming before a segment
+FORMAT_VERSION = 4  # 2: rotated videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD
+# A transcoded segment's sound runs this far past its pictures' end (the next segment's sound
+# starts at its own start again: the two overlap, and the later append replaces the earlier).
+# Chromium completes a seek (readyState, "seeked", pixels for a canvas) only once its audio
+# renderer holds 200 ms of sound from the target on (media's AudioRendererAlgorithm,
+# kStartingCapacity), so without it a seek to the last 0.2 s of a quarter-second segment waited
+# for the next segment's job as well, which costs a 4K HEVC clip 15 decoded frames.
+AUDIO_LEAD = 0.3
 
 
 class Cancelled(Exception):
@@ -288,8 +295,11 @@ class _AudioOut:
             self.target = out.add_stream("aac", rate=self.rate, layout=layout)
             self.target.time_base = Fraction(1, self.rate)
 
-    def add(self, packet: Any, lo: float = -math.inf, hi: float = math.inf) -> None:
-        """Write one source packet; re-encoded audio keeps only the frames in [lo, hi)."""
+    def add(
+        self, packet: Any, lo: float = -math.inf, hi: float = math.inf, keep: float = math.inf
+    ) -> list[Any]:
+        """Write one source packet; re-encoded audio keeps only the frames in [lo, hi), and
+        returns those decoded at or after ``keep`` seconds (for the next segment's job)."""
         if self.copy:
             if packet.pts is not None:
                 packet.pts -= self.shift
@@ -297,16 +307,26 @@ class _AudioOut:
                     packet.dts -= self.shift
                 packet.stream = self.target
                 self.out.mux(packet)
-            return
+            return []
+        kept = []
         for frame in packet.decode():
-            if frame.pts is None:
-                continue
-            t = float(frame.pts * frame.time_base) - self.origin
-            if t < lo - EPSILON or t >= hi - EPSILON:
-                continue
+            if self.add_frame(frame, lo, hi) >= keep - EPSILON:
+                kept.append(frame)
+        return kept
+
+    def add_frame(self, frame: Any, lo: float = -math.inf, hi: float = math.inf) -> float:
+        """Encode one decoded frame if it starts in [lo, hi) (it keeps its own timestamps);
+        returns where it starts (-inf without a timestamp)."""
+        if frame.pts is None:
+            return -math.inf
+        pts, time_base = frame.pts, frame.time_base
+        t = float(pts * time_base) - self.origin
+        if lo - EPSILON <= t < hi - EPSILON:
             frame.pts = round(t * self.rate)
             frame.time_base = Fraction(1, self.rate)
             self._mux(self.target.encode(frame))
+            frame.pts, frame.time_base = pts, time_base
+        return t
 
     def _mux(self, packets: list[Any]) -> None:
         # The AAC encoder's first packet starts a frame (1024 samples, 21 ms at 48 kHz) early:
@@ -365,6 +385,8 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
     encoder, turn = _encoder(job, cursor, out) if video is not None else (None, None)
     sound = _AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
     finish = None if job.last else job.end
+    # Sound to AUDIO_LEAD past the pictures' end; what is decoded of it goes on to the next job.
+    sound_end = math.inf if finish is None else finish if video is None else finish + AUDIO_LEAD
     if cursor.packets is None:
         streams = [s for s in (video, audio) if s is not None]
         cursor.packets = _packets_from(job, cursor.container, streams, anchor, job.start)
@@ -395,8 +417,16 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
             raise Cancelled()
         item = cursor.next()
         if item is None:
-            break  # the file's end (demux() ended with empty packets that flushed the decoders)
-        if isinstance(item, av.VideoFrame) or item.stream is video:
+            # The file's end (demux() ended with empty packets that flushed the decoders): its
+            # sound may end within AUDIO_LEAD of the pictures'.
+            audio_done = audio_done or video_done
+            break
+        if isinstance(item, av.AudioFrame):  # decoded by the job before, in its AUDIO_LEAD
+            t = -math.inf if audio_done or sound is None else sound.add_frame(item, job.start, sound_end)
+            audio_done = audio_done or t >= sound_end - EPSILON
+            if audio_done or (finish is not None and t >= finish - EPSILON):
+                past.append(item)  # the next segment's too
+        elif isinstance(item, av.VideoFrame) or item.stream is video:
             if video_done:
                 past.append(item)
                 continue
@@ -414,11 +444,13 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
                     break
         elif sound is not None and item.stream is audio:
             t = None if item.pts is None else float(item.pts * audio.time_base) - origin
-            if audio_done or (t is not None and finish is not None and t >= finish - EPSILON):
+            if audio_done or (t is not None and t >= sound_end - EPSILON):
                 audio_done = True
                 past.append(item)
             elif t is None or sound.copy is False or t >= job.start - EPSILON:
-                sound.add(item, job.start, math.inf if finish is None else finish)
+                past.extend(
+                    sound.add(item, job.start, sound_end, keep=math.inf if finish is None else finish)
+                )
     if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
         raise Cancelled()
     if encoder is not None:

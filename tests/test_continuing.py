@@ -14,7 +14,7 @@ from test_segments import CancelAfter
 from jupyter_rangevideo.continuing import Cursor, CursorPark
 from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import read_frame_index, write_sample
-from jupyter_rangevideo.segment_jobs import Cancelled, Job, cursor_key, make_segment
+from jupyter_rangevideo.segment_jobs import AUDIO_LEAD, Cancelled, Job, cursor_key, make_segment
 from jupyter_rangevideo.segment_plan import EncodeSettings, plan_segments
 
 # Every source is "heavy": short segments, as a 4K60 phone clip gets.
@@ -81,6 +81,37 @@ def test_a_continued_decoder_makes_the_frames_of_a_fresh_one(phone_like, tmp_pat
         assert sound == fresh_sound, n
     indices = [index for frames, _ in continued for _, index, _ in frames]
     assert indices == list(range(75))  # every frame once, in order
+
+
+def sound_span(path):
+    """From the first sample of a file's sound to the end of its last."""
+    with av.open(str(path)) as media:
+        packets = [p for p in media.demux(audio=0) if p.pts is not None]
+    first, last = packets[0], packets[-1]
+    return float(first.pts * first.time_base), float((last.pts + last.duration) * last.time_base)
+
+
+def test_a_segments_sound_runs_on_past_its_pictures(phone_like, tmp_path):
+    # Chromium completes a paused seek once it holds 0.2 s of sound from the target on: each
+    # segment but the last holds sound from its first picture to AUDIO_LEAD past its end, so
+    # that a seek anywhere in it needs no later segment's sound. Made in playback order
+    # (continuing) and by seeks (fresh), the same.
+    todo = jobs(phone_like)
+    park = CursorPark()
+    sound_end = sound_span(phone_like)[1]
+    assert AUDIO_LEAD >= 0.25  # 0.2 s past a target at a segment's last instant, and some room
+    for job in todo:
+        for name, cursors in (("continued", park), ("fresh", None)):
+            out = tmp_path / f"{name}-{job.index}.ts"
+            make_segment(job, str(out), threading.Event(), cursors)
+            frames, _ = pictures(out)
+            start, end = sound_span(out)
+            assert start <= frames[0][0] + 0.022, (name, job.index, start)  # within an AAC frame
+            if job.last:
+                assert end == pytest.approx(sound_end, abs=0.022), (name, end)
+            else:
+                assert end >= min(job.end + AUDIO_LEAD, sound_end) - 0.001, (name, job.index, end)
+    assert park.continued == len(todo) - 1
 
 
 def test_a_decoder_is_taken_up_only_where_it_stopped(phone_like, tmp_path):

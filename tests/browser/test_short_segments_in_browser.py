@@ -1,11 +1,13 @@
 """A heavy source's quarter-second segments in JupyterLab: every source counts as heavy here
 (``heavy_pixels_per_second=1``), so a small portrait HEVC clip with sound is cut as a 4K60
 phone clip is, and each playback segment's job continues the decoder the one before it left.
-``p.frame = n`` lands on frame n (read from the picture), and playback runs on through many
-segments to the frame the kernel reports once paused."""
+``p.frame = n`` lands on frame n (read from the picture), playback runs on through many
+segments to the frame the kernel reports once paused, and a seek near a segment's end needs
+no later segment (its sound runs on past its pictures)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 
@@ -22,8 +24,11 @@ from conftest import (
     wait_for_frame,
     wait_for_kernel,
 )
+from playwright.sync_api import Error as PlaywrightError
 
+from jupyter_rangevideo.probe import probe
 from jupyter_rangevideo.sample import write_sample
+from jupyter_rangevideo.segment_plan import EncodeSettings, plan_segments, segment_name
 
 FRAMES = (61, 17, 88, 40)
 
@@ -73,3 +78,39 @@ def test_quarter_second_segments_seek_exactly_and_play_on(lab, browser):
             page.wait_for_timeout(100)
         assert shown is not None and shown >= 75 and shown == kernel_value(page, "p.frame")
         assert kernel_value(page, "p.error") == ""
+
+
+def test_a_seek_near_a_segments_end_is_shown_from_that_segment_alone(lab, browser):
+    # Chromium completes a paused seek (readyState, "seeked", what a canvas draws) only once it
+    # holds 0.2 s of sound from the target on. A segment's sound runs on past its pictures
+    # (segment_jobs.AUDIO_LEAD), so frame 64 of this 60 fps clip, 0.18 s before the end of its
+    # quarter-second segment (1.0-1.25 s), shows with no later segment: those are held back.
+    clip = write_sample(
+        lab.root / "sixty.mov", duration=3, fps=60, size=(180, 320), codec="hevc", audio="aac", rotation=90
+    )
+    segments = plan_segments(probe(clip), "transcode", EncodeSettings(heavy_pixels_per_second=1))
+    frame = 64
+    wanted = {segment_name(0), segment_name(segments.index_at((frame + 0.5) / 60))}
+    assert segments.span(segments.index_at((frame + 0.5) / 60)) == (1.0, 1.25)
+    held = []
+
+    def only_wanted(route):
+        if route.request.url.split("?")[0].rsplit("/", 1)[-1] in wanted:
+            route.continue_()
+        else:
+            held.append(route)
+
+    cell = f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clip)!r}, width=180)"
+    create_notebook(lab, "sixty.ipynb", [cell])
+    with new_page(browser, timeout=60) as page:
+        page.route("**/rangevideo/hls/transcode/**/seg-*.ts", only_wanted)
+        open_notebook(page, lab, "sixty.ipynb")
+        run_all_cells(page)
+        wait_for_frame(page, 0, tolerance=0, timeout=60)
+        kernel_eval(page, f"p.frame = {frame}")
+        wait_for_frame(page, frame, tolerance=0, timeout=60)
+        assert held  # hls.js did ask for the segments after it
+        assert kernel_value(page, "p.error") == ""
+        for route in held:
+            with contextlib.suppress(PlaywrightError):  # hls.js may have given up on it
+                route.abort()
