@@ -421,12 +421,7 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
             # sound may end within AUDIO_LEAD of the pictures'.
             audio_done = audio_done or video_done
             break
-        if isinstance(item, av.AudioFrame):  # decoded by the job before, in its AUDIO_LEAD
-            t = -math.inf if audio_done or sound is None else sound.add_frame(item, job.start, sound_end)
-            audio_done = audio_done or t >= sound_end - EPSILON
-            if audio_done or (finish is not None and t >= finish - EPSILON):
-                past.append(item)  # the next segment's too
-        elif isinstance(item, av.VideoFrame) or item.stream is video:
+        if isinstance(item, av.VideoFrame) or (not isinstance(item, av.AudioFrame) and item.stream is video):
             if video_done:
                 past.append(item)
                 continue
@@ -442,15 +437,10 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
                     video_done = True
                     past.extend(frames[n:])
                     break
-        elif sound is not None and item.stream is audio:
-            t = None if item.pts is None else float(item.pts * audio.time_base) - origin
-            if audio_done or (t is not None and t >= sound_end - EPSILON):
-                audio_done = True
-                past.append(item)
-            elif t is None or sound.copy is False or t >= job.start - EPSILON:
-                past.extend(
-                    sound.add(item, job.start, sound_end, keep=math.inf if finish is None else finish)
-                )
+        elif audio_done or sound is None:
+            past.append(item)
+        else:
+            audio_done = _add_sound(item, sound, job, origin, sound_end, past)
     if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
         raise Cancelled()
     if encoder is not None:
@@ -460,6 +450,27 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
     if video_done and audio_done and finish is not None:
         cursor.carried = past + cursor.carried
         cursor.position = finish
+
+
+def _add_sound(item: Any, sound: _AudioOut, job: Job, origin: float, until: float, past: deque[Any]) -> bool:
+    """Add a packet of the source's sound, or a frame of it that the job before decoded, to the
+    segment up to ``until`` seconds; what the next segment's job needs of it goes to ``past``.
+    True once past ``until``."""
+    import av
+
+    keep = math.inf if job.last else job.end  # from here on, the next segment's sound too
+    if isinstance(item, av.AudioFrame):
+        at = sound.add_frame(item, job.start, until)
+        if at >= keep - EPSILON:
+            past.append(item)
+        return at >= until - EPSILON
+    t = None if item.pts is None else float(item.pts * item.stream.time_base) - origin
+    if t is not None and t >= until - EPSILON:
+        past.append(item)
+        return True
+    if t is None or not sound.copy or t >= job.start - EPSILON:
+        past.extend(sound.add(item, job.start, until, keep))
+    return False
 
 
 def _skip_unshown(video: Any, packet: Any, origin: float, start: float) -> None:
