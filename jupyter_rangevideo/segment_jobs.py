@@ -27,12 +27,15 @@ from .segment_plan import EPSILON, EncodeSettings
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
 FORMAT_VERSION = 4  # 2: rotated videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD
-# A transcoded segment's sound runs this far past its pictures' end (the next segment's sound
-# starts at its own start again: the two overlap, and the later append replaces the earlier).
-# Chromium completes a seek (readyState, "seeked", pixels for a canvas) only once its audio
-# renderer holds 200 ms of sound from the target on (media's AudioRendererAlgorithm,
-# kStartingCapacity), so without it a seek to the last 0.2 s of a quarter-second segment waited
-# for the next segment's job as well, which costs a 4K HEVC clip 15 decoded frames.
+# A segment whose job decodes from the keyframe (a seek's, the first) has its sound run this far
+# past its pictures' end (the next segment's sound starts at its own start again: the two
+# overlap, and the later append replaces the earlier). Chromium completes a paused seek
+# (readyState, "seeked", what a canvas draws) only once its audio renderer holds 200 ms of sound
+# from the target on (media's AudioRendererAlgorithm, kStartingCapacity), so without it a seek
+# to the last 0.2 s of a quarter-second segment waited for the next segment's job as well. A
+# job that continues the decoder of the one before (playback in order) adds none: where
+# playback stalls, Chromium plays the sound it holds past the pictures on and then drops the
+# pictures it missed (0.3 s at every stall of a transcode slower than real time).
 AUDIO_LEAD = 0.3
 
 
@@ -79,7 +82,7 @@ def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: Curs
             if cursor.video is not None and job.delivery == "remux":
                 _remux(job, cursor.container, cursor.video, cursor.audio, out, cancel)
             else:
-                _transcode(job, cursor, out, cancel)
+                _transcode(job, cursor, out, cancel, 0.0 if continued else AUDIO_LEAD)
         if cursors is not None and continuing and _continues(job, cursor):
             cursors.park(key, cursor)
             parked = True
@@ -374,7 +377,7 @@ def _encoder(job: Job, cursor: Cursor, out: Any) -> tuple[Any, Upright]:
     return encoder, turn
 
 
-def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> None:
+def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event, lead: float = 0.0) -> None:
     """Decode the segment's span (from where ``cursor`` stands, else from the keyframe before
     it), encode its pictures; leave ``cursor`` at the segment's end with what was read past it."""
     import av
@@ -385,8 +388,8 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
     encoder, turn = _encoder(job, cursor, out) if video is not None else (None, None)
     sound = _AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
     finish = None if job.last else job.end
-    # Sound to AUDIO_LEAD past the pictures' end; what is decoded of it goes on to the next job.
-    sound_end = math.inf if finish is None else finish if video is None else finish + AUDIO_LEAD
+    # Sound to ``lead`` past the pictures' end; what is decoded of it goes on to the next job.
+    sound_end = math.inf if finish is None else finish if video is None else finish + lead
     if cursor.packets is None:
         streams = [s for s in (video, audio) if s is not None]
         cursor.packets = _packets_from(job, cursor.container, streams, anchor, job.start)
@@ -418,7 +421,7 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event) -> N
         item = cursor.next()
         if item is None:
             # The file's end (demux() ended with empty packets that flushed the decoders): its
-            # sound may end within AUDIO_LEAD of the pictures'.
+            # sound may end within ``lead`` of the pictures'.
             audio_done = audio_done or video_done
             break
         if isinstance(item, av.VideoFrame) or (not isinstance(item, av.AudioFrame) and item.stream is video):
