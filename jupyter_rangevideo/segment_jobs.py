@@ -27,15 +27,16 @@ from .segment_plan import EPSILON, EncodeSettings
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
 FORMAT_VERSION = 4  # 2: rotated videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD
-# A segment whose job decodes from the keyframe (a seek's, the first) has its sound run this far
-# past its pictures' end (the next segment's sound starts at its own start again: the two
-# overlap, and the later append replaces the earlier). Chromium completes a paused seek
-# (readyState, "seeked", what a canvas draws) only once its audio renderer holds 200 ms of sound
-# from the target on (media's AudioRendererAlgorithm, kStartingCapacity), so without it a seek
-# to the last 0.2 s of a quarter-second segment waited for the next segment's job as well. A
-# job that continues the decoder of the one before (playback in order) adds none: where
-# playback stalls, Chromium plays the sound it holds past the pictures on and then drops the
-# pictures it missed (0.3 s at every stall of a transcode slower than real time).
+# A segment made for a seek (a player waits for it) by a job that decodes from the keyframe has
+# its sound run this far past its pictures' end (the next segment's sound starts at its own
+# start again: the two overlap, and the later append replaces the earlier). Chromium completes
+# a paused seek (readyState, "seeked", what a canvas draws) only once its audio renderer holds
+# 200 ms of sound from the target on (media's AudioRendererAlgorithm, kStartingCapacity), so
+# without it a seek to the last 0.2 s of a quarter-second segment waited for the next segment's
+# job as well. Other segments (playback in order, prefetches, the first one made with the
+# playlist) add none: where playback stalls, Chromium plays the sound it holds past the
+# pictures on and then drops the pictures it missed (0.3 s at a stall of a transcode slower
+# than real time).
 AUDIO_LEAD = 0.3
 
 
@@ -62,12 +63,15 @@ class Job:
     version: Hashable = None  # the file's validator: a decoder left for a changed file is not continued
 
 
-def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: CursorPark | None = None) -> bool:
+def make_segment(
+    job: Job, out_path: str, cancel: threading.Event, cursors: CursorPark | None = None, seek: bool = True
+) -> bool:
     """Write segment ``job`` as MPEG-TS to ``out_path``; raises Cancelled, SegmentError.
 
     With ``cursors``, a transcode continues the decoder a job for the segment before it left
     there, and leaves its own for the segment after it (continuing.py). Returns whether it
-    continued one.
+    continued one. A transcode for a ``seek`` (a player waits for it) that decodes from the
+    keyframe carries its sound AUDIO_LEAD past its pictures.
     """
     import av
 
@@ -82,7 +86,7 @@ def make_segment(job: Job, out_path: str, cancel: threading.Event, cursors: Curs
             if cursor.video is not None and job.delivery == "remux":
                 _remux(job, cursor.container, cursor.video, cursor.audio, out, cancel)
             else:
-                _transcode(job, cursor, out, cancel, 0.0 if continued else AUDIO_LEAD)
+                _transcode(job, cursor, out, cancel, AUDIO_LEAD if seek and not continued else 0.0)
         if cursors is not None and continuing and _continues(job, cursor):
             cursors.park(key, cursor)
             parked = True

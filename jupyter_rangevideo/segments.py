@@ -357,7 +357,9 @@ class SegmentService:
         continued: list[bool] = []
         made = self.cache.store(
             task.key,
-            lambda temp: continued.append(segment_jobs.make_segment(job, temp, cancel, self.cursors)),
+            lambda temp: continued.append(
+                segment_jobs.make_segment(job, temp, cancel, self.cursors, seek=task.asked_at_start)
+            ),
         )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(

@@ -208,3 +208,24 @@ async def test_the_service_continues_a_timeline_one_job_at_a_time(fetch, service
     made = [i for e, *_, i in service.history if e == "made"]
     assert started == made  # one job of a timeline at a time, each after the one it continues
     assert len(service.cursors) <= 1
+
+
+async def test_the_service_gives_sound_past_the_pictures_to_a_seeks_segment_only(
+    fetch, service, phone_like, tmp_path
+):
+    # A seek's segment (a player waits for it, its job decodes from the keyframe) carries sound
+    # AUDIO_LEAD past its pictures; the next ones, prefetched continuing its decoder, do not.
+    service.settings = SHORT
+    todo = jobs(phone_like)
+    names = segment_names((await fetch(hls_url(phone_like, "transcode"))).body.decode())
+    spans = {}
+    for index in (6, 7, 8):  # 6 asked first (a seek); 7 and 8 made meanwhile as its prefetches
+        r = await fetch(hls_url(phone_like, "transcode", names[index]))
+        assert r.code == 200
+        (tmp_path / names[index]).write_bytes(r.body)
+        spans[index] = sound_span(tmp_path / names[index])
+        await service.idle()
+    assert spans[6][1] >= todo[6].end + AUDIO_LEAD - 0.001, spans
+    for index in (7, 8):
+        assert todo[index].end - 0.001 <= spans[index][1] <= todo[index].end + 0.022, (index, spans)
+    assert service.cursors.continued >= 2
