@@ -350,11 +350,11 @@ async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path,
     real = segments_module.make_segment
     reader_gone = threading.Event()
 
-    def slow_make_segment(job, out_path, cancel, cursors=None):
+    def slow_make_segment(job, out_path, cancel, cursors=None, **options):
         # Hold the job until its reader has gone, however fast this machine encodes: then the
         # real encoder must see the flag and stop at its first look.
         reader_gone.wait(20)
-        real(job, out_path, cancel, cursors)
+        return real(job, out_path, cancel, cursors, **options)
 
     monkeypatch.setattr(segments_module, "make_segment", slow_make_segment)
     assert (await fetch(hls_url(source, "transcode"))).code == 200  # probed: the next request starts a job
