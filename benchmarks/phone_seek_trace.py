@@ -141,7 +141,7 @@ def breakdown(asked: float, shown: float, page: list[dict], jobs: list[dict]) ->
     return [text for _, text in sorted(lines, key=lambda pair: pair[0])]
 
 
-def run(clip: Path, rounds: int, frames: list[int], pause: float) -> list[dict]:
+def run(clip: Path, rounds: int, frames: list[int], pause: float, play: float = 0.0) -> list[dict]:
     from conftest import (
         chromium,
         create_notebook,
@@ -198,14 +198,24 @@ def run(clip: Path, rounds: int, frames: list[int], pause: float) -> list[dict]:
                         time.sleep(
                             pause
                         )  # 0: the next seek while this one's prefetches run, as phone_clip.py
+                    played = None
+                    if play:  # then play on from the last frame shown
+                        from phone_clip import playback
+
+                        played = playback(page, kernel_eval, play)
+                        played["jobs_from"] = seeks[-1]["shown"] if seeks else 0.0
                     page_events = page.evaluate("() => window.__trace")
                 jobs = server_jobs(log)
                 for seek in seeks:
                     seek["ms"] = round(1000 * (seek["shown"] - seek["asked"]))
                     seek["events"] = breakdown(seek["asked"], seek["shown"], page_events, jobs)
+                if played is not None:
+                    played["jobs"] = [j for j in jobs if j["done"] >= played["jobs_from"]]
+                    print("played", played, flush=True)
                 runs.append(
                     {
                         "round": number,
+                        "played": played,
                         "first_frame_ms": round(first),
                         "seeks": seeks,
                         "load": round(os.getloadavg()[0], 1),
@@ -232,6 +242,7 @@ def main() -> None:
     parser.add_argument(
         "--pause", type=float, default=0.0, help="seconds between a frame shown and the next seek"
     )
+    parser.add_argument("--play", type=float, default=0.0, help="then play for this many seconds")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "phone_seek_trace.json")
     args = parser.parse_args()
     if not args.clip.exists():
@@ -243,7 +254,7 @@ def main() -> None:
         "code": str(Path(jupyter_rangevideo.__file__).parent),
         "load_at_start": os.getloadavg(),
         "pause_s": args.pause,
-        "runs": run(args.clip, args.rounds, args.frames, args.pause),
+        "runs": run(args.clip, args.rounds, args.frames, args.pause, args.play),
         "load_at_end": os.getloadavg(),
     }
     args.out.parent.mkdir(exist_ok=True)
