@@ -119,6 +119,8 @@ class SegmentService:
         )
         self._probe_cache_size = probe_cache_size
         self._failures: OrderedDict[str, str] = OrderedDict()
+        # The segment each timeline was last asked for (bounded like the probes).
+        self._latest: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
         # Decoders left by one job for the next segment's (continuing.py), one per worker: a
         # parked 4K HEVC decoder holds about 170 MiB (its frame pool and threads).
@@ -172,6 +174,10 @@ class SegmentService:
         source, key = await self._locate(path, delivery, index)
         stream = (path, delivery)
         self._forget_far(stream, index)
+        self._latest[stream] = index
+        self._latest.move_to_end(stream)
+        while len(self._latest) > self._probe_cache_size:
+            self._latest.popitem(last=False)
         if key in self._failures:
             raise SegmentError(self._failures[key])
         found = await self._made_or_queued(key, stream, source, index, background=False)
@@ -188,7 +194,10 @@ class SegmentService:
         finally:
             task.waiters -= 1
             if task.waiters == 0 and not task.future.done():
-                self._forget_far(stream, index + 1)  # left behind by its only reader (a seek away)
+                # Left behind by its only reader (a seek away): keep what the timeline was
+                # asked for since, and its prefetches (the reader's abort may come after them).
+                latest = self._latest.get(stream, index)
+                self._forget_far(stream, latest if latest != index else index + 1)
 
     def start(self, path: str, delivery: str, at: float) -> None:
         """Begin making the segment that shows ``at`` seconds (where a player about to start will

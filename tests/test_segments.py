@@ -366,6 +366,34 @@ async def test_a_reader_that_goes_away_cancels_its_job(fetch, service, tmp_path,
     await service.idle()
 
 
+async def test_a_reader_gone_after_a_seek_keeps_the_seeks_prefetch(fetch, service, tmp_path, monkeypatch):
+    # hls.js gives up on the segment it was loading when the player seeks away, and the server
+    # may hear of it after the seek's own request: the seek's prefetch must stay queued.
+    source = write_sample(tmp_path / "away.avi", 12, 25, (320, 240), codec="mjpeg")
+    service.prefetch = 1
+    real = segments_module.make_segment
+    reader_gone = threading.Event()
+
+    def held_make_segment(job, out_path, cancel, cursors=None, **options):
+        if job.index == 1:  # the segment the reader leaves
+            reader_gone.wait(20)
+        return real(job, out_path, cancel, cursors, **options)
+
+    monkeypatch.setattr(segments_module, "make_segment", held_make_segment)
+    assert (await fetch(hls_url(source, "transcode"))).code == 200
+    leaving = asyncio.ensure_future(fetch(hls_url(source, "transcode", "seg-00001.ts"), request_timeout=1.0))
+    assert await wait_for(lambda: ("started", 1) in [(e, i) for e, *_, i in service.history], 20)
+    seek = asyncio.ensure_future(fetch(hls_url(source, "transcode", "seg-00004.ts")))
+    assert await wait_for(lambda: ("queued", 5) in [(e, i) for e, *_, i in service.history], 20)
+    with pytest.raises(HTTPTimeoutError):  # the reader of segment 1 goes away after the seek
+        await leaving
+    reader_gone.set()
+    assert (await seek).code == 200
+    await service.idle()
+    events = [(e, i) for e, *_, i in service.history]
+    assert ("cancelled", 1) in events and ("made", 5) in events and ("cancelled", 5) not in events, events
+
+
 class CancelAfter(threading.Event):
     """A cancel flag that is raised after ``checks`` looks at it: a reader gone mid-encode."""
 
