@@ -196,6 +196,31 @@ def playback(page, kernel_eval, seconds: float) -> dict:
     return {key: round(value, 2) if isinstance(value, float) else value for key, value in played.items()}
 
 
+def lab_server(tmp: Path, **config):
+    """JupyterLab with the extension, its segment cache in ``tmp``; ``config``: more of the
+    server's config file (e.g. ``ServerApp={...}``)."""
+    sys.path.append(str(HERE.parent / "tests"))  # helpers, which the browser conftest imports
+    from conftest import start_server
+
+    (tmp / "lab-config").mkdir()
+    (tmp / "lab-config" / "jupyter_server_config.json").write_text(
+        json.dumps({"RangeVideoApp": {"cache_dir": str(tmp / "segment-cache")}, **config})
+    )
+    return start_server("lab", tmp)
+
+
+def clip_notebook(server, path: Path, name: str, number: float) -> str:
+    """A notebook showing the clip, given a new validator first (a cold segment cache); its name."""
+    from conftest import create_notebook
+
+    now = time.time()
+    os.utime(path, (now, now + number))
+    notebook = f"{name}-{number:g}.ipynb"
+    cell = f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(path)!r}, width=360)"
+    create_notebook(server, notebook, [cell])
+    return notebook
+
+
 def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float = 5.0) -> list[dict]:
     """In JupyterLab: cell run to frame 0 on screen, and ``p.frame = n`` to frame n on screen
     (read from the picture, exactly n), with a cold segment cache each round; then, in a page
@@ -204,37 +229,18 @@ def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float
     import tempfile
 
     sys.path.append(str(HERE.parent / "tests"))  # helpers, which the browser conftest imports
-    from conftest import (
-        chromium,
-        create_notebook,
-        kernel_eval,
-        new_page,
-        open_notebook,
-        run_all_cells,
-        start_server,
-        wait_for_frame,
-    )
+    from conftest import chromium, kernel_eval, new_page, open_notebook, run_all_cells, wait_for_frame
 
     from jupyter_rangevideo.probe import probe
 
     clock = probe(path).clock
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-phone-bench-"))
-    (tmp / "lab-config").mkdir()
-    (tmp / "lab-config" / "jupyter_server_config.json").write_text(
-        json.dumps({"RangeVideoApp": {"cache_dir": str(tmp / "segment-cache")}})
-    )
-    server = start_server("lab", tmp)
+    server = lab_server(tmp)
     runs = []
     try:
         with chromium() as browser:
             for number in range(rounds):
-                now = time.time()
-                os.utime(path, (now, now + number))  # a new validator: a cold segment cache
-                notebook = f"phone-{number}.ipynb"
-                cell = (
-                    f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(path)!r}, width=360)"
-                )
-                create_notebook(server, notebook, [cell])
+                notebook = clip_notebook(server, path, "phone", number)
                 with new_page(browser, timeout=120) as page:
                     page.add_init_script(WATCH_COMPOSITED)
                     open_notebook(page, server, notebook)
@@ -249,10 +255,9 @@ def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float
                         seeks.append(round(shown - asked))
                         seen = composited(page, clock, frame, asked)
                         on_screen.append(None if seen is None else round(seen - asked))
-                os.utime(path, (now, now + number + 0.5))
-                create_notebook(server, f"play-{number}.ipynb", [cell])
+                notebook = clip_notebook(server, path, "play", number + 0.5)
                 with new_page(browser, timeout=120) as page:
-                    open_notebook(page, server, f"play-{number}.ipynb")
+                    open_notebook(page, server, notebook)
                     run_all_cells(page)
                     wait_for_frame(page, 0, tolerance=0, timeout=120, interval=0.02)
                     played = playback(page, kernel_eval, play_seconds)

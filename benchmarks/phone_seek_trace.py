@@ -142,46 +142,23 @@ def breakdown(asked: float, shown: float, page: list[dict], jobs: list[dict]) ->
 
 
 def run(clip: Path, rounds: int, frames: list[int], pause: float, play: float = 0.0) -> list[dict]:
-    from conftest import (
-        chromium,
-        create_notebook,
-        kernel_eval,
-        new_page,
-        open_notebook,
-        run_all_cells,
-        start_server,
-        wait_for_frame,
-    )
+    from conftest import chromium, kernel_eval, new_page, open_notebook, run_all_cells, wait_for_frame
+    from phone_clip import clip_notebook, lab_server
 
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-seek-trace-"))
     log = tmp / "jobs.log"
-    (tmp / "lab-config").mkdir()
     logging_config = {
         "formatters": {"plain": {"format": "%(message)s"}},
         "handlers": {"jobs": {"class": "logging.FileHandler", "filename": str(log), "formatter": "plain"}},
         "loggers": {"jupyter_rangevideo.segments": {"level": "DEBUG", "handlers": ["jobs"]}},
     }
-    (tmp / "lab-config" / "jupyter_server_config.json").write_text(
-        json.dumps(
-            {
-                "RangeVideoApp": {"cache_dir": str(tmp / "segment-cache")},
-                "ServerApp": {"logging_config": logging_config},
-            }
-        )
-    )
-    server = start_server("lab", tmp)
+    server = lab_server(tmp, ServerApp={"logging_config": logging_config})
     runs = []
     epoch = "() => performance.timeOrigin + performance.now()"
     try:
         with chromium() as browser:
             for number in range(rounds):
-                now = time.time()
-                os.utime(clip, (now, now + number))  # a new validator: a cold segment cache
-                notebook = f"trace-{number}.ipynb"
-                cell = (
-                    f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clip)!r}, width=360)"
-                )
-                create_notebook(server, notebook, [cell])
+                notebook = clip_notebook(server, clip, "trace", number)
                 with new_page(browser, timeout=120) as page:
                     page.add_init_script(TRACE)
                     open_notebook(page, server, notebook)
