@@ -4,9 +4,10 @@
 // store URL for every later range of the load: once it expires, a seek or a stall fails (the
 // store answers 403). The player loads its own URL again before then, keeping the time (so the
 // frame), play or pause, the rate and the volume: while playing, when the load's time is up;
-// while paused (a still player fetches nothing), at its next seek or play. A network error
-// loads it once more (a URL may end sooner, with credentials that expire first); a second
-// error within a lifetime is said in plain words.
+// while paused (a still player fetches nothing), at its next seek or play. A network error, or
+// a stall while the player waits for data, loads it once more (a URL may end sooner, with
+// credentials that expire first: Chromium retries a refused range for about 30 s before its
+// error); a second error within a lifetime is said in plain words.
 
 import { Disposables } from "./dom.js";
 import { createStill } from "./still.js";
@@ -66,6 +67,13 @@ export function renewRedirects({ video, spec, state, playback, status }) {
     const load = loaded();
     return load !== null && performance.now() - load.at >= goodForMs(seconds());
   };
+  /** Whether a failure may load the URL again: once within a lifetime. */
+  function mayRecover() {
+    const now = performance.now();
+    if (recoveredAt !== null && now - recoveredAt < goodForMs(seconds())) return false;
+    recoveredAt = now;
+    return true;
+  }
 
   /** Load the player's URL again from `time`, playing or not. */
   function renew(time, play) {
@@ -105,6 +113,15 @@ export function renewRedirects({ video, spec, state, playback, status }) {
       if (stale()) renew(video.currentTime, play());
     });
   }
+  // The picture on screen, drawn while the element can: by the "seeking" event it often has
+  // dropped to HAVE_METADATA already, so also whenever a frame settles or plays on.
+  for (const event of ["seeked", "pause", "timeupdate", "loadeddata"]) disposables.listen(video, event, still.keep);
+  // No data for 3 s while the player waits for it: the store may be refusing an expired URL.
+  disposables.listen(video, "stalled", () => {
+    if (loaded() && (video.seeking || video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) && mayRecover()) {
+      renew(video.currentTime, playback.wantPlay);
+    }
+  });
   disposables.listen(video, "loadstart", schedule);
   disposables.add(state.onChange(["redirect_seconds"], schedule));
   disposables.listen(video, "loadedmetadata", () => {
@@ -138,9 +155,7 @@ export function renewRedirects({ video, spec, state, playback, status }) {
     async recover(error) {
       const network = error.code === MediaError.MEDIA_ERR_NETWORK;
       if (!loaded() || !(network || error.code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED)) return false;
-      const now = performance.now();
-      if (recoveredAt === null || now - recoveredAt >= goodForMs(seconds())) {
-        recoveredAt = now;
+      if (mayRecover()) {
         renew(video.currentTime, playback.wantPlay);
         return true;
       }

@@ -1,14 +1,17 @@
 // The picture on screen, held over the <video> while it loads its source again (renewal.js): a
-// new load shows nothing (black) until it has decoded a frame. The picture is drawn when the
-// element seeks or stalls, while it still can be: during a seek, and after the error that may end
-// it, the element is at HAVE_METADATA and draws nothing into a canvas, yet keeps the old frame on
-// screen until a load replaces it. One canvas, at the size the video is shown, drawn once a seek.
+// new load shows nothing (black), or its first frame, until it has decoded one where it was
+// asked to be. The picture is drawn while the element can draw it: during a seek, and after the
+// error that may end it, the element is at HAVE_METADATA and draws nothing into a canvas, yet
+// keeps the old frame on screen until a load replaces it. One canvas, at the size the video is
+// shown.
 // Drawing a frame from another origin taints the canvas: that only forbids reading it back.
 
 import { createElement } from "./dom.js";
 
 // The still is taken away by then at the latest, whatever the new load does.
 const HOLD_MAX_MS = 10_000;
+// A decoded frame is on screen by then.
+const PRESENT_MS = 100;
 
 /** The still of `video`: `keep()` draws the picture now, `hold()` shows it over the video until
  * the element presents a frame where it was asked to be (not seeking), `dispose()` removes it. */
@@ -34,11 +37,24 @@ export function createStill(video) {
     shown = false;
   }
 
-  // The new load's own frame, once it is where it was asked to be.
+  // The new load's own frame, once it is where it was asked to be (seeked) and on screen: its
+  // frame callback, or PRESENT_MS later where the compositor calls none (a paused element may
+  // present the seek's frame before the "seeked" event). Then it is the picture to keep.
   function releaseWhenPresented() {
     if (!shown) return;
-    if (!video.requestVideoFrameCallback) release();
-    else video.requestVideoFrameCallback(() => (video.seeking ? releaseWhenPresented() : release()));
+    if (video.seeking || video.readyState < 2) {
+      video.addEventListener("seeked", releaseWhenPresented, { once: true });
+      return;
+    }
+    let done = false;
+    const presented = () => {
+      if (done || !shown) return;
+      done = true;
+      release();
+      keep();
+    };
+    video.requestVideoFrameCallback?.(presented);
+    setTimeout(presented, PRESENT_MS);
   }
 
   function hold() {
