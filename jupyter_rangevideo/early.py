@@ -69,12 +69,17 @@ def show(source: str | os.PathLike[str], **options: Any) -> Player:
     from .widget import Player
 
     player = Player(source, _later=True, _early=early, **options)
-    player._quick_display = not player.settled
-    try:
-        player._show()
-    finally:
-        player._quick_display = False
+    if early is not None:
+        # Displayed already; the live widget follows once the probe has settled (settling.py).
+        player._skip_next_displayhook = True
+    else:
+        player._quick_display = not player.settled
+        try:
+            player._show()
+        finally:
+            player._quick_display = False
     player._probe_in_background()  # after the first message: PyAV is off the way to it
+    player._changes_release = True  # from now on, Python's own changes
     return player
 
 

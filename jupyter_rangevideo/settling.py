@@ -8,6 +8,12 @@ threads; their facts are applied on the kernel's own thread when it is free, or 
 Python asks for anything frame-exact (``p.probe``, ``p.frame = n``, overlays, markers: these
 wait for them). If the probe judges the file otherwise than its header did, its delivery
 wins; if it cannot read the file at all, ``p.error`` says why in plain words.
+
+The live widget of a player that show() displayed from its header (early.py) is held back
+until then too: its comm (about 110 KB with the front end's code) and the output rewritten to
+it. Sent at once, the page handled them while the video was loading, and on 2 cores its first
+frame came about 90 ms later. It is sent once the probe has settled (at the end of the cell
+at the latest), or as soon as Python changes the player or displays it.
 """
 
 from __future__ import annotations
@@ -71,6 +77,39 @@ class Settling(WidgetBase):
     _from_header = False  # shown from the header: the probe is still to run
     _applying = False
     _quick_display = False  # show() displays it now, waiting for no poster
+    _comm_held = False  # the live widget is not sent yet (show()'s first output stands for it)
+    _changes_release = False  # a change of a synced trait sends it: Python's, not the setup's
+
+    # --- the live widget, held back while the first output loads ----------------------
+
+    def open(self) -> None:
+        """Open the widget's comm, unless it is held back."""
+        if not self._comm_held:
+            super().open()
+
+    @property
+    def model_id(self) -> str:
+        self._release_comm()  # a reference to the model (a display, a grid) needs it sent
+        model_id: str = self.comm.comm_id
+        return model_id
+
+    def notify_change(self, change: Any) -> None:
+        if self._comm_held and self._changes_release and change["name"] in self.keys:
+            self._release_comm()  # Python drives the player: the page follows from now on
+        super().notify_change(change)
+
+    def _release_comm(self) -> None:
+        """Send the held-back live widget (its state as it is now) and show it in place of
+        the first output."""
+        if not self._comm_held:
+            return
+        self._comm_held = False
+        self.open()
+        self._update_saved_output()
+
+    def close(self) -> None:
+        self._comm_held = False  # a closed player is not sent later
+        super().close()
 
     @property
     def probe(self) -> Probe:
@@ -105,11 +144,12 @@ class Settling(WidgetBase):
         when_cell_ends(self._settle_now)
 
     def _settle_now(self) -> None:
-        """Wait for the background probe and the poster, then apply them."""
+        """Wait for the background probe and the poster, apply them and send the widget."""
         for job in (self._poster_job, self._probe_job):
             if job is not None:
                 job.exception()  # waits; a failure is settled (or shown) where it is read
         self._settle()
+        self._release_comm()
 
     def _settle(self) -> None:
         """Apply the background probe's facts, once."""
@@ -120,6 +160,7 @@ class Settling(WidgetBase):
             if self._probe_job is None or self._applying:
                 return  # applied, or being applied by this thread (a grid's output asks for them)
             self._applying = True
+            releases, self._changes_release = self._changes_release, False
             try:
                 error = job.exception()
                 if error is not None:
@@ -130,6 +171,8 @@ class Settling(WidgetBase):
             finally:
                 self._probe_job = None
                 self._applying = False
+                self._changes_release = releases
+        self._release_comm()  # with the settled facts and the poster
 
     def _apply_facts(self, facts: Probe) -> None:
         asked_delivery, asked_proxy = self._asked
@@ -147,7 +190,7 @@ class Settling(WidgetBase):
                 self.proxy = _proxy.wanted(facts, chosen)
             self._set_file_traits(facts)
         saved = self._saved_spec_facts(header) != self._saved_spec_facts(facts)
-        if self._displayed and (saved or self._poster_job is not None):
+        if self._displayed and not self._comm_held and (saved or self._poster_job is not None):
             self._update_saved_output()  # what a saved notebook keeps: the clock, the poster
 
     def _set_file_traits(self, facts: Probe) -> None:

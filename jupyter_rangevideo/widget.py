@@ -152,6 +152,7 @@ class Player(Settling, SavedOutput, Layers, Labelling, Strips, anywidget.AnyWidg
         if _early is not None:  # show() displayed its output from these already (early.py)
             src, path, name = _early.src, _early.path, _early.name
             facts, self._from_header, self._displayed = _early.facts, True, True
+            self._comm_held = True  # the live widget follows once settled (settling.py)
         else:
             # Raises for a missing, unreadable or non-regular file, a missing object, refused credentials
             # (and for delivery="redirect", a local file or a store that cannot presign URLs).

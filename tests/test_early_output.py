@@ -81,6 +81,36 @@ def test_show_displays_the_saved_output_before_the_widget(kernel, clip):
     assert messages[-1][1]["text"].split() == [display_id, "True"]
 
 
+def player_opens(messages):
+    """The indexes and states of the players' comm_open messages."""
+    return [
+        (index, content["data"]["state"])
+        for index, (kind, content) in enumerate(messages)
+        if kind == "comm_open" and "player_id" in content["data"]["state"]
+    ]
+
+
+def test_the_live_widget_follows_once_the_probe_has_settled(kernel, clip):
+    # Sent at show(), the widget's comm and the output rewritten to it were handled by the page
+    # while the first output's video loaded; now they come once, with the probe's facts.
+    status, messages = outputs(kernel, f"r = rangevideo.show({str(clip)!r})")
+    [(at, state)] = player_opens(messages)
+    assert status == "ok" and messages[0][0] == "display_data" and at > 0
+    assert state["_facts"]["clock"]["frame_count"] > 0  # the probe's, not the header's
+    updates = [index for index, (kind, _) in enumerate(messages) if kind == "update_display_data"]
+    assert len(updates) == 1 and updates[0] > at  # one rewrite, to the widget with its poster
+    assert 'src="data:image/jpeg;base64,' in messages[updates[0]][1]["data"]["text/html"]
+
+
+def test_a_change_from_python_sends_the_live_widget_at_once(kernel, clip):
+    # Python driving the player in the cell that shows it: the page follows from the change on.
+    code = f"s = rangevideo.show({str(clip)!r})\ns.muted = True\nprint('changed')"
+    status, messages = outputs(kernel, code)
+    [(at, state)] = player_opens(messages)
+    printed = next(index for index, (kind, _) in enumerate(messages) if kind == "stream")
+    assert status == "ok" and at < printed and state["muted"] is True
+
+
 def test_an_option_to_check_waits_for_the_widget(kernel, clip):
     status, messages = outputs(kernel, f"q = rangevideo.show({str(clip)!r}, volume=0.5)")
     kinds = [kind for kind, _ in messages]

@@ -76,7 +76,9 @@ class RangeVideoRenderer extends Widget {
     const live = await findModel(spec.player_id);
     if (!current()) return;
     if (live) return bind(live);
-    mount(null);
+    // Drawn from this player's output already and waiting for its live model (the widget's
+    // output may come before the page has made the model): the player stays as it is.
+    if (this._playerId !== spec.player_id || this._live) mount(null);
     const later = await findModel(spec.player_id, WAIT_FOR_LIVE_MODEL_MS);
     if (later && current()) await bind(later);
   }
