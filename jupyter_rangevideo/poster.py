@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 
+from .priority import lower_thread_priority
 from .rotation import Upright, displayed_size, stream_rotation
 
 _pool: ThreadPoolExecutor | None = None
@@ -19,12 +20,14 @@ _pool_lock = threading.Lock()
 
 
 def poster_later(path: str, at: float = 0.0) -> Future[str | None]:
-    """:func:`poster_data_url` in a background thread, one poster at a time: PyAV decodes
+    """:func:`poster_data_url` in a background thread at background priority, one poster at a time: PyAV decodes
     without the GIL, so ``show()`` probes the file while its poster is made."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(1, thread_name_prefix="rangevideo-poster")
+            _pool = ThreadPoolExecutor(
+                1, thread_name_prefix="rangevideo-poster", initializer=lower_thread_priority
+            )
     return _pool.submit(poster_data_url, path, at)
 
 

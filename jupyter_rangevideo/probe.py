@@ -25,6 +25,7 @@ from typing import Any
 
 from .containers import Header, cut_off, header_of
 from .containers.header import MP4_DEMUXER
+from .priority import lower_thread_priority
 from .rotation import displayed_size, is_turned_mp4, stream_rotation
 
 # How long probe() may spend reading packet timestamps where the index cannot give them
@@ -312,11 +313,13 @@ _background_lock = threading.Lock()
 
 
 def probe_later(path: str) -> Future[Probe]:
-    """:func:`probe` in a background thread (two at a time)."""
+    """:func:`probe` in a background thread (two at a time, at background priority)."""
     global _background
     with _background_lock:
         if _background is None:
-            _background = ThreadPoolExecutor(2, thread_name_prefix="rangevideo-probe")
+            _background = ThreadPoolExecutor(
+                2, thread_name_prefix="rangevideo-probe", initializer=lower_thread_priority
+            )
     return _background.submit(probe, path)
 
 

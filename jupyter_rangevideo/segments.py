@@ -27,6 +27,7 @@ from typing import Any
 from . import segment_jobs
 from .cache import SegmentCache, make_key
 from .continuing import CursorPark
+from .priority import lower_thread_priority
 from .probe import Probe
 from .segment_jobs import FORMAT_VERSION, Cancelled, Job, SegmentError
 from .segment_plan import EncodeSettings, SegmentPlan, plan_segments, playlist
@@ -38,21 +39,6 @@ log = logging.getLogger("jupyter_rangevideo.segments")
 CURSOR_IDLE_SECONDS = 20.0
 # The server extension's settings unless configured (frozen: one instance serves every service).
 DEFAULT_SETTINGS = EncodeSettings()
-
-
-def _lower_priority(nice: int) -> None:
-    """Run this pool thread (and the codec threads it starts) ``nice`` steps lower in CPU priority.
-
-    On Linux a thread's nice value is its own and new threads inherit it, so encodes
-    yield the CPU to the event loop's thread, which keeps serving bytes and websockets.
-    """
-    if nice <= 0:
-        return
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, current + nice))
-    except (AttributeError, OSError):  # not Linux, or not allowed: run at the normal priority
-        pass
 
 
 @dataclass(eq=False)
@@ -104,7 +90,7 @@ class SegmentService:
         self.settings = settings
         self.prefetch = max(0, prefetch)
         self.pool = ThreadPoolExecutor(
-            self.workers, "rangevideo-segment", initializer=_lower_priority, initargs=(nice,)
+            self.workers, "rangevideo-segment", initializer=lower_thread_priority, initargs=(nice,)
         )
         self.stats: Counter[str] = Counter()  # jobs "queued", "started", "made", "cancelled", "failed"
         self.history: deque[tuple[str, str, str, int]] = deque(maxlen=4096)  # (event, path, delivery, index)

@@ -106,3 +106,23 @@ def test_bad_input_still_raises_at_show(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(MediaError):
         Player(path, poster=False, _later=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="thread priorities are Linux's")
+def test_the_background_probe_and_poster_run_at_background_priority(tmp_path):
+    # On the cores the page draws the first frame with: they yield to it.
+    import threading
+
+    from jupyter_rangevideo import poster, priority
+
+    # The module: the package's `probe` is the function.
+    probe_module = importlib.import_module("jupyter_rangevideo.probe")
+
+    path = write_sample(tmp_path / "clip.mp4", duration=1, fps=25, size=(64, 48))
+    probe_module.probe_later(str(path)).result()
+    poster.poster_later(str(path)).result()
+    niceness = lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    expected = min(19, niceness() + priority.BACKGROUND_NICE)
+    assert probe_module._background is not None and poster._pool is not None
+    assert probe_module._background.submit(niceness).result() == expected
+    assert poster._pool.submit(niceness).result() == expected
