@@ -196,15 +196,16 @@ def playback(page, kernel_eval, seconds: float) -> dict:
     return {key: round(value, 2) if isinstance(value, float) else value for key, value in played.items()}
 
 
-def lab_server(tmp: Path, **config):
-    """JupyterLab with the extension, its segment cache in ``tmp``; ``config``: more of the
-    server's config file (e.g. ``ServerApp={...}``)."""
+def lab_server(tmp: Path, settings: dict | None = None, **config):
+    """JupyterLab with the extension, its segment cache in ``tmp``; ``settings``: more of its
+    RangeVideoApp settings (e.g. ``{"worker_nice": 0}``); ``config``: more of the server's
+    config file (e.g. ``ServerApp={...}``)."""
     sys.path.append(str(HERE.parent / "tests"))  # helpers, which the browser conftest imports
     from conftest import start_server
 
     (tmp / "lab-config").mkdir()
     (tmp / "lab-config" / "jupyter_server_config.json").write_text(
-        json.dumps({"RangeVideoApp": {"cache_dir": str(tmp / "segment-cache")}, **config})
+        json.dumps({"RangeVideoApp": {"cache_dir": str(tmp / "segment-cache"), **(settings or {})}, **config})
     )
     return start_server("lab", tmp)
 
@@ -221,7 +222,9 @@ def clip_notebook(server, path: Path, name: str, number: float) -> str:
     return notebook
 
 
-def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float = 5.0) -> list[dict]:
+def browser_runs(
+    path: Path, rounds: int, frames: list[int], play_seconds: float = 5.0, settings: dict | None = None
+) -> list[dict]:
     """In JupyterLab: cell run to frame 0 on screen, and ``p.frame = n`` to frame n on screen
     (read from the picture, exactly n), with a cold segment cache each round; then, in a page
     of its own with a cold cache again, playback from the start for ``play_seconds``."""
@@ -235,7 +238,7 @@ def browser_runs(path: Path, rounds: int, frames: list[int], play_seconds: float
 
     clock = probe(path).clock
     tmp = Path(tempfile.mkdtemp(prefix="rangevideo-phone-bench-"))
-    server = lab_server(tmp)
+    server = lab_server(tmp, settings)
     runs = []
     try:
         with chromium() as browser:
@@ -288,6 +291,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--segment-rounds", type=int, default=3, help="paired rounds of the segment jobs")
     parser.add_argument("--play-seconds", type=float, default=5.0, help="wall seconds of playback measured")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=None,
+        help="the server's RangeVideoApp.worker_nice (default: its own)",
+    )
     parser.add_argument("--no-browser", action="store_true", help="only the segment jobs, paired")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "phone_clip.json")
     args = parser.parse_args()
@@ -299,12 +308,17 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "clip": f"{SIZE[1]}x{SIZE[0]} stored, rotation {args.rotation}, HEVC, {FPS} fps VFR, AAC, {args.seconds:g} s",
         "cpus": os.cpu_count(),
+        "worker_nice": args.worker_nice,
         "load_at_start": os.getloadavg(),
         "segments": segment_pairs(args.clip, args.segment_rounds, seek_to=5.7),
     }
     if not args.no_browser:
         result["browser"] = browser_runs(
-            args.clip, args.rounds, frames=[341, 100, 553, 37], play_seconds=args.play_seconds
+            args.clip,
+            args.rounds,
+            frames=[341, 100, 553, 37],
+            play_seconds=args.play_seconds,
+            settings=None if args.worker_nice is None else {"worker_nice": args.worker_nice},
         )
     result["load_at_end"] = os.getloadavg()
     args.out.parent.mkdir(exist_ok=True)

@@ -6,7 +6,8 @@ For the clip of ``phone_clip.py`` (4K HEVC at 60 fps, VFR, turned 90°, AAC) in 
 one clock (seconds since the epoch, server and page alike), for each ``p.frame = n``:
 
 - the server's segment jobs (its DEBUG log: queued, started, done, CPU seconds, whether the
-  job continued a decoder or decoded from the keyframe, whether it was a prefetch);
+  job continued a decoder or decoded from the keyframe, whether it was a prefetch, the nice
+  value it ran at);
 - the page's segment requests (Resource Timing: asked, first byte, last byte);
 - each append to the audio and the video SourceBuffer, with what each holds after it;
 - ``seeking``/``seeked`` on the video, and when the picture showed frame n (canvas pixels).
@@ -79,7 +80,7 @@ TRACE = """(() => {
 
 JOB = re.compile(
     r"segment (\w+) (\d+) of .*: queued ([\d.]+) started ([\d.]+) done ([\d.]+), ([\d.]+) s CPU \(process\), "
-    r"(continued|from its keyframe)(, prefetched)?"
+    r"(continued|from its keyframe)(, prefetched)?(?:, nice (-?\d+|None))?"
 )
 
 
@@ -88,7 +89,7 @@ def server_jobs(log: Path) -> list[dict]:
     for line in log.read_text().splitlines() if log.exists() else []:
         found = JOB.search(line)
         if found:
-            delivery, index, queued, started, done, cpu, how, prefetched = found.groups()
+            delivery, index, queued, started, done, cpu, how, prefetched, nice = found.groups()
             jobs.append(
                 {
                     "what": "job",
@@ -100,6 +101,7 @@ def server_jobs(log: Path) -> list[dict]:
                     "cpu_s": float(cpu),
                     "continued": how == "continued",
                     "prefetched": bool(prefetched),
+                    "nice": None if nice in (None, "None") else int(nice),
                 }
             )
     return jobs
@@ -115,7 +117,8 @@ def breakdown(asked: float, shown: float, page: list[dict], jobs: list[dict]) ->
                 f"job {job['delivery']} {job['index']}: queued {1000 * (job['queued'] - asked):.0f}, "
                 f"started {1000 * (job['t'] - asked):.0f}, done {1000 * (job['done'] - asked):.0f} "
                 f"({1000 * (job['done'] - job['t']):.0f} ms wall, {job['cpu_s']:.2f} s CPU, {how}"
-                f"{', prefetch' if job['prefetched'] else ''})"
+                f"{', prefetch' if job['prefetched'] else ''}"
+                f"{'' if job.get('nice') is None else ', nice ' + str(job['nice'])})"
             )
             lines.append((job["t"], text))
     for event in page:

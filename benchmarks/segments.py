@@ -1,6 +1,7 @@
 """Remux and transcode deliveries, server side: 1080p ten-minute sources through a real Jupyter server.
 
     python benchmarks/segments.py [--seeks 20]
+    python benchmarks/segments.py --tiny-only 10 --rounds 3 --out /tmp/tiny.json  # just the tiny requests
 
 For H.264 MP4 (direct), H.264 AVI (remux), HEVC MP4 and MJPEG AVI (transcode): time to the
 first segment (playlist + segment 0, cold cache), random-seek segment latency (cold
@@ -285,8 +286,19 @@ def main() -> None:
         default="",
         help="comma-separated parts to take from the last results instead: tiny,presets,anchor",
     )
+    parser.add_argument(
+        "--tiny-only",
+        type=int,
+        nargs="*",
+        help="only the tiny-request p99 while 4 transcodes run, at these worker_nice values (no results/ files)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of --tiny-only")
+    parser.add_argument("--out", type=Path, help="where --tiny-only writes its JSON")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
+    if args.tiny_only is not None:
+        tiny_only(args.tiny_only or [10], args.rounds, args.out)
+        return
     began = time.monotonic()
     paths = {name: source(name) for name in DELIVERY}
     keep = set(filter(None, args.keep.split(",")))
@@ -340,6 +352,34 @@ def main() -> None:
     (RESULTS / "segments.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "segments.md").write_text(report(results))
     print(report(results))
+
+
+def tiny_only(nices: list[int], rounds: int, out: Path | None) -> None:
+    """The tiny-request p99 while 4 transcodes run, ``rounds`` times at each worker_nice, with
+    the load and the package measured (another checkout's first on PYTHONPATH, run from
+    outside this one, measures that code)."""
+    import jupyter_rangevideo
+
+    path = source("hevc-mp4")
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = Path(tmp) / "runtime"
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+        for number in range(rounds):
+            for nice in nices:
+                busy = Server(
+                    runtime, Path(tmp) / f"cache-{number}-{nice}", transcode_workers=4, worker_nice=nice
+                )
+                try:
+                    row = {"round": number, "worker_nice": nice, "load": os.getloadavg()[0]}
+                    row.update(tiny_p99_during(busy, path, 100))
+                finally:
+                    busy.stop()
+                runs.append(row)
+                print(row, file=sys.stderr, flush=True)
+    result = {"code": str(Path(jupyter_rangevideo.__file__).parent), "runs": runs}
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1) + "\n")
 
 
 def report(r: dict) -> str:

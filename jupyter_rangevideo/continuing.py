@@ -9,6 +9,10 @@ positioned where it stopped (with the frames and packets it read past its end), 
 for k+1 takes them up and decodes only its own frames. The frames are the same as a fresh
 job's: decoding from a keyframe gives the same pictures as decoding through it.
 
+A decoder's threads keep the CPU priority of the job that opened it: a job that takes a cursor
+up lowers them to its own (priority.py), so that a decoder a seek opened at the server's
+priority does not decode playback's prefetches at that priority too.
+
 Bounded: one cursor per key (a file and delivery), at most ``capacity`` in all (the least
 recently parked is closed first), each closed after ``idle`` seconds unused. A job that is
 cancelled or fails closes its cursor instead of parking it; a cursor is taken by one job at
@@ -25,6 +29,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .priority import lower_threads, thread_nice
 from .segment_plan import EPSILON
 
 # What a cursor may hold past its position (frames of one packet, packets read for the other
@@ -48,6 +53,7 @@ class Cursor:
     position: float | None = None  # where the next segment starts, once a job ended there
     carried: deque[Any] = field(default_factory=deque)
     parked_at: float = 0.0
+    threads: tuple[int, ...] = ()  # native ids of the threads its video decoder started
 
     def next(self) -> Any | None:
         """The next frame or packet: what was carried first, then the demuxer's; None at the end."""
@@ -82,7 +88,8 @@ class CursorPark:
 
     def take(self, key: Hashable, start: float) -> Cursor | None:
         """The cursor parked under ``key`` if it stopped at ``start`` seconds (it is then no
-        longer parked), else None."""
+        longer parked, and its decoder's threads run no higher in priority than the calling
+        thread), else None."""
         with self._lock:
             stale = self._expired()
             cursor = self._parked.get(key)
@@ -92,6 +99,8 @@ class CursorPark:
             else:
                 cursor = None
         _close(stale)
+        if cursor is not None:
+            lower_threads(cursor.threads, thread_nice())
         return cursor
 
     def park(self, key: Hashable, cursor: Cursor) -> None:

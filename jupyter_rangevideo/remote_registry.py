@@ -18,6 +18,7 @@ import hmac
 import json
 import os
 import re
+import stat
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -141,3 +142,28 @@ def readable(source: str) -> str | RemoteReader:
     """What PyAV opens for ``source``: the path of a local file, a seekable reader of a remote one."""
     remote = resolve(source)
     return source if remote is None else remote.open()
+
+
+def current_validator(path: str) -> tuple[int, int, int, str]:
+    """What Probe.validator will be for ``path`` now: a local file's stat, a remote object's
+    size and version (asked of the store at most once a second)."""
+    remote = resolve(path)
+    if remote is not None:
+        found = remote.stat()
+        return (found.size, 0, 0, found.validator)
+    info = _shareable_stat(path)
+    return (info.st_size, info.st_mtime_ns, info.st_ino, "")
+
+
+def _shareable_stat(path: str) -> os.stat_result:
+    """The file's stat if it is still the regular file that was signed, else FileNotFoundError.
+
+    As for the file route: a FIFO would hang the demuxer, and a path that now resolves
+    elsewhere (a directory swapped for a symlink) names a file nobody shared.
+    """
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise FileNotFoundError(f"{path!r} is not a regular file")
+    if os.path.realpath(path) != path:
+        raise FileNotFoundError(f"{path!r} now resolves to {os.path.realpath(path)!r}")
+    return info

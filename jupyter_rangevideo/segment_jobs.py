@@ -21,6 +21,7 @@ from typing import Any
 
 from .continuing import MAX_CARRIED, Cursor, CursorPark
 from .delivery import REMUX_AUDIO
+from .priority import threads_started
 from .rotation import Upright, displayed_size, stream_rotation
 from .segment_plan import EPSILON, EncodeSettings
 
@@ -129,14 +130,16 @@ def _open(job: Job) -> Cursor:
             if video is None:
                 raise SegmentError(f"{job.path!r} has no video, so it has no proxy")
             audio = None  # shown only while paused: no sound to carry
-        rotation = 0
+        rotation, threads = 0, list[int]()
         if video is not None and job.delivery != "remux":
             video.thread_type = "AUTO"
             rotation = stream_rotation(job.path, source, video)
+            with threads_started() as threads:  # its frame threads, at this thread's priority
+                video.codec_context.open(strict=False)
     except BaseException:
         source.close()
         raise
-    return Cursor(source, video, audio, rotation)
+    return Cursor(source, video, audio, rotation, threads=tuple(threads))
 
 
 # Bytes PyAV asks of a file object at a time (a remote object's reader; PyAV #512).

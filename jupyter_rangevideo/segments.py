@@ -4,7 +4,9 @@
 - Two requests for one segment wait on one job; a couple of segments ahead of the last one
   asked are prefetched; work nobody waits for any more is cancelled (queued jobs are
   dropped, a running one stops between frames); a bounded pool of low-priority threads does
-  the CPU work (segment_jobs.py), away from the event loop.
+  the CPU work (segment_jobs.py), away from the event loop, except for the segment a player
+  waits for and the one right after it, which run at the server's own priority on a pool of
+  URGENT_WORKERS threads (priority.py).
 - Finished segments live in an on-disk cache (cache.py) shared by processes.
 
 The maths of where segments start is segment_plan.py's; how one is made, segment_jobs.py's.
@@ -16,7 +18,6 @@ import asyncio
 import functools
 import logging
 import os
-import stat
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -27,7 +28,7 @@ from typing import Any
 from . import segment_jobs
 from .cache import SegmentCache, make_key
 from .continuing import CursorPark
-from .priority import lower_thread_priority
+from .priority import lower_thread_priority, thread_nice
 from .probe import Probe
 from .segment_jobs import FORMAT_VERSION, Cancelled, Job, SegmentError
 from .segment_plan import EncodeSettings, SegmentPlan, plan_segments, playlist
@@ -39,6 +40,12 @@ log = logging.getLogger("jupyter_rangevideo.segments")
 CURSOR_IDLE_SECONDS = 20.0
 # The server extension's settings unless configured (frozen: one instance serves every service).
 DEFAULT_SETTINGS = EncodeSettings()
+# Jobs at the server's own priority at once: a segment a player waits for (its first one, a
+# seek's) and the one right after it, which a paused seek in its last frames needs as well
+# (Chromium completes such a seek only with a few frames past the target). Each uses both
+# cores; more at once would only take the CPU from the event loop (the tiny-request p99 with
+# 4 transcodes), while the rest run ``nice`` steps lower.
+URGENT_WORKERS = 1
 
 
 @dataclass(eq=False)
@@ -57,6 +64,10 @@ class _Task:
     ran_background: bool = False
     queued_at: float = field(default_factory=time.time)
     asked_at_start: bool = False  # a player waited for it when it started (not a prefetch)
+    # A player waits for it or is about to: the segment right after one it waited for (a seek
+    # in that one's last frames needs both), the first one asked with the playlist.
+    urgent: bool = False
+    ran_urgent: bool = False  # started on the urgent pool
 
 
 @dataclass
@@ -83,6 +94,7 @@ class SegmentService:
         prefetch: int = 2,
         probe_cache_size: int = 64,
         nice: int = 10,
+        urgent_workers: int = URGENT_WORKERS,
     ):
         self.cache = cache
         self.io_pool = io_pool
@@ -92,6 +104,14 @@ class SegmentService:
         self.pool = ThreadPoolExecutor(
             self.workers, "rangevideo-segment", initializer=lower_thread_priority, initargs=(nice,)
         )
+        # Where segment work is lowered, the urgent jobs' own threads at the server's priority.
+        self.urgent_slots = min(self.workers, max(0, urgent_workers)) if nice > 0 else 0
+        self.urgent_pool = (
+            ThreadPoolExecutor(self.urgent_slots, "rangevideo-segment-urgent") if self.urgent_slots else None
+        )
+        self._running_urgent = 0
+        # (delivery, index, nice value) of the jobs run, newest last: which priority each got.
+        self.priorities: deque[tuple[str, int, int | None]] = deque(maxlen=4096)
         self.stats: Counter[str] = Counter()  # jobs "queued", "started", "made", "cancelled", "failed"
         self.history: deque[tuple[str, str, str, int]] = deque(maxlen=4096)  # (event, path, delivery, index)
         self._tasks: dict[str, _Task] = {}
@@ -120,6 +140,8 @@ class SegmentService:
         for task in self._tasks.values():
             task.cancel.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.urgent_pool is not None:
+            self.urgent_pool.shutdown(wait=False, cancel_futures=True)
         if self._sweep is not None:
             self._sweep.cancel()
         self.cursors.close_all()
@@ -127,8 +149,10 @@ class SegmentService:
     # -- probe facts, once per (path, validator)
 
     async def source(self, path: str) -> Source:
+        from .remote_registry import current_validator
+
         loop = asyncio.get_running_loop()
-        key = (path, await loop.run_in_executor(self.io_pool, _validator, path))
+        key = (path, await loop.run_in_executor(self.io_pool, current_validator, path))
         pending = self._probes.get(key)
         if pending is None:
             from .probe import probe
@@ -167,8 +191,9 @@ class SegmentService:
         if key in self._failures:
             raise SegmentError(self._failures[key])
         found = await self._made_or_queued(key, stream, source, index, background=False)
-        # Prefetches are queued after the segment asked for, so they never start before it.
-        self._spawn(self._prefetch(source, stream, index))
+        # Prefetches are queued after the segment asked for, so they never start before it; the
+        # one right after a segment the player waits for is urgent too.
+        self._spawn(self._prefetch(source, stream, index, urgent=not isinstance(found, str)))
         if isinstance(found, str):
             return found
         task = found
@@ -195,7 +220,9 @@ class SegmentService:
     async def _start(self, path: str, delivery: str, at: float) -> None:
         source = await self.source(path)
         segments = self.segment_plan(source, delivery)
-        await self._queue_unless_made(source, (path, delivery), segments.index_at(at))
+        task = await self._queue_unless_made(source, (path, delivery), segments.index_at(at))
+        if task is not None:
+            task.urgent = True  # the player asks for it next
         self._dispatch()
 
     async def warm(self, path: str, delivery: str, index: int) -> str | None:
@@ -252,21 +279,27 @@ class SegmentService:
     def _key(self, facts: Probe, delivery: str, index: int) -> str:
         return make_key(FORMAT_VERSION, facts.path, facts.validator, delivery, self.settings, index)
 
-    async def _prefetch(self, source: Source, stream: tuple[str, str], index: int) -> None:
+    async def _prefetch(self, source: Source, stream: tuple[str, str], index: int, urgent: bool) -> None:
         count = self.segment_plan(source, stream[1]).count
         for ahead in range(index + 1, min(index + 1 + self.prefetch, count)):
-            await self._queue_unless_made(source, stream, ahead)
+            task = await self._queue_unless_made(source, stream, ahead)
+            if task is not None and urgent and ahead == index + 1 and not task.background:
+                task.urgent = True
         self._dispatch()
 
-    async def _queue_unless_made(self, source: Source, stream: tuple[str, str], index: int) -> None:
-        """Queue segment ``index`` unless it is queued, running, failed or in the cache."""
+    async def _queue_unless_made(self, source: Source, stream: tuple[str, str], index: int) -> _Task | None:
+        """Queue segment ``index`` unless it is queued, running, failed or in the cache; its
+        task (queued now or before), if it is to be made."""
         key = self._key(source.facts, stream[1], index)
-        if key in self._tasks or key in self._failures:
-            return
+        if key in self._failures:
+            return None
+        if key in self._tasks:
+            return self._tasks[key]
         loop = asyncio.get_running_loop()
         exists = await loop.run_in_executor(self.io_pool, os.path.exists, self.cache.path(key))
         if not exists and key not in self._tasks:
-            self._queue(key, stream, source, index)
+            return self._queue(key, stream, source, index)
+        return self._tasks.get(key)
 
     def _queue(
         self, key: str, stream: tuple[str, str], source: Source, index: int, background: bool = False
@@ -336,10 +369,17 @@ class SegmentService:
             task.started = True
             task.asked_at_start = task.waiters > 0
             task.ran_background = task.background
+            task.ran_urgent = (
+                (task.waiters > 0 or task.urgent)
+                and not task.background
+                and self._running_urgent < self.urgent_slots
+            )
             self._running += 1
             self._running_background += task.ran_background
+            self._running_urgent += task.ran_urgent
             self._note("started", task)
-            work = loop.run_in_executor(self.pool, self._run, task, task.cancel)
+            pool = self.urgent_pool if task.ran_urgent and self.urgent_pool is not None else self.pool
+            work = loop.run_in_executor(pool, self._run, task, task.cancel)
             work.add_done_callback(functools.partial(self._finished, task))
 
     def _run(self, task: _Task, cancel: threading.Event) -> str:
@@ -349,6 +389,8 @@ class SegmentService:
         if made is not None:
             return made
         job, began, cpu = task.job, time.time(), time.process_time()
+        nice = thread_nice()
+        self.priorities.append((job.delivery, job.index, nice))
         continued: list[bool] = []
         made = self.cache.store(
             task.key,
@@ -358,16 +400,17 @@ class SegmentService:
         )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "segment %s %d of %s: queued %.3f started %.3f done %.3f, %.3f s CPU (process), %s%s",
+                "segment %s %d of %s: queued %.3f started %.3f done %.3f, %.3f s CPU (process), %s%s, nice %s",
                 job.delivery, job.index, job.path, task.queued_at, began, time.time(),
                 time.process_time() - cpu, "continued" if continued[0] else "from its keyframe",
-                "" if task.asked_at_start else ", prefetched",
+                "" if task.asked_at_start else ", prefetched", nice,
             )  # fmt: skip
         return made
 
     def _finished(self, task: _Task, done: asyncio.Future[str]) -> None:
         self._running -= 1
         self._running_background -= task.ran_background
+        self._running_urgent -= task.ran_urgent
         self._tasks.pop(task.key, None)
         if done.cancelled():
             error: BaseException | None = Cancelled()
@@ -419,33 +462,6 @@ class SegmentService:
             if not self._tasks and not self._background and self._running == 0:
                 return
             await asyncio.sleep(0.01)
-
-
-def _validator(path: str) -> tuple[int, int, int, str]:
-    """What Probe.validator will be for ``path`` now: a local file's stat, a remote object's
-    size and version (asked of the store at most once a second)."""
-    from .remote_registry import resolve
-
-    remote = resolve(path)
-    if remote is not None:
-        found = remote.stat()
-        return (found.size, 0, 0, found.validator)
-    info = _shareable_stat(path)
-    return (info.st_size, info.st_mtime_ns, info.st_ino, "")
-
-
-def _shareable_stat(path: str) -> os.stat_result:
-    """The file's stat if it is still the regular file that was signed, else FileNotFoundError.
-
-    As for the file route: a FIFO would hang the demuxer, and a path that now resolves
-    elsewhere (a directory swapped for a symlink) names a file nobody shared.
-    """
-    info = os.stat(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise FileNotFoundError(f"{path!r} is not a regular file")
-    if os.path.realpath(path) != path:
-        raise FileNotFoundError(f"{path!r} now resolves to {os.path.realpath(path)!r}")
-    return info
 
 
 def _retrieve(future: asyncio.Future[str]) -> None:
