@@ -104,12 +104,12 @@ class SegmentService:
         self.pool = ThreadPoolExecutor(
             self.workers, "rangevideo-segment", initializer=lower_thread_priority, initargs=(nice,)
         )
-        # Where segment work is lowered, the urgent jobs' own threads at the server's priority.
+        # Where segment work is lowered, the urgent jobs' own threads at the server's priority:
+        # urgent_slots of them at work, more while a cancelled one stops (a seek away).
         self.urgent_slots = min(self.workers, max(0, urgent_workers)) if nice > 0 else 0
         self.urgent_pool = (
-            ThreadPoolExecutor(self.urgent_slots, "rangevideo-segment-urgent") if self.urgent_slots else None
+            ThreadPoolExecutor(self.workers, "rangevideo-segment-urgent") if self.urgent_slots else None
         )
-        self._running_urgent = 0
         # (delivery, index, nice value) of the jobs run, newest last: which priority each got.
         self.priorities: deque[tuple[str, int, int | None]] = deque(maxlen=4096)
         self.stats: Counter[str] = Counter()  # jobs "queued", "started", "made", "cancelled", "failed"
@@ -372,15 +372,18 @@ class SegmentService:
             task.ran_urgent = (
                 (task.waiters > 0 or task.urgent)
                 and not task.background
-                and self._running_urgent < self.urgent_slots
+                and self._urgent_at_work() < self.urgent_slots
             )
             self._running += 1
             self._running_background += task.ran_background
-            self._running_urgent += task.ran_urgent
             self._note("started", task)
             pool = self.urgent_pool if task.ran_urgent and self.urgent_pool is not None else self.pool
             work = loop.run_in_executor(pool, self._run, task, task.cancel)
             work.add_done_callback(functools.partial(self._finished, task))
+
+    def _urgent_at_work(self) -> int:
+        """Urgent jobs running that nobody has cancelled (a cancelled one stops between frames)."""
+        return sum(t.started and t.ran_urgent and not t.cancel.is_set() for t in self._tasks.values())
 
     def _run(self, task: _Task, cancel: threading.Event) -> str:
         if cancel.is_set():
@@ -410,7 +413,6 @@ class SegmentService:
     def _finished(self, task: _Task, done: asyncio.Future[str]) -> None:
         self._running -= 1
         self._running_background -= task.ran_background
-        self._running_urgent -= task.ran_urgent
         self._tasks.pop(task.key, None)
         if done.cancelled():
             error: BaseException | None = Cancelled()

@@ -5,6 +5,7 @@ a decoder continued from an urgent job into a prefetch decodes at the prefetch's
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from helpers import hls_url, segment_names, server_config, wait_for
@@ -24,10 +25,14 @@ pytestmark = pytest.mark.skipif(thread_nice() is None, reason="per-thread nice v
 
 
 @pytest.fixture
-def jp_server_config(tmp_path):
-    # One worker: the jobs run one after another, in the order the test checks.
+def workers():
+    return 1  # one job at a time: they run in the order the test checks
+
+
+@pytest.fixture
+def jp_server_config(tmp_path, workers):
     return server_config(
-        cache_dir=str(tmp_path / "cache"), transcode_workers=1, preset="ultrafast", worker_nice=NICE
+        cache_dir=str(tmp_path / "cache"), transcode_workers=workers, preset="ultrafast", worker_nice=NICE
     )
 
 
@@ -51,6 +56,22 @@ async def test_a_seeks_segment_and_the_next_run_at_the_servers_priority(fetch, s
     (cursor,) = service.cursors._parked.values()
     alive = [nice for nice in map(thread_nice, cursor.threads) if nice is not None]
     assert alive and set(alive) == {min(19, base + NICE)}
+
+
+@pytest.mark.parametrize("workers", [2])
+async def test_a_seek_away_from_a_running_urgent_job_is_urgent_itself(fetch, service, tmp_path):
+    """The segment after a seek's runs on the urgent thread; a seek elsewhere cancels it, and
+    the new seek's segment runs at the server's priority while the cancelled job stops."""
+    base = thread_nice()
+    source = write_sample(tmp_path / "seeks.avi", 30, 25, (320, 240), codec="mjpeg")
+    service.settings = replace(service.settings, preset="slower", transcode_short_seconds=2.0)
+    names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
+    assert (await fetch(hls_url(source, "transcode", names[3]))).code == 200
+    assert (await fetch(hls_url(source, "transcode", names[10]))).code == 200
+    await service.idle()
+    events = [(e, i) for e, *_, i in service.history]
+    assert ("started", 4) in events and ("cancelled", 4) in events and ("made", 4) not in events
+    assert ran_at(service)[3] == base and ran_at(service)[10] == base
 
 
 async def test_playback_that_keeps_up_stays_at_the_lower_priority(fetch, service, tmp_path):
