@@ -16,6 +16,7 @@ source's own seek finishes underneath.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -123,7 +124,8 @@ class Warmer:
 
     def shutdown(self) -> None:
         for task, _ in self._files.values():
-            task.cancel()
+            with contextlib.suppress(RuntimeError):  # its loop has closed (a kernel's server stopping)
+                task.cancel()
         self._files.clear()
 
 
