@@ -20,14 +20,16 @@ from fractions import Fraction
 from typing import Any
 
 from .continuing import MAX_CARRIED, Cursor, CursorPark
-from .delivery import REMUX_AUDIO
 from .priority import threads_started
 from .rotation import Upright, displayed_size, stream_rotation
+from .segment_audio import AudioOut
 from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
 # Bumped whenever the bytes a job writes change, so old cache entries are never reused.
-FORMAT_VERSION = 4  # 2: rotated videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD
+FORMAT_VERSION = (
+    5  # 2: rotated videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD; 5: HELD_COPIES
+)
 # A segment made for a seek (a player waits for it) by a job that decodes from the keyframe has
 # its sound run this far past its pictures' end (the next segment's sound starts at its own
 # start again: the two overlap, and the later append replaces the earlier). Chromium completes
@@ -39,6 +41,14 @@ FORMAT_VERSION = 4  # 2: rotated videos turned upright; 3: no AAC priming before
 # pictures on and then drops the pictures it missed (0.3 s at a stall of a transcode slower
 # than real time).
 AUDIO_LEAD = 0.3
+# Its pictures end with this many copies of its last picture, spread over the time that picture
+# is shown anyway (before the next segment's first frame): Chromium completes a paused seek only
+# with a few decoded frames from the target on, and its decoder holds the last frames it was
+# given until more come, so a target among a segment's last frames waited for the next
+# segment's job too. The copies show the same picture at the same times (frame-exact), and
+# cost a few hundred bytes each; video past a segment's end cannot do it (hls.js moves
+# overlapping video). Playback segments have none.
+HELD_COPIES = 8
 
 
 class Cancelled(Exception):
@@ -210,7 +220,7 @@ def _remux(job: Job, source: Any, video: Any, audio: Any, out: Any, cancel: thre
     out_video = out.add_stream_from_template(video)
     out_video.time_base = Fraction(1, MPEG_TS_CLOCK)
     origin = _origin(video)
-    sound = _AudioOut(audio, out, True, float(origin * video.time_base)) if audio is not None else None
+    sound = AudioOut(audio, out, True, float(origin * video.time_base)) if audio is not None else None
     streams = [video] + ([audio] if audio is not None else [])
     begin: float | None = None  # where this segment really starts: its first keyframe
     floor = 0.0  # audio from here on is this segment's: from its first keyframe
@@ -285,70 +295,6 @@ def _shift(packet: Any, origin: int) -> None:
         packet.dts -= origin
 
 
-class _AudioOut:
-    """Audio for one segment, copied (AAC, MP3) or re-encoded to AAC, timestamps shifted by
-    ``origin`` seconds. The caller decides which packets belong to the segment."""
-
-    def __init__(self, stream: Any, out: Any, copy: bool, origin: float, floor: float = -math.inf):
-        self.stream = stream
-        self.out = out
-        self.origin = origin
-        self.copy = copy and stream.codec_context.codec.canonical_name in REMUX_AUDIO
-        if self.copy:
-            self.target = out.add_stream_from_template(stream)
-            self.shift = round(origin / stream.time_base)
-        else:
-            context = stream.codec_context
-            self.rate = context.sample_rate or 48000
-            self.floor = round(floor * self.rate) if math.isfinite(floor) else -(2**62)
-            layout = "mono" if (context.channels or 2) == 1 else "stereo"
-            self.target = out.add_stream("aac", rate=self.rate, layout=layout)
-            self.target.time_base = Fraction(1, self.rate)
-
-    def add(
-        self, packet: Any, lo: float = -math.inf, hi: float = math.inf, keep: float = math.inf
-    ) -> list[Any]:
-        """Write one source packet; re-encoded audio keeps only the frames in [lo, hi), and
-        returns those decoded at or after ``keep`` seconds (for the next segment's job)."""
-        if self.copy:
-            if packet.pts is not None:
-                packet.pts -= self.shift
-                if packet.dts is not None:
-                    packet.dts -= self.shift
-                packet.stream = self.target
-                self.out.mux(packet)
-            return []
-        kept = []
-        for frame in packet.decode():
-            if self.add_frame(frame, lo, hi) >= keep - EPSILON:
-                kept.append(frame)
-        return kept
-
-    def add_frame(self, frame: Any, lo: float = -math.inf, hi: float = math.inf) -> float:
-        """Encode one decoded frame if it starts in [lo, hi) (it keeps its own timestamps);
-        returns where it starts (-inf without a timestamp)."""
-        if frame.pts is None:
-            return -math.inf
-        pts, time_base = frame.pts, frame.time_base
-        t = float(pts * time_base) - self.origin
-        if lo - EPSILON <= t < hi - EPSILON:
-            frame.pts = round(t * self.rate)
-            frame.time_base = Fraction(1, self.rate)
-            self._mux(self.target.encode(frame))
-            frame.pts, frame.time_base = pts, time_base
-        return t
-
-    def _mux(self, packets: list[Any]) -> None:
-        # The AAC encoder's first packet starts a frame (1024 samples, 21 ms at 48 kHz) early:
-        # its priming. MPEG-TS cannot say to skip it, and hls.js starts the timeline at the
-        # first sample, so every picture would be shown 21 ms late (a frame at 60 fps).
-        self.out.mux([p for p in packets if p.pts is None or p.pts >= self.floor])
-
-    def close(self) -> None:
-        if not self.copy:
-            self._mux(self.target.encode(None))
-
-
 def output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     """The encoded picture size: the source's, no taller than ``max_height``, even sides."""
     out_height = min(height, max_height)
@@ -370,7 +316,7 @@ def _encoder(job: Job, cursor: Cursor, out: Any) -> tuple[Any, Upright]:
     turn = Upright(av, displayed_size(width, height, rotation), rotation)  # scaled as stored, then turned
     encoder = out.add_stream("libx264", rate=_rate(video))
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
-    encoder.time_base = Fraction(1, MPEG_TS_CLOCK)
+    encoder.time_base = encoder.codec_context.time_base = Fraction(1, MPEG_TS_CLOCK)
     encoder.options = {
         "preset": job.settings.preset,
         "crf": str(job.settings.proxy_crf if proxy else job.settings.crf),
@@ -393,7 +339,7 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event, lead
     anchor = video if video is not None else audio
     origin = float(_origin(anchor) * anchor.time_base)
     encoder, turn = _encoder(job, cursor, out) if video is not None else (None, None)
-    sound = _AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
+    sound = AudioOut(audio, out, job.delivery == "remux", origin, job.start) if audio is not None else None
     finish = None if job.last else job.end
     # Sound to ``lead`` past the pictures' end; what is decoded of it goes on to the next job.
     sound_end = math.inf if finish is None else finish if video is None else finish + lead
@@ -404,6 +350,7 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event, lead
     video_done = video is None
     audio_done = sound is None
     past: deque[Any] = deque()  # read past the segment's end: the next segment's
+    last: list[Any] = []  # the last picture encoded (a seek's segment holds it: HELD_COPIES)
 
     def take(frame: Any) -> bool:
         """Encode one decoded frame; True once past the segment's end."""
@@ -420,6 +367,7 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event, lead
         picture.pts = round(t * MPEG_TS_CLOCK)
         picture.time_base = encoder.time_base
         out.mux(encoder.encode(picture))
+        last[:] = [picture, t]
         return False
 
     while not (video_done and audio_done):
@@ -454,6 +402,8 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event, lead
     if cancel.is_set():  # before the flush, which cannot stop midway (slow presets hold frames)
         raise Cancelled()
     if encoder is not None:
+        if lead and last and finish is not None and video_done:
+            _hold(out, encoder, last[0], last[1], finish)
         out.mux(encoder.encode(None))
     if sound is not None:
         sound.close()
@@ -462,7 +412,16 @@ def _transcode(job: Job, cursor: Cursor, out: Any, cancel: threading.Event, lead
         cursor.position = finish
 
 
-def _add_sound(item: Any, sound: _AudioOut, job: Job, origin: float, until: float, past: deque[Any]) -> bool:
+def _hold(out: Any, encoder: Any, picture: Any, shown: float, finish: float) -> None:
+    """Encode HELD_COPIES copies of ``picture``, shown from ``shown`` seconds, before ``finish``."""
+    at, end = round(shown * MPEG_TS_CLOCK), round(finish * MPEG_TS_CLOCK)
+    step = (end - at) // (HELD_COPIES + 1)
+    for k in range(1, HELD_COPIES + 1) if step > 0 else ():
+        picture.pts, picture.time_base = at + k * step, encoder.time_base
+        out.mux(encoder.encode(picture))
+
+
+def _add_sound(item: Any, sound: AudioOut, job: Job, origin: float, until: float, past: deque[Any]) -> bool:
     """Add a packet of the source's sound, or a frame of it that the job before decoded, to the
     segment up to ``until`` seconds; what the next segment's job needs of it goes to ``past``.
     True once past ``until``."""

@@ -108,6 +108,15 @@ def segment_names(playlist):
     return [line for line in playlist.splitlines() if line and not line.startswith("#")]
 
 
+def without_held(frames):
+    """A segment's frames ((time, frame index, ...) each) without the copies of its last picture
+    that a seek's segment ends with (segment_jobs.HELD_COPIES), and how many copies there were."""
+    held = 0
+    while len(frames) - held > 1 and frames[-1 - held][1] == frames[-2 - held][1]:
+        held += 1
+    return frames[: len(frames) - held], held
+
+
 def decode(data, tmp_path, name="seg.ts"):
     """(time, frame index) of every video frame of a TS segment, and its audio packets' times."""
     path = tmp_path / name
