@@ -2,8 +2,9 @@
 (``heavy_pixels_per_second=1``), so a small portrait HEVC clip with sound is cut as a 4K60
 phone clip is, and each playback segment's job continues the decoder the one before it left.
 ``p.frame = n`` lands on frame n (read from the picture), playback runs on through many
-segments to the frame the kernel reports once paused, and a seek near a segment's end needs
-no later segment (its sound runs on past its pictures)."""
+segments to the frame the kernel reports once paused, and a seek near a segment's end, to its
+very last frame too, needs no later segment (its sound runs on past its pictures, and its last
+picture is held to its end)."""
 
 from __future__ import annotations
 
@@ -80,16 +81,24 @@ def test_quarter_second_segments_seek_exactly_and_play_on(lab, browser):
         assert kernel_value(page, "p.error") == ""
 
 
-def test_a_seek_near_a_segments_end_is_shown_from_that_segment_alone(lab, browser):
+@pytest.mark.parametrize("frame", [64, 74])
+def test_a_seek_near_a_segments_end_is_shown_from_that_segment_alone(lab, browser, frame):
     # Chromium completes a paused seek (readyState, "seeked", what a canvas draws) only once it
-    # holds 0.2 s of sound from the target on. A segment's sound runs on past its pictures
-    # (segment_jobs.AUDIO_LEAD), so frame 64 of this 60 fps clip, 0.18 s before the end of its
-    # quarter-second segment (1.0-1.25 s), shows with no later segment: those are held back.
+    # holds 0.2 s of sound and a few decoded frames from the target on. A seek's segment has its
+    # sound run on past its pictures (segment_jobs.AUDIO_LEAD) and its last picture held to its
+    # end (HELD_COPIES), so frame 64 of this 60 fps clip, 0.18 s before the end of its
+    # quarter-second segment (1.0-1.25 s), and frame 74, its last, show with no later segment:
+    # those are held back.
     clip = write_sample(
-        lab.root / "sixty.mov", duration=3, fps=60, size=(180, 320), codec="hevc", audio="aac", rotation=90
+        lab.root / f"sixty-{frame}.mov",
+        duration=3,
+        fps=60,
+        size=(180, 320),
+        codec="hevc",
+        audio="aac",
+        rotation=90,
     )
     segments = plan_segments(probe(clip), "transcode", EncodeSettings(heavy_pixels_per_second=1))
-    frame = 64
     wanted = {segment_name(0), segment_name(segments.index_at((frame + 0.5) / 60))}
     assert segments.span(segments.index_at((frame + 0.5) / 60)) == (1.0, 1.25)
     held = []
@@ -101,10 +110,10 @@ def test_a_seek_near_a_segments_end_is_shown_from_that_segment_alone(lab, browse
             held.append(route)
 
     cell = f"import jupyter_rangevideo as rangevideo\np = rangevideo.show({str(clip)!r}, width=180)"
-    create_notebook(lab, "sixty.ipynb", [cell])
+    create_notebook(lab, f"sixty-{frame}.ipynb", [cell])
     with new_page(browser, timeout=60) as page:
         page.route("**/rangevideo/hls/transcode/**/seg-*.ts", only_wanted)
-        open_notebook(page, lab, "sixty.ipynb")
+        open_notebook(page, lab, f"sixty-{frame}.ipynb")
         run_all_cells(page)
         wait_for_frame(page, 0, tolerance=0, timeout=60)
         kernel_eval(page, f"p.frame = {frame}")
