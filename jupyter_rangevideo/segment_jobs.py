@@ -46,7 +46,7 @@ AUDIO_LEAD = 0.3
 # with a few decoded frames from the target on, and its decoder holds the last frames it was
 # given until more come, so a target among a segment's last frames waited for the next
 # segment's job too. The copies show the same picture at the same times (frame-exact), and
-# cost a few hundred bytes each; video past a segment's end cannot do it (hls.js moves
+# cost about 2 KiB each at 1080p; video past a segment's end cannot do it (hls.js moves
 # overlapping video). Playback segments have none.
 HELD_COPIES = 8
 
