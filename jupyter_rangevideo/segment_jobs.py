@@ -26,10 +26,9 @@ from .segment_audio import AudioOut
 from .segment_plan import EPSILON, EncodeSettings
 
 MPEG_TS_CLOCK = 90_000
-# Bumped whenever the bytes a job writes change, so old cache entries are never reused.
-FORMAT_VERSION = (
-    5  # 2: rotated videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD; 5: HELD_COPIES
-)
+# Bumped whenever the bytes a job writes change, so old cache entries are never reused. 2: rotated
+# videos turned upright; 3: no AAC priming before a segment; 4: AUDIO_LEAD; 5: HELD_COPIES.
+FORMAT_VERSION = 5
 # A segment made for a seek (a player waits for it) by a job that decodes from the keyframe has
 # its sound run this far past its pictures' end (the next segment's sound starts at its own
 # start again: the two overlap, and the later append replaces the earlier). Chromium completes
