@@ -20,8 +20,8 @@ _pool_lock = threading.Lock()
 
 
 def poster_later(path: str, at: float = 0.0) -> Future[str | None]:
-    """:func:`poster_data_url` in a background thread at background priority, one poster at a time: PyAV decodes
-    without the GIL, so ``show()`` probes the file while its poster is made."""
+    """:func:`poster_data_url` in a background thread at background priority, one poster at a
+    time: PyAV decodes without the GIL, so ``show()`` probes the file while its poster is made."""
     global _pool
     with _pool_lock:
         if _pool is None:
