@@ -150,9 +150,17 @@ class SegmentService:
 
     async def source(self, path: str) -> Source:
         from .remote_registry import current_validator
+        from .signing import is_remote_name
 
         loop = asyncio.get_running_loop()
-        key = (path, await loop.run_in_executor(self.io_pool, current_validator, path))
+        if is_remote_name(path):  # the store may be asked: off the loop
+            validator = await loop.run_in_executor(self.io_pool, current_validator, path)
+        else:
+            # A local stat takes microseconds, as for tornado's static files; a trip through
+            # the pool yields the loop, which Jupyter's kernel traffic kept for up to 50 ms
+            # while a player waited for a seek's segment. A request asks for it twice.
+            validator = current_validator(path)
+        key = (path, validator)
         pending = self._probes.get(key)
         if pending is None:
             from .probe import probe
@@ -264,7 +272,7 @@ class SegmentService:
         task = self._tasks.get(key)
         if task is not None:
             return task
-        made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
+        made = self.cache.lookup(key)  # a utime in the local cache directory, on the loop (as above)
         if made is not None:
             return made
         return self._tasks.get(key) or self._queue(key, stream, source, index, background)
