@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .fdcache import is_local
+
 SUFFIX = ".ts"
 # Temporary files older than this belong to a process that died mid-write.
 STALE_TEMP_SECONDS = 3600
@@ -35,13 +37,15 @@ def make_key(*parts: object) -> str:
 
 class SegmentCache:
     """Files under ``directory``, at most about ``max_bytes`` in all. Thread-safe; blocking I/O,
-    so callers on an event loop run these methods in a pool."""
+    so callers on an event loop run these methods in a pool (``lookup`` excepted where ``local``)."""
 
     def __init__(self, directory: str | os.PathLike[str], max_bytes: int):
         path = Path(directory).expanduser()
         path.mkdir(parents=True, exist_ok=True, mode=0o700)  # segments show private files
         # Resolved: the file server checks that the descriptor it opened is this exact path.
         self.directory = Path(os.path.realpath(path))
+        # On a local filesystem a lookup (a utime) is cheap enough for an event loop.
+        self.local = is_local(os.stat(self.directory).st_dev)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
 

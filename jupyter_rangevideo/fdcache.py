@@ -76,7 +76,7 @@ class DescriptorCache:
                 return entry
             self.release(entry, discard=True)
         fd, info = self._opener(path)
-        entry = OpenFile(path, fd, info, local=_is_local(info.st_dev), users=1)
+        entry = OpenFile(path, fd, info, local=is_local(info.st_dev), users=1)
         with self._lock:
             if self._closed:
                 entry.retired = True  # served once, then closed by release()
@@ -178,7 +178,7 @@ LOCAL_FILESYSTEMS = frozenset(
 )
 
 
-def _is_local(device: int) -> bool:
+def is_local(device: int) -> bool:
     """Whether the filesystem holding ``device`` is local (Linux: from /proc/self/mountinfo)."""
     if sys.platform != "linux":
         return False

@@ -542,3 +542,26 @@ def test_the_kernels_fallback_server_streams_remote_objects(runtime_dir, http, t
         assert status == 403 and b"was refused" in body
     finally:
         server.stop()
+
+
+def test_a_remote_objects_validator_is_asked_off_the_loop_every_time(runtime_dir, http, monkeypatch):
+    """validators.py reads local files' validators on the event loop; never a store's."""
+    from test_validators import CountingPool
+
+    from jupyter_rangevideo.validators import Validators
+
+    monkeypatch.setattr(remote, "STAT_SECONDS", 0.0)
+    http.add("validated.mp4", data=synthetic(0, 1000), etag='"v1"')
+    name = resolve_source(http.url("validated.mp4"), None)
+    pool = CountingPool()
+
+    async def twice():
+        validators = Validators(pool)
+        first = await validators.current(name)
+        http.add("validated.mp4", data=synthetic(0, 2000), etag='"v2"')  # replaced in the store
+        return first, await validators.current(name)
+
+    with pool:
+        first, second = asyncio.run(twice())
+    assert pool.trips == 2
+    assert (first[0], second[0]) == (1000, 2000) and first[3] != second[3]
