@@ -32,6 +32,7 @@ from .priority import lower_thread_priority, thread_nice
 from .probe import Probe
 from .segment_jobs import FORMAT_VERSION, Cancelled, Job, SegmentError
 from .segment_plan import EncodeSettings, SegmentPlan, plan_segments, playlist
+from .validators import Validator, Validators
 
 # One line per job at DEBUG: when it was queued, started and done (seconds since the epoch, to
 # line up with a page's clock), its wall and CPU seconds, whether it continued a decoder.
@@ -120,10 +121,9 @@ class SegmentService:
         # Background work leaves a worker free for playback (when there are two or more).
         self.background_slots = max(1, self.workers - 1)
         self._order = 0
-        self._probes: OrderedDict[tuple[str, tuple[int, int, int, str]], asyncio.Future[Source]] = (
-            OrderedDict()
-        )
+        self._probes: OrderedDict[tuple[str, Validator], asyncio.Future[Source]] = OrderedDict()
         self._probe_cache_size = probe_cache_size
+        self._validators = Validators(io_pool, probe_cache_size)
         self._failures: OrderedDict[str, str] = OrderedDict()
         # The segment each timeline was last asked for (bounded like the probes).
         self._latest: OrderedDict[tuple[str, str], int] = OrderedDict()
@@ -149,18 +149,8 @@ class SegmentService:
     # -- probe facts, once per (path, validator)
 
     async def source(self, path: str) -> Source:
-        from .remote_registry import current_validator
-        from .signing import is_remote_name
-
         loop = asyncio.get_running_loop()
-        if is_remote_name(path):  # the store may be asked: off the loop
-            validator = await loop.run_in_executor(self.io_pool, current_validator, path)
-        else:
-            # A local stat takes microseconds, as for tornado's static files; a trip through
-            # the pool yields the loop, which Jupyter's kernel traffic kept for up to 50 ms
-            # while a player waited for a seek's segment. A request asks for it twice.
-            validator = current_validator(path)
-        key = (path, validator)
+        key = (path, await self._validators.current(path))
         pending = self._probes.get(key)
         if pending is None:
             from .probe import probe
@@ -272,7 +262,10 @@ class SegmentService:
         task = self._tasks.get(key)
         if task is not None:
             return task
-        made = self.cache.lookup(key)  # a utime in the local cache directory, on the loop (as above)
+        if self.cache.local:  # a utime, on the loop as a local file's stat (source())
+            made = self.cache.lookup(key)
+        else:
+            made = await asyncio.get_running_loop().run_in_executor(self.io_pool, self.cache.lookup, key)
         if made is not None:
             return made
         return self._tasks.get(key) or self._queue(key, stream, source, index, background)
@@ -390,8 +383,16 @@ class SegmentService:
             work.add_done_callback(functools.partial(self._finished, task))
 
     def _urgent_at_work(self) -> int:
-        """Urgent jobs running that nobody has cancelled (a cancelled one stops between frames)."""
-        return sum(t.started and t.ran_urgent and not t.cancel.is_set() for t in self._tasks.values())
+        """Urgent jobs running that nobody has cancelled (a cancelled one stops between frames)
+        nor left behind: a player seeking away asks for its new segment before its reader of
+        the old one leaves, and that segment must not wait for the slot (at worker_nice)."""
+        running = (t for t in self._tasks.values() if t.started and t.ran_urgent)
+        return sum(not t.cancel.is_set() and not self._left_behind(t) for t in running)
+
+    def _left_behind(self, task: _Task) -> bool:
+        """Whether ``task``'s timeline was last asked for elsewhere than it and its prefetches."""
+        latest = self._latest.get(task.stream)
+        return latest is not None and not latest <= task.job.index <= latest + self.prefetch
 
     def _run(self, task: _Task, cancel: threading.Event) -> str:
         if cancel.is_set():

@@ -4,6 +4,7 @@ a decoder continued from an urgent job into a prefetch decodes at the prefetch's
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import replace
 
@@ -72,6 +73,27 @@ async def test_a_seek_away_from_a_running_urgent_job_is_urgent_itself(fetch, ser
     events = [(e, i) for e, *_, i in service.history]
     assert ("started", 4) in events and ("cancelled", 4) in events and ("made", 4) not in events
     assert ran_at(service)[3] == base and ran_at(service)[10] == base
+
+
+@pytest.mark.parametrize("workers", [2])
+async def test_a_seek_away_from_an_urgent_job_its_reader_still_waits_for_is_urgent(fetch, service, tmp_path):
+    """hls.js asks for a seek's segment before it drops its request for the one it was loading:
+    the new seek's segment runs at the server's priority all the same."""
+    base = thread_nice()
+    source = write_sample(tmp_path / "reader.avi", 30, 25, (320, 240), codec="mjpeg")
+    service.settings = replace(service.settings, preset="slower", transcode_short_seconds=2.0)
+    names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
+    assert (await fetch(hls_url(source, "transcode", names[3]))).code == 200
+    reader = asyncio.ensure_future(fetch(hls_url(source, "transcode", names[4])))  # still waiting
+
+    def reader_waits():  # for segment 4's job, running
+        return any(t.job.index == 4 and t.started and t.waiters for t in service._tasks.values())
+
+    assert await wait_for(reader_waits, 20)
+    assert (await fetch(hls_url(source, "transcode", names[10]))).code == 200
+    assert (await reader).code == 200
+    await service.idle()
+    assert ran_at(service)[4] == base and ran_at(service)[10] == base
 
 
 async def test_playback_that_keeps_up_stays_at_the_lower_priority(fetch, service, tmp_path):
