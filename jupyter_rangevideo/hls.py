@@ -107,7 +107,9 @@ class SegmentMixin(_SegmentBase):
         self, service: SegmentService, path: str, delivery: str, index: int, include_body: bool
     ) -> None:
         for attempt in range(2):
-            made = await self._wait(service.segment(path, delivery, index))
+            # ?play=1: asked while the player plays on, not for a seek (hls-route.js).
+            playing = self.get_argument("play", None) == "1"
+            made = await self._wait(service.segment(path, delivery, index, playing))
             try:
                 await self.serve_file(made, include_body)
                 return

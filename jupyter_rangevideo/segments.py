@@ -2,11 +2,10 @@
 
 - Probes are cached per (path, validator); segment plans per probe.
 - Two requests for one segment wait on one job; a couple of segments ahead of the last one
-  asked are prefetched; work nobody waits for any more is cancelled (queued jobs are
-  dropped, a running one stops between frames); a bounded pool of low-priority threads does
-  the CPU work (segment_jobs.py), away from the event loop, except for the segment a player
-  waits for and the one right after it, which run at the server's own priority on a pool of
-  URGENT_WORKERS threads (priority.py).
+  asked are prefetched; work nobody waits for any more is cancelled (queued jobs are dropped,
+  a running one stops between frames); a bounded pool of low-priority threads does the CPU
+  work (segment_jobs.py), away from the event loop, except for the segment a player waits for
+  and the one after it, at the server's own priority on URGENT_WORKERS threads (priority.py).
 - Finished segments live in an on-disk cache (cache.py) shared by processes.
 
 The maths of where segments start is segment_plan.py's; how one is made, segment_jobs.py's.
@@ -42,10 +41,9 @@ CURSOR_IDLE_SECONDS = 20.0
 # The server extension's settings unless configured (frozen: one instance serves every service).
 DEFAULT_SETTINGS = EncodeSettings()
 # Jobs at the server's own priority at once: a segment a player waits for (its first one, a
-# seek's) and the one right after it, which a paused seek in its last frames needs as well
-# (Chromium completes such a seek only with a few frames past the target). Each uses both
-# cores; more at once would only take the CPU from the event loop (the tiny-request p99 with
-# 4 transcodes), while the rest run ``nice`` steps lower.
+# seek's) and the one right after it, which a paused seek in its last frames needs as well.
+# Each uses both cores; more at once would only take the CPU from the event loop (the
+# tiny-request p99 with 4 transcodes), while the rest run ``nice`` steps lower.
 URGENT_WORKERS = 1
 
 
@@ -65,6 +63,8 @@ class _Task:
     ran_background: bool = False
     queued_at: float = field(default_factory=time.time)
     asked_at_start: bool = False  # a player waited for it when it started (not a prefetch)
+    seekers: int = 0  # its waiters that are not playing on: seeking, or showing a still frame
+    for_seek: bool = False  # a seeker waited for it when it started: made as a seek's (AUDIO_LEAD)
     # A player waits for it or is about to: the segment right after one it waited for (a seek
     # in that one's last frames needs both), the first one asked with the playlist.
     urgent: bool = False
@@ -176,9 +176,9 @@ class SegmentService:
 
     # -- segments
 
-    async def segment(self, path: str, delivery: str, index: int) -> str:
-        """The path of finished segment ``index``; raises IndexError past the playlist,
-        MediaError, SegmentError."""
+    async def segment(self, path: str, delivery: str, index: int, playing: bool = False) -> str:
+        """The path of finished segment ``index``, asked by a player ``playing`` on (else seeking or
+        still); raises IndexError past the playlist, MediaError, SegmentError."""
         source, key = await self._locate(path, delivery, index)
         stream = (path, delivery)
         self._forget_far(stream, index)
@@ -197,11 +197,13 @@ class SegmentService:
         task = found
         task.background = False  # someone waits for it now
         task.waiters += 1
+        task.seekers += not playing
         self._dispatch()
         try:
             return await asyncio.shield(task.future)
         finally:
             task.waiters -= 1
+            task.seekers -= not playing
             if task.waiters == 0 and not task.future.done():
                 # Left behind by its only reader (a seek away): keep what the timeline was
                 # asked for since, and its prefetches (the reader's abort may come after them).
@@ -368,7 +370,7 @@ class SegmentService:
                 # the speed of the segment a player is waiting for (its first one, or a seek).
                 return
             task.started = True
-            task.asked_at_start = task.waiters > 0
+            task.asked_at_start, task.for_seek = task.waiters > 0, task.seekers > 0
             task.ran_background = task.background
             task.ran_urgent = (
                 (task.waiters > 0 or task.urgent)
@@ -404,12 +406,8 @@ class SegmentService:
         nice = thread_nice()
         self.priorities.append((job.delivery, job.index, nice))
         continued: list[bool] = []
-        made = self.cache.store(
-            task.key,
-            lambda temp: continued.append(
-                segment_jobs.make_segment(job, temp, cancel, self.cursors, seek=task.asked_at_start)
-            ),
-        )
+        make = functools.partial(segment_jobs.make_segment, job, cancel=cancel, cursors=self.cursors)
+        made = self.cache.store(task.key, lambda temp: continued.append(make(temp, seek=task.for_seek)))
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "segment %s %d of %s: queued %.3f started %.3f done %.3f, %.3f s CPU (process), %s%s, nice %s",

@@ -197,3 +197,34 @@ def test_comm_client_keeps_its_own_answers_and_cancels_what_is_left(tmp_path):
             ["cancel", None, True],
         ],
     }
+
+
+def test_hls_requests_say_when_the_player_asks_while_playing_on(tmp_path):
+    result = run_js(
+        tmp_path,
+        """
+        const opened = [], headers = [];
+        const xhr = () => ({ open: (_method, url) => opened.push(url), setRequestHeader: (name) => headers.push(name) });
+        const video = { paused: true, seeking: false };
+        const setup = (request) => request.setRequestHeader("X-XSRFToken", "t");
+        const config = p.playbackAware({ maxBufferLength: 12, xhrSetup: setup }, video);
+        config.xhrSetup(xhr(), "http://h/seg-00001.ts");  // paused: a still frame, a step
+        video.paused = false;
+        config.xhrSetup(xhr(), "http://h/seg-00002.ts");  // playing on
+        video.seeking = true;
+        config.xhrSetup(xhr(), "http://h/seg-00009.ts");  // a seek while playing
+        video.seeking = false;
+        config.xhrSetup(xhr(), "http://h/index.m3u8?at=3");
+        return { opened, headers, kept: config.maxBufferLength };
+        """,
+    )
+    assert result == {
+        "opened": [
+            "http://h/seg-00001.ts",
+            "http://h/seg-00002.ts?play=1",
+            "http://h/seg-00009.ts",
+            "http://h/index.m3u8?at=3&play=1",
+        ],
+        "headers": ["X-XSRFToken"] * 4,
+        "kept": 12,
+    }

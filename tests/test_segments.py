@@ -131,6 +131,19 @@ async def test_the_playlist_asked_with_a_start_begins_that_segment(fetch, servic
     assert not service.history
 
 
+async def test_a_segment_asked_while_playing_on_is_made_as_playbacks(fetch, tmp_path):
+    """A segment a player waits for to complete a seek (or a still frame) ends with held copies of
+    its last picture; one it waits for while playing on (hls-route.js's ?play=1) does not."""
+    source = write_sample(tmp_path / "play.mkv", 6, 25, (160, 120), codec="hevc", gop=25)
+    names = segment_names((await fetch(hls_url(source, "transcode"))).body.decode())
+    assert len(names) >= 5
+    seek = await fetch(hls_url(source, "transcode", names[4]))
+    playing = await fetch(hls_url(source, "transcode", names[1]) + "?play=1")  # from its keyframe too
+    assert seek.code == playing.code == 200
+    held = [without_held(decode(answer.body, tmp_path)[0])[1] for answer in (seek, playing)]
+    assert held == [HELD_COPIES, 0]
+
+
 async def test_two_requests_for_one_segment_share_one_job(fetch, service, tmp_path):
     source = write_sample(tmp_path / "two.mkv", 6, 25, SIZE, codec="hevc")
     url = hls_url(source, "transcode", "seg-00001.ts")

@@ -55,6 +55,21 @@ export function hlsConfig(base) {
 
 const withStart = (url, at) => (at == null ? url : `${url}?at=${at}`);
 
+/**
+ * hls.js `config` whose requests say when `video` asked for them while playing on (`?play=1`),
+ * not for a seek or a still frame: the server then makes a segment as playback's, without the
+ * sound past its pictures and the held copies that complete a paused seek sooner (segments.py).
+ */
+export function playbackAware(config, video) {
+  const setup = config.xhrSetup;
+  const xhrSetup = (xhr, url) => {
+    const playing = !video.paused && !video.seeking;
+    xhr.open("GET", playing ? `${url}${url.includes("?") ? "&" : "?"}play=1` : url, true);
+    return setup?.(xhr, url);
+  };
+  return { ...config, xhrSetup };
+}
+
 /** The route to the segments of the signed file `src` over HTTP, from the server at `base`. */
 export function httpRoute(base, src) {
   return {

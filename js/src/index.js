@@ -15,6 +15,7 @@ export { SOURCES_SHA256 } from "./build-info.js";
 export { CommError, createCommClient, Reassembly, requestMessage } from "./comm.js";
 export { COMM_BASE, commRequestOf } from "./comm-loader.js";
 export { frameAtTime, frameMidTime, timeOfFrame } from "./frame-clock.js";
+export { playbackAware } from "./hls-route.js";
 export { shiftTimeline } from "./media.js";
 export { frameRows, markColor, scoreFilter, skeletonSegments, unpackOverlay } from "./overlay-data.js";
 export { drawLayer, pictureRect } from "./overlays.js";

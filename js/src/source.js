@@ -8,7 +8,7 @@
 // probed first), or with transport="comm": segments over the widget's comm (comm.js), hls.js too.
 
 import { Disposables } from "./dom.js";
-import { commRoute, HLS_FILE, HLS_VERSION, httpRoute, SRC_PREFIX } from "./hls-route.js";
+import { commRoute, HLS_FILE, HLS_VERSION, httpRoute, playbackAware, SRC_PREFIX } from "./hls-route.js";
 import { isBuffered } from "./media.js";
 import { loadRedirected, playsFile } from "./renewal.js";
 
@@ -107,7 +107,7 @@ export function attachSource({ video, spec, state, delivery, status, proxyLayer,
       );
       return;
     }
-    hls = new Hls(config);
+    hls = new Hls(playbackAware(config, video));
     listenForHlsErrors(Hls, hls);
     hls.loadSource(url);
     hls.attachMedia(video);
