@@ -104,7 +104,7 @@ class RangeVideoApp(ExtensionApp):
     heavy_pixels_per_second = Float(
         HEAVY_PIXELS_PER_SECOND,
         help="""Sources of at least this many pixels a second (width x height x frame rate;
-        the default is 4K at 60 fps) are transcoded in quarter-second segments instead of
+        the default is 4K at 60 fps) are transcoded in eighth-second segments instead of
         one or two seconds, so that the first frame and a seek wait for fewer decoded
         frames. Lower it on a slow machine, raise it (or set inf) on a fast one.""",
     ).tag(config=True)

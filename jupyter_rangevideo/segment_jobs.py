@@ -34,9 +34,9 @@ FORMAT_VERSION = 5
 # start again: the two overlap, and the later append replaces the earlier). Chromium completes
 # a paused seek (readyState, "seeked", what a canvas draws) only once its audio renderer holds
 # 200 ms of sound from the target on (media's AudioRendererAlgorithm, kStartingCapacity), so
-# without it a seek to the last 0.2 s of a quarter-second segment waited for the next segment's
-# job as well. Other segments (playback in order, prefetches, the first one made with the
-# playlist) add none: where playback stalls, Chromium plays the sound it holds past the
+# without it a seek to the last 0.2 s of a heavy source's short segment waited for the next
+# segment's job as well. Other segments (playback in order, prefetches, the first one made with
+# the playlist) add none: where playback stalls, Chromium plays the sound it holds past the
 # pictures on and then drops the pictures it missed (0.3 s at a stall of a transcode slower
 # than real time).
 AUDIO_LEAD = 0.3

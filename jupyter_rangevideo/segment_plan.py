@@ -31,12 +31,15 @@ TRANSCODE_SHORT_SECONDS = 1.0
 AUDIO_SECONDS = 4.0
 # A phone's 4K at 60 fps (HEVC) costs ~20-27 ms of CPU a frame to decode: a 1 s segment is 1.6
 # CPU-seconds before its first frame. Sources of at least this many pixels a second get
-# quarter-second segments, so that the first frame and a seek wait for fewer decoded and
-# encoded frames; playback does not decode again from the keyframe for each of them, because
-# a segment's job continues the decoder the one before it left (continuing.py). (1920x1080 at
-# 60 fps and 3840x2160 at 30 are below it.)
+# eighth-second segments, so that the first frame and a seek wait for fewer decoded and
+# encoded frames past the target (seeks in a 4K60 phone clip: median 715 ms against 828 with
+# quarter seconds); playback does not decode again from the keyframe for each of them, because
+# a segment's job continues the decoder the one before it left (continuing.py), and costs the
+# same (+4 % wall time for 2 s). (1920x1080 at 60 fps and 3840x2160 at 30 are below it.)
 HEAVY_PIXELS_PER_SECOND = 300e6
-HEAVY_SECONDS = 0.25
+HEAVY_SECONDS = 0.125
+# The first one a quarter second: Chromium shows a first frame only with 0.2 s of sound, and
+# the first segment (made with the playlist, its sound ending with its pictures) has it alone.
 HEAVY_FIRST_SECONDS = 0.25
 # The proxy (proxy.py): a small, short-GOP, silent rendition to show frames at once while the
 # source's own seek decodes from a far keyframe. Two seconds per segment: a seek that finds

@@ -1,5 +1,6 @@
 """Playlist maths and the segment cache: pure logic and plain files, no server."""
 
+import math
 import os
 import time
 from pathlib import Path
@@ -153,7 +154,7 @@ def test_cache_location_and_keys(tmp_path, monkeypatch):
 
 
 def test_heavy_sources_get_short_transcode_segments_and_a_shorter_first():
-    # A phone's 4K at 60 fps, shown portrait: quarter-second segments (a first one of its own
+    # A phone's 4K at 60 fps, shown portrait: eighth-second segments (a first one of its own
     # length where the settings ask for one).
     phone = Probe(
         path="/phone.mov",
@@ -164,7 +165,10 @@ def test_heavy_sources_get_short_transcode_segments_and_a_shorter_first():
         keyframes=(0.0, 1.0, 2.0),
         clock=FrameClock.constant(60, 180),
     )
-    assert plan(phone, "transcode").starts == tuple(n / 4 for n in range(12))
+    # The first a quarter second, then each starting with the frame shown at n / 8 s (7.5 frames
+    # apart: on frames 15, 23, 30, ...).
+    eighths = tuple(round(math.ceil(n * 7.5) / 60, 6) for n in range(2, 24))
+    assert plan(phone, "transcode").starts == (0.0, *eighths)
     halves = EncodeSettings(heavy_seconds=0.5, heavy_first_seconds=0.25)
     assert plan(phone, "transcode", halves).starts == (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5)
     assert plan(phone, "proxy").starts == (0.0, 2.0)  # the proxy keeps its length

@@ -1,4 +1,4 @@
-"""A heavy source's quarter-second segments in JupyterLab: every source counts as heavy here
+"""A heavy source's eighth-second segments in JupyterLab: every source counts as heavy here
 (``heavy_pixels_per_second=1``), so a small portrait HEVC clip with sound is cut as a 4K60
 phone clip is, and each playback segment's job continues the decoder the one before it left.
 ``p.frame = n`` lands on frame n (read from the picture), playback runs on through many
@@ -49,7 +49,7 @@ def lab(tmp_path_factory):
         shutil.rmtree(tmp / "cache", ignore_errors=True)
 
 
-def test_quarter_second_segments_seek_exactly_and_play_on(lab, browser):
+def test_eighth_second_segments_seek_exactly_and_play_on(lab, browser):
     clip = write_sample(
         lab.root / "phone.mov", duration=5, fps=25, size=(180, 320), codec="hevc", audio="aac", rotation=90
     )
@@ -64,7 +64,7 @@ def test_quarter_second_segments_seek_exactly_and_play_on(lab, browser):
         for frame in FRAMES:
             kernel_eval(page, f"p.frame = {frame}")
             wait_for_frame(page, frame, tolerance=0, timeout=60)
-        # Play from frame 0 through a couple of dozen quarter-second segments, then pause.
+        # Play from frame 0 through a couple of dozen eighth-second segments, then pause.
         kernel_eval(page, "p.frame = 0")
         wait_for_frame(page, 0, tolerance=0, timeout=60)
         kernel_eval(page, "p.play()")
@@ -81,13 +81,13 @@ def test_quarter_second_segments_seek_exactly_and_play_on(lab, browser):
         assert kernel_value(page, "p.error") == ""
 
 
-@pytest.mark.parametrize("frame", [64, 74])
+@pytest.mark.parametrize("frame", [64, 67])
 def test_a_seek_near_a_segments_end_is_shown_from_that_segment_alone(lab, browser, frame):
     # Chromium completes a paused seek (readyState, "seeked", what a canvas draws) only once it
     # holds 0.2 s of sound and a few decoded frames from the target on. A seek's segment has its
     # sound run on past its pictures (segment_jobs.AUDIO_LEAD) and its last picture held to its
-    # end (HELD_COPIES), so frame 64 of this 60 fps clip, 0.18 s before the end of its
-    # quarter-second segment (1.0-1.25 s), and frame 74, its last, show with no later segment:
+    # end (HELD_COPIES), so frame 64 of this 60 fps clip, 4 frames before the end of its
+    # eighth-second segment (frames 60-67), and frame 67, its last, show with no later segment:
     # those are held back.
     clip = write_sample(
         lab.root / f"sixty-{frame}.mov",
@@ -100,7 +100,7 @@ def test_a_seek_near_a_segments_end_is_shown_from_that_segment_alone(lab, browse
     )
     segments = plan_segments(probe(clip), "transcode", EncodeSettings(heavy_pixels_per_second=1))
     wanted = {segment_name(0), segment_name(segments.index_at((frame + 0.5) / 60))}
-    assert segments.span(segments.index_at((frame + 0.5) / 60)) == (1.0, 1.25)
+    assert segments.span(segments.index_at((frame + 0.5) / 60)) == (1.0, round(68 / 60, 6))  # frames 60-67
     held = []
 
     def only_wanted(route):
