@@ -106,9 +106,9 @@ class SegmentMixin(_SegmentBase):
     async def _serve_segment(
         self, service: SegmentService, path: str, delivery: str, index: int, include_body: bool
     ) -> None:
+        # ?play=1: asked while the player plays on, not for a seek (hls-route.js).
+        playing = self.get_argument("play", None) == "1"
         for attempt in range(2):
-            # ?play=1: asked while the player plays on, not for a seek (hls-route.js).
-            playing = self.get_argument("play", None) == "1"
             made = await self._wait(service.segment(path, delivery, index, playing))
             try:
                 await self.serve_file(made, include_body)

@@ -546,7 +546,7 @@ def test_the_kernels_fallback_server_streams_remote_objects(runtime_dir, http, t
 
 def test_a_remote_objects_validator_is_asked_off_the_loop_every_time(runtime_dir, http, monkeypatch):
     """validators.py reads local files' validators on the event loop; never a store's."""
-    from test_validators import CountingPool
+    from helpers import CountingPool
 
     from jupyter_rangevideo.validators import Validators
 

@@ -3,23 +3,13 @@ anything else goes through the pool every time."""
 
 import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import CountingPool
 
 from jupyter_rangevideo.fdcache import is_local
 from jupyter_rangevideo.signing import is_remote_name
 from jupyter_rangevideo.validators import Validators
-
-
-class CountingPool(ThreadPoolExecutor):
-    def __init__(self):
-        super().__init__(1)
-        self.trips = 0
-
-    def submit(self, *args, **kwargs):
-        self.trips += 1
-        return super().submit(*args, **kwargs)
 
 
 def test_a_local_file_leaves_the_loop_once_and_its_changes_still_show(tmp_path):
